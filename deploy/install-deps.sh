@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# install-deps.sh: installs every Debian 12 package that vantage's build, tests,
+# demo and benchmarks need. It is the only place that lists packages (DESIGN.md,
+# "Dependencies"). Idempotent; silent when everything is already present.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake pkg-config clang clang-format
+  # libraries (DESIGN.md's table)
+  libzmq3-dev libczmq-dev libprotobuf-c-dev protobuf-c-compiler libpcap-dev
+  librocksdb-dev libsodium-dev libpcre2-dev libjansson-dev libinih-dev
+  libmicrohttpd-dev libsystemd-dev libcap-ng-dev
+  # tests
+  libcmocka-dev valgrind
+  # the lab
+  iproute2 nftables tcpdump procps
+  # fingerprint data and benchmark peers
+  nmap zmap masscan rocksdb-tools sqlite3 time
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps.sh: must run as root (try: sudo $0)" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps.sh: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
