@@ -1,0 +1,30 @@
+/* cli.h: command-line helpers shared by `vantage` and `vantage-worker`.
+ *
+ * Both programs follow one convention (DESIGN.md, "Command line"): errors go to
+ * stderr on one line prefixed with the program name; bad usage exits 2 and
+ * points at --help, any other failure exits 1. Numbers and durations given on
+ * the command line or in a config file are parsed strictly here, so "10x",
+ * "-1" or "5 m" never silently become something else. */
+#ifndef VANTAGE_CLI_H
+#define VANTAGE_CLI_H
+
+#include <stdint.h>
+
+/* Prints "PROG: <message> (try 'PROG --help')" on stderr and exits 2. */
+void vt_usage_error(const char *prog, const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 2, 3)));
+
+/* Prints "PROG: <message>" on stderr and exits 1. */
+void vt_fatal(const char *prog, const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 2, 3)));
+
+/* Parses s as a plain decimal number (digits only: no sign, no space, no
+ * suffix) within [min, max]. 0 with *out set, or -1 (and *out untouched). */
+int vt_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+/* Parses a duration: "90" or "90s" (seconds), "5m", "1h", "7d", or several
+ * of those run together, largest unit first ("1h30m"). 0 with *seconds set, or -1 on junk,
+ * a missing number, or overflow. */
+int vt_parse_duration(const char *s, uint64_t *seconds);
+
+#endif
