@@ -185,8 +185,13 @@ void vt_ports_format(const struct vt_ports *p, char *buf, size_t len)
             w = snprintf(buf + used, len - used, "%s%u", i ? "," : "", p->port[i]);
         else
             w = snprintf(buf + used, len - used, "%s%u-%u", i ? "," : "", p->port[i], p->port[j]);
-        if (w < 0 || (size_t)w >= len - used)
-            return; /* truncated; snprintf left it NUL-terminated */
+        if (w < 0 || (size_t)w >= len - used) {
+            /* Too long: mark the cut, so a shortened list is never mistaken
+             * for a complete one. */
+            if (len >= 4)
+                memcpy(buf + len - 4, "...", 4);
+            return;
+        }
         used += (size_t)w;
         i = j + 1;
     }

@@ -18,7 +18,8 @@ struct vt_ports {
 int vt_ports_parse(struct vt_ports *p, const char *list, char *err, size_t errlen);
 void vt_ports_free(struct vt_ports *p);
 bool vt_ports_contains(const struct vt_ports *p, uint16_t port);
-/* Writes the canonical form ("23,80,8000-8010") into buf. */
+/* Writes the canonical form ("23,80,8000-8010") into buf; if it does not fit,
+ * the text is cut and ends in "...". */
 void vt_ports_format(const struct vt_ports *p, char *buf, size_t len);
 
 #endif

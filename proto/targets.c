@@ -166,7 +166,8 @@ static int unite(struct vt_targets *t, const struct vt_range *a, size_t an)
 {
     if (an == 0)
         return 0;
-    struct vt_range *out = malloc((t->n + an) * sizeof *out);
+    size_t cap = t->n + an;
+    struct vt_range *out = malloc(cap * sizeof *out);
     if (!out)
         return -1;
     size_t i = 0, j = 0, n = 0;
@@ -182,7 +183,7 @@ static int unite(struct vt_targets *t, const struct vt_range *a, size_t an)
     free(t->r);
     t->r = out;
     t->n = n;
-    t->cap = t->n + an;
+    t->cap = cap;
     t->cum_ok = false;
     return 0;
 }
