@@ -54,7 +54,9 @@ bool vt_targets_contains(const struct vt_targets *t, uint32_t ip);
 /* Number of addresses (up to 2^32, hence 64 bits). */
 uint64_t vt_targets_count(struct vt_targets *t);
 
-/* The i-th address in ascending order, i < vt_targets_count(t). */
+/* The i-th address in ascending order, i < vt_targets_count(t).
+ * Both may rebuild t->cum, so they are not safe to call from several threads on
+ * a set changed since its last count: call vt_targets_count once before sharing. */
 uint32_t vt_targets_nth(struct vt_targets *t, uint64_t i);
 
 /* The IANA special-purpose list that ZMap ships (includes 198.18.0.0/15). */

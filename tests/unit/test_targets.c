@@ -368,6 +368,20 @@ static void test_builtin_blocklist(void **state)
     assert_int_equal(vt_targets_nth(&t, SCANNABLE_SPACE - 1), IP(223, 255, 255, 255));
 
     vt_targets_free(&t);
+
+    /* Where ZMap is installed, its own file must mean exactly the same set. */
+    const char *zmap = "/etc/zmap/blacklist.conf";
+    if (access(zmap, R_OK) == 0) {
+        vt_targets_init(&t);
+        if (vt_targets_load_file(&t, zmap, err, sizeof err) != 0)
+            fail_msg("%s: %s", zmap, err);
+        assert_int_equal(t.n, block.n);
+        for (size_t i = 0; i < t.n; i++) {
+            assert_int_equal(t.r[i].first, block.r[i].first);
+            assert_int_equal(t.r[i].last, block.r[i].last);
+        }
+        vt_targets_free(&t);
+    }
     vt_targets_free(&block);
 }
 
