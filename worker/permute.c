@@ -14,11 +14,12 @@
  * factorisation of p - 1 (trial division, then Pollard-Brent rho for a composite
  * cofactor whose factors all exceed the trial bound, so init stays in microseconds
  * even at n near 2^62), and a few modular powers to test candidate generators.
- * vt_walk_next is the hot loop: one modular multiplication per step and nothing else.
- * For p < 2^32 it is (x * g) % p in 64 bits. For larger p, a 128-by-64 division
- * (__umodti3) costs about twice as much as a Montgomery reduction, so the walk
- * multiplies the plain residue x by g in Montgomery form (g * 2^64 mod p): REDC of that
- * product is x * g mod p again in plain form, and no conversion is ever needed.
+ * vt_walk_next is the hot loop: one modular multiplication per step and nothing else,
+ * no division. A 64-bit divide is 15 to 90 cycles depending on the CPU, and the 128-bit
+ * one is a libgcc call (__umodti3), so the step is a Montgomery multiplication: the
+ * plain residue x times g in Montgomery form (g * R mod p), reduced by REDC, is
+ * x * g mod p again in plain form, so nothing is ever converted. For p < 2^32, R = 2^32
+ * and every product fits in 64 bits; otherwise R = 2^64 and one product is 128-bit.
  */
 #include "permute.h"
 
@@ -249,9 +250,21 @@ int vt_cycle_init(struct vt_cycle *c, uint64_t n, uint64_t seed)
     c->p = p;
     c->g = g;
     c->x0 = x0;
-    if (p > UINT32_MAX) {
-        assert(p & 1);
-        uint64_t inv = p; /* Newton: each round doubles the correct low bits */
+    if (p == 2) {
+        /* n = 1: the group is {1}, and 2 has no inverse mod R. With g_mont = R and
+         * p_inv = 0, the low word of x * g_mont is 0, so REDC returns x: the step is
+         * the identity, which is multiplication by g = 1. */
+        c->g_mont = UINT64_C(1) << 32;
+        c->p_inv = 0;
+    } else if (p <= UINT32_MAX) {
+        uint32_t inv = (uint32_t)p; /* Newton: correct to 3 bits, doubling each round */
+        for (int i = 0; i < 4; i++)
+            inv *= 2 - (uint32_t)p * inv;
+        assert((uint32_t)(inv * (uint32_t)p) == 1);
+        c->p_inv = inv;
+        c->g_mont = (g << 32) % p; /* g < 2^32 */
+    } else {
+        uint64_t inv = p;
         for (int i = 0; i < 5; i++)
             inv *= 2 - p * inv;
         assert(inv * p == 1);
@@ -289,24 +302,31 @@ uint64_t vt_cycle_element_at(const struct vt_cycle *c, uint64_t step)
 
 void vt_walk_start(struct vt_walk *w, const struct vt_cycle *c, uint64_t first, uint64_t count)
 {
-    uint64_t steps = vt_cycle_steps(c);
-    assert(first <= steps && count <= steps - first);
+    assert(first <= vt_cycle_steps(c) && count <= vt_cycle_steps(c) - first);
     w->c = c;
     w->x = vt_cycle_element_at(c, first);
     w->done = 0;
     w->count = count;
 }
 
-/* x * g mod p for odd p < 2^63, with g_mont = g * 2^64 mod p and p_inv = p^-1 mod 2^64.
- * t = x * g_mont < p * 2^64; m = lo(t) * p_inv makes lo(m * p) == lo(t), so
- * (t - m * p) / 2^64 = hi(t) - hi(m * p) is exact, lies in (-p, p), and is congruent
- * to x * g_mont * 2^-64 = x * g. */
-static inline uint64_t mont_step(uint64_t x, uint64_t g_mont, uint64_t p, uint64_t p_inv)
+/* x * g mod p by REDC, R = 2^32 or 2^64, with x < p, g_mont = g * R mod p and
+ * p_inv = p^-1 mod R. t = x * g_mont < p * R; m = lo(t) * p_inv makes lo(m * p) equal
+ * lo(t), so (t - m * p) / R = hi(t) - hi(m * p) is exact, lies in (-p, p) and is
+ * congruent to x * g_mont / R = x * g. lo and hi are the low and high R-sized halves. */
+static inline uint64_t mont32_step(uint64_t x, uint64_t g_mont, uint64_t p, uint32_t p_inv)
+{
+    uint64_t t = x * g_mont; /* p < 2^32: fits in 64 bits */
+    uint32_t m = (uint32_t)t * p_inv;
+    uint64_t hi = t >> 32, mp_hi = ((uint64_t)m * p) >> 32;
+    uint64_t r = hi - mp_hi;
+    return hi < mp_hi ? r + p : r;
+}
+
+static inline uint64_t mont64_step(uint64_t x, uint64_t g_mont, uint64_t p, uint64_t p_inv)
 {
     u128 t = (u128)x * g_mont;
     uint64_t m = (uint64_t)t * p_inv;
-    uint64_t hi = (uint64_t)(t >> 64);
-    uint64_t mp_hi = (uint64_t)(((u128)m * p) >> 64);
+    uint64_t hi = (uint64_t)(t >> 64), mp_hi = (uint64_t)(((u128)m * p) >> 64);
     uint64_t r = hi - mp_hi;
     return hi < mp_hi ? r + p : r;
 }
@@ -321,10 +341,11 @@ bool vt_walk_next(struct vt_walk *w, uint64_t *elem)
     /* Elements above n are skipped; since p is the next prime after n they are rare
      * (a prime gap out of p - 1), so the loop almost always returns on its first pass. */
     if (p <= UINT32_MAX) {
-        const uint64_t g = c->g;
+        const uint64_t g_mont = c->g_mont;
+        const uint32_t p_inv = (uint32_t)c->p_inv;
         while (left) {
             uint64_t v = x;
-            x = v * g % p; /* v, g < 2^32: the product fits in 64 bits */
+            x = mont32_step(v, g_mont, p, p_inv);
             left--;
             if (v <= n) {
                 w->x = x;
@@ -337,7 +358,7 @@ bool vt_walk_next(struct vt_walk *w, uint64_t *elem)
         const uint64_t g_mont = c->g_mont, p_inv = c->p_inv;
         while (left) {
             uint64_t v = x;
-            x = mont_step(v, g_mont, p, p_inv);
+            x = mont64_step(v, g_mont, p, p_inv);
             left--;
             if (v <= n) {
                 w->x = x;

@@ -28,8 +28,9 @@ struct vt_cycle {
     uint64_t g;  /* generator (primitive root mod p), drawn from the seed */
     uint64_t x0; /* start element of the walk in [1, p-1], drawn from the seed */
 
-    /* Derived by vt_cycle_init for the hot loop when p >= 2^32 (Montgomery form):
-     * g_mont = g * 2^64 mod p, p_inv = p^-1 mod 2^64. Zero when p < 2^32. */
+    /* Derived by vt_cycle_init for the hot loop, which multiplies in Montgomery form
+     * with R = 2^32 when p < 2^32 (all products fit in 64 bits), else R = 2^64:
+     * g_mont = g * R mod p, p_inv = p^-1 mod R (p = 2 is a special case, see .c). */
     uint64_t g_mont;
     uint64_t p_inv;
 };
