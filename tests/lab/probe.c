@@ -5,6 +5,11 @@
  *
  *   ip netns exec vl-v1 probe 198.18.3.4 80 --send 'GET / HTTP/1.0\r\n\r\n'
  *
+ *   ip netns exec vl-coord probe --listen 7000 --send 'hello\n' --timeout 5000
+ *
+ * The second form accepts connections on 0.0.0.0:PORT for --timeout ms, answers
+ * each with TEXT and closes it: a stand-in server for reachability tests.
+ *
  * Exit status: 0 open, 3 closed (connection refused), 4 silent (timed out),
  * 1 other failure, 2 bad usage. It refuses any address outside the lab
  * (198.18.0.0/15) and loopback.
@@ -33,7 +38,9 @@
 static const char usage[] =
     "usage: probe IP PORT [--timeout MS] [--send TEXT] [--read-ms MS] [--idle-ms MS]\n"
     "                     [--strip-iac]\n"
-    "Connects to IP:PORT and prints the first bytes the server sends.\n"
+    "       probe --listen PORT [--send TEXT] [--timeout MS]\n"
+    "Connects to IP:PORT and prints the first bytes the server sends; or, with\n"
+    "--listen, serves TEXT to every connection on PORT for MS milliseconds.\n"
     "  --timeout MS   how long to wait for the connection (default 2000)\n"
     "  --send TEXT    send TEXT once connected (\\r, \\n, \\\\ are understood)\n"
     "  --read-ms MS   read for at most this long (default 2000)\n"
@@ -43,6 +50,7 @@ static const char usage[] =
 
 struct probe_opts {
     struct sockaddr_in dst;
+    int listen_port; /* 0: client mode */
     int timeout_ms, read_ms, idle_ms;
     char send_buf[1024];
     size_t send_len;
@@ -189,16 +197,54 @@ static int run(const struct probe_opts *o)
     return fflush(stdout) == 0 ? EXIT_OPEN : EXIT_FAIL;
 }
 
+/* Listen mode: answer every connection with the text, until the timeout. */
+static int serve(const struct probe_opts *o)
+{
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)o->listen_port)};
+    struct timespec t0;
+    int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+        bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(fd, 64) < 0) {
+        fprintf(stderr, "probe: cannot listen on port %d: %s\n", o->listen_port, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return EXIT_FAIL;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        long left = o->timeout_ms - ms_since(&t0);
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        int c, rc;
+        if (left <= 0)
+            break;
+        rc = poll(&pfd, 1, (int)left);
+        if (rc < 0 && errno != EINTR) {
+            fprintf(stderr, "probe: poll: %s\n", strerror(errno));
+            close(fd);
+            return EXIT_FAIL;
+        }
+        if (rc <= 0)
+            continue;
+        c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+        if (c < 0)
+            continue;
+        if (o->send_len > 0 && send(c, o->send_buf, o->send_len, MSG_NOSIGNAL) < 0)
+            fprintf(stderr, "probe: send: %s\n", strerror(errno));
+        shutdown(c, SHUT_WR);
+        close(c);
+    }
+    close(fd);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"timeout", required_argument, NULL, 't'},
-        {"send", required_argument, NULL, 's'},
-        {"read-ms", required_argument, NULL, 'r'},
-        {"idle-ms", required_argument, NULL, 'i'},
-        {"strip-iac", no_argument, NULL, 'x'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"timeout", required_argument, NULL, 't'}, {"send", required_argument, NULL, 's'},
+        {"read-ms", required_argument, NULL, 'r'}, {"idle-ms", required_argument, NULL, 'i'},
+        {"strip-iac", no_argument, NULL, 'x'},     {"help", no_argument, NULL, 'h'},
+        {"listen", required_argument, NULL, 'l'},  {NULL, 0, NULL, 0},
     };
     struct probe_opts o = {.timeout_ms = 2000, .read_ms = 2000, .idle_ms = 500};
     char *end;
@@ -223,6 +269,14 @@ int main(int argc, char **argv)
         case 'x':
             o.strip_iac = true;
             break;
+        case 'l':
+            port = strtol(optarg, &end, 10);
+            if (end == optarg || *end != '\0' || port < 1 || port > 65535) {
+                fprintf(stderr, "probe: '%s' is not a port\n", optarg);
+                return EXIT_USAGE;
+            }
+            o.listen_port = (int)port;
+            break;
         case 'h':
             fputs(usage, stdout);
             return 0;
@@ -230,6 +284,13 @@ int main(int argc, char **argv)
             fputs(usage, stderr);
             return EXIT_USAGE;
         }
+    }
+    if (o.listen_port != 0) {
+        if (optind != argc) {
+            fputs(usage, stderr);
+            return EXIT_USAGE;
+        }
+        return serve(&o);
     }
     if (argc - optind != 2) {
         fputs(usage, stderr);
