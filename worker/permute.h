@@ -53,7 +53,7 @@ void vt_cycle_arc(const struct vt_cycle *c, uint64_t i, uint64_t k, uint64_t *fi
 /* x0 * g^step mod p: the group element visited at `step` of the cycle. */
 uint64_t vt_cycle_element_at(const struct vt_cycle *c, uint64_t step);
 
-/* Number theory the cycle is built on, exposed for the tests and the coordinator. */
+/* The number theory the cycle is built on, exposed so the tests can check it. */
 #define VT_MAX_PRIME_FACTORS 15 /* distinct primes of any 64-bit integer */
 
 /* Deterministic Miller-Rabin, exact for every 64-bit n. */
