@@ -333,8 +333,7 @@ int vt_link_resolve(struct vt_link *l, uint32_t dst, const char *ifname, uint32_
     struct route rt;
     int rc = route_get(dst, oif, &rt);
     if (rc == 0 && rt.type != RTN_UNICAST) {
-        set_err(err, errlen,
-                "%s is %s here, not reachable by a unicast route (see ip route get %s)",
+        set_err(err, errlen, "%s is %s, not reachable by a unicast route (see ip route get %s)",
                 ip_str(dst, dstb),
                 rt.type == RTN_LOCAL       ? "an address of this host"
                 : rt.type == RTN_BLACKHOLE ? "blackholed"

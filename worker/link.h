@@ -26,7 +26,9 @@ struct vt_link {
  * the gateway is not there, one UDP datagram to its discard port (9) from a
  * socket bound to the interface makes the kernel resolve it (ARP), and the
  * table is polled for up to 2 s. Overrides: a non-NULL ifname constrains the
- * route lookup to that interface, a non-zero src_ip replaces the preferred
+ * route lookup to that interface (as `ip route get DST oif IF`: if no route
+ * uses IF, the kernel takes DST to be on-link there, so a gateway's MAC must
+ * then come from gw_mac), a non-zero src_ip replaces the preferred
  * source, a non-NULL gw_mac skips the neighbour table (and, with all three
  * given, no route is needed at all). Returns 0, or -1 with a one-line reason
  * and remedy in err. Sends at most that one UDP datagram. */
