@@ -4,6 +4,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "version.h"
 
 void vt_usage_error(const char *prog, const char *fmt, ...)
 {
@@ -100,4 +103,32 @@ int vt_parse_duration(const char *s, uint64_t *seconds)
     }
     *seconds = total;
     return 0;
+}
+
+int vt_cli_dispatch(const char *prog, const struct vt_command *cmds, size_t n,
+                    void (*usage)(FILE *out), int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
+        printf("%s %s\n", prog, VANTAGE_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(cmd, cmds[i].name))
+            return cmds[i].run(argc - 1, argv + 1);
+    vt_usage_error(prog, "unknown %s '%s'", cmd[0] == '-' ? "option" : "command", cmd);
+}
+
+void vt_cli_list_commands(FILE *out, const struct vt_command *cmds, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "  %-9s %s\n", cmds[i].name, cmds[i].summary);
 }

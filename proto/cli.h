@@ -8,7 +8,26 @@
 #ifndef VANTAGE_CLI_H
 #define VANTAGE_CLI_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+
+/* A subcommand: run() gets argv with argv[0] = its name and returns the exit
+ * status (0 ok, 1 failure, 2 bad usage). */
+struct vt_command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+};
+
+/* The top level of both programs: --help/-h/help prints usage (which should
+ * list the commands, see vt_cli_list_commands) and exits 0, --version/-V prints
+ * "PROG VERSION", a known command runs, anything else is a usage error. */
+int vt_cli_dispatch(const char *prog, const struct vt_command *cmds, size_t n,
+                    void (*usage)(FILE *out), int argc, char **argv);
+
+/* "  name     summary" lines for a usage text. */
+void vt_cli_list_commands(FILE *out, const struct vt_command *cmds, size_t n);
 
 /* Prints "PROG: <message> (try 'PROG --help')" on stderr and exits 2. */
 void vt_usage_error(const char *prog, const char *fmt, ...)

@@ -28,8 +28,8 @@ Vantage__Envelope *vt_envelope_unpack(const uint8_t *buf, size_t len, char *err,
         return NULL;
     }
     if (env->version != VT_PROTOCOL_VERSION) {
-        snprintf(err, errlen, "protocol version %u not spoken (this side speaks %u)",
-                 env->version, VT_PROTOCOL_VERSION);
+        snprintf(err, errlen, "protocol version %u not spoken (this side speaks %u)", env->version,
+                 VT_PROTOCOL_VERSION);
         vantage__envelope__free_unpacked(env, NULL);
         return NULL;
     }

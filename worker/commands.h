@@ -4,12 +4,6 @@
 #ifndef VANTAGE_WORKER_COMMANDS_H
 #define VANTAGE_WORKER_COMMANDS_H
 
-struct vt_command {
-    const char *name;
-    int (*run)(int argc, char **argv);
-    const char *summary;
-};
-
 int vt_cmd_scan(int argc, char **argv);
 
 #endif

@@ -11,8 +11,8 @@ static int csv_header(FILE *f)
 static int csv_record(FILE *f, const struct vt_result *r)
 {
     char ip[16], ts[32];
-    int n = fprintf(f, "%s,%u,%s,%u,%s\n", vt_ip_str(r->addr, ip), r->port,
-                    vt_state_name(r->state), r->ttl, vt_rfc3339_ms(r->ts_ms, ts, sizeof ts));
+    int n = fprintf(f, "%s,%u,%s,%u,%s\n", vt_ip_str(r->addr, ip), r->port, vt_state_name(r->state),
+                    r->ttl, vt_rfc3339_ms(r->ts_ms, ts, sizeof ts));
     return n < 0 ? -1 : 0;
 }
 

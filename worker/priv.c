@@ -1,0 +1,35 @@
+/* priv.c: drop every privilege once sockets are open. See priv.h. */
+#include "priv.h"
+
+#include <cap-ng.h>
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+int vt_drop_privileges(char *err, size_t errlen)
+{
+    if (getuid() == 0 || geteuid() == 0) {
+        struct passwd *pw = getpwnam("nobody");
+        uid_t uid = pw ? pw->pw_uid : 65534;
+        gid_t gid = pw ? pw->pw_gid : 65534;
+        capng_clear(CAPNG_SELECT_BOTH);
+        if (capng_change_id((int)uid, (int)gid, CAPNG_DROP_SUPP_GRP | CAPNG_CLEAR_BOUNDING) != 0) {
+            snprintf(err, errlen, "cannot drop privileges to user nobody");
+            return -1;
+        }
+    } else {
+        capng_clear(CAPNG_SELECT_ALL);
+        if (capng_apply(CAPNG_SELECT_BOTH) != 0) {
+            snprintf(err, errlen, "cannot drop capabilities: %s", strerror(errno));
+            return -1;
+        }
+    }
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+        snprintf(err, errlen, "cannot set no_new_privs: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,477 @@
+/* scan.c: the scan engine. See scan.h for the picture; the rules it keeps:
+ *
+ * - The send loop allocates nothing and makes no system call per probe: it
+ *   walks the cyclic group (permute.c), maps each element to (address, port),
+ *   has the probe module patch a frame in the sender's ring (send.c), and lets
+ *   the rate limiter (ratelimit.c) hand out probes in small batches.
+ * - --probes N spreads the N probes of one target in time: each new element is
+ *   remembered in a delay ring and sent again LAG and 2·LAG… probes later, so
+ *   a burst of loss on the path does not take every copy.
+ * - The receive callback (libpcap's thread) only validates (probe module and
+ *   the target space), de-duplicates and enqueues; formatting happens on the
+ *   output thread, which drains the queue in batches.
+ * - De-duplication is bounded: two generations of an exact hash set remember
+ *   at least the last VT_DEDUP_REMEMBER answers. Copies of one answer arrive
+ *   within seconds of each other, far inside that window. */
+#include "scan.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cookie.h"
+#include "link.h"
+#include "permute.h"
+#include "priv.h"
+#include "probe.h"
+#include "ratelimit.h"
+#include "recv.h"
+
+#define VT_QUEUE_SIZE     (1u << 16) /* results between the pcap and output threads */
+#define VT_DEDUP_BITS     20         /* slots per generation */
+#define VT_DEDUP_REMEMBER (1u << (VT_DEDUP_BITS - 1))
+#define VT_SEND_BATCH     64    /* probes per rate-limiter grant */
+#define VT_LAG_MAX        65536 /* probes between copies of one target */
+#define VT_STATUS_NS      1000000000ull
+
+/* ---- results queue: single producer (pcap thread), single consumer (output) ---- */
+
+struct result_queue {
+    struct vt_result *slot;
+    _Atomic uint32_t head, tail; /* head: next to write; tail: next to read */
+};
+
+static bool queue_push(struct result_queue *q, const struct vt_result *r)
+{
+    uint32_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
+    uint32_t t = atomic_load_explicit(&q->tail, memory_order_acquire);
+    if (h - t == VT_QUEUE_SIZE)
+        return false;
+    q->slot[h & (VT_QUEUE_SIZE - 1)] = *r;
+    atomic_store_explicit(&q->head, h + 1, memory_order_release);
+    return true;
+}
+
+static bool queue_pop(struct result_queue *q, struct vt_result *r)
+{
+    uint32_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
+    uint32_t h = atomic_load_explicit(&q->head, memory_order_acquire);
+    if (t == h)
+        return false;
+    *r = q->slot[t & (VT_QUEUE_SIZE - 1)];
+    atomic_store_explicit(&q->tail, t + 1, memory_order_release);
+    return true;
+}
+
+/* ---- de-duplication: two generations of an open-addressing set of (addr, port) ---- */
+
+struct dedup {
+    uint64_t *gen[2]; /* key + 1, 0 = empty */
+    uint32_t used;    /* keys in gen[0] */
+};
+
+static uint64_t dedup_hash(uint64_t k)
+{
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdull;
+    k ^= k >> 33;
+    return k;
+}
+
+static bool dedup_find(const uint64_t *set, uint64_t key)
+{
+    const uint64_t mask = (1u << VT_DEDUP_BITS) - 1;
+    for (uint64_t i = dedup_hash(key) & mask;; i = (i + 1) & mask) {
+        if (set[i] == 0)
+            return false;
+        if (set[i] == key)
+            return true;
+    }
+}
+
+/* True the first time (addr, port) is seen within the window. */
+static bool dedup_first(struct dedup *d, uint32_t addr, uint16_t port)
+{
+    uint64_t key = ((uint64_t)addr << 16 | port) + 1;
+    if (dedup_find(d->gen[0], key) || dedup_find(d->gen[1], key))
+        return false;
+    if (d->used == VT_DEDUP_REMEMBER) { /* half full: retire the older generation */
+        uint64_t *old = d->gen[1];
+        memset(old, 0, sizeof(uint64_t) << VT_DEDUP_BITS);
+        d->gen[1] = d->gen[0];
+        d->gen[0] = old;
+        d->used = 0;
+    }
+    const uint64_t mask = (1u << VT_DEDUP_BITS) - 1;
+    uint64_t i = dedup_hash(key) & mask;
+    while (d->gen[0][i] != 0)
+        i = (i + 1) & mask;
+    d->gen[0][i] = key;
+    d->used++;
+    return true;
+}
+
+/* ---- the probe schedule: new targets from the walk, copies after a lag ----
+ *
+ * Virtual step v sends target #v (phase 0), then the copies of targets
+ * #(v − lag), #(v − 2·lag), … (phases 1 … probes−1). After the walk ends the
+ * steps go on with copies only, until the last target's last copy is out. The
+ * ring holds the last (probes−1)·lag + 1 targets, so target #v never overwrites
+ * one whose copy is still due. */
+
+struct schedule {
+    struct vt_walk walk;
+    struct vt_targets *targets;
+    const struct vt_ports *ports;
+    uint64_t *ring; /* addr << 16 | port */
+    uint64_t ring_size, lag;
+    unsigned probes, phase;
+    uint64_t v;     /* virtual step */
+    uint64_t taken; /* targets taken from the walk */
+    bool walk_done;
+};
+
+static void schedule_advance(struct schedule *s)
+{
+    if (++s->phase == s->probes) {
+        s->phase = 0;
+        s->v++;
+    }
+}
+
+static bool schedule_next(struct schedule *s, uint32_t *addr, uint16_t *port)
+{
+    for (;;) {
+        if (s->phase == 0) {
+            uint64_t e;
+            if (!s->walk_done && vt_walk_next(&s->walk, &e)) {
+                uint64_t np = s->ports->n;
+                *addr = vt_targets_nth(s->targets, e / np);
+                *port = s->ports->port[e % np];
+                if (s->ring)
+                    s->ring[s->taken % s->ring_size] = (uint64_t)*addr << 16 | *port;
+                s->taken++;
+                schedule_advance(s);
+                return true;
+            }
+            s->walk_done = true;
+            if (s->v >= s->taken + (uint64_t)(s->probes - 1) * s->lag)
+                return false;
+            schedule_advance(s);
+            continue;
+        }
+        uint64_t back = (uint64_t)s->phase * s->lag, v = s->v;
+        schedule_advance(s);
+        if (v >= back && v - back < s->taken) {
+            uint64_t x = s->ring[(v - back) % s->ring_size];
+            *addr = (uint32_t)(x >> 16);
+            *port = (uint16_t)x;
+            return true;
+        }
+    }
+}
+
+/* ---- the engine ---- */
+
+struct scan {
+    const struct vt_scan_config *cfg;
+    const struct vt_probe_module *probe;
+    struct vt_cookie cookie;
+    struct vt_frame_ctx fctx;
+    struct vt_link link;
+    struct vt_cycle cycle;
+    struct schedule sched;
+    struct vt_sender *sender;
+    struct vt_receiver *receiver;
+
+    /* receive side: written by the pcap thread only */
+    struct dedup dedup;
+    struct result_queue queue;
+    _Atomic uint64_t answers, results, open, closed, queue_drops;
+
+    /* output side */
+    pthread_t output_thread;
+    bool output_running;
+    _Atomic bool stopping; /* no more answers will be enqueued */
+    _Atomic int sink_error;
+};
+
+static void on_frame(void *arg, const uint8_t *frame, size_t caplen, const struct timeval *ts)
+{
+    struct scan *sc = arg;
+    struct vt_answer a;
+    if (!sc->probe->classify(frame, caplen, &sc->fctx, &a))
+        return;
+    /* A valid cookie proves we sent it; the space check keeps a stray from a
+     * concurrent run with another target list out of this one's output. */
+    if (!vt_ports_contains(sc->cfg->ports, a.port) ||
+        !vt_targets_contains(sc->cfg->targets, a.addr))
+        return;
+    atomic_fetch_add_explicit(&sc->answers, 1, memory_order_relaxed);
+    if (!dedup_first(&sc->dedup, a.addr, a.port))
+        return;
+    struct vt_result r = {
+        .addr = a.addr,
+        .port = a.port,
+        .state = a.state,
+        .ttl = a.ttl,
+        .ts_ms = (uint64_t)ts->tv_sec * 1000 + (uint64_t)ts->tv_usec / 1000,
+    };
+    if (!queue_push(&sc->queue, &r)) {
+        atomic_fetch_add_explicit(&sc->queue_drops, 1, memory_order_relaxed);
+        return;
+    }
+    atomic_fetch_add_explicit(&sc->results, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(a.state == VT_STATE_OPEN ? &sc->open : &sc->closed, 1,
+                              memory_order_relaxed);
+}
+
+static void *output_main(void *arg)
+{
+    struct scan *sc = arg;
+    const struct vt_result_sink *sink = &sc->cfg->sink;
+    struct vt_result r;
+    for (;;) {
+        bool stopping = atomic_load(&sc->stopping);
+        unsigned n = 0;
+        while (queue_pop(&sc->queue, &r)) {
+            if (sink->write(sink->arg, &r) != 0)
+                atomic_store(&sc->sink_error, errno ? errno : EIO);
+            n++;
+        }
+        if (n && sink->flush && sink->flush(sink->arg) != 0)
+            atomic_store(&sc->sink_error, errno ? errno : EIO);
+        if (stopping && n == 0)
+            return NULL;
+        if (n == 0) {
+            struct timespec pause = {0, 10 * 1000 * 1000};
+            nanosleep(&pause, NULL);
+        }
+    }
+}
+
+static void fmt_duration(double secs, char *buf, size_t len)
+{
+    unsigned s = secs < 0 ? 0 : (unsigned)secs;
+    snprintf(buf, len, "%u:%02u", s / 60, s % 60);
+}
+
+static void fmt_rate(double r, char *buf, size_t len)
+{
+    if (r >= 1e6)
+        snprintf(buf, len, "%.2f Mp/s", r / 1e6);
+    else if (r >= 1e3)
+        snprintf(buf, len, "%.1f Kp/s", r / 1e3);
+    else
+        snprintf(buf, len, "%.0f p/s", r);
+}
+
+/* One status line, as zmap prints them: elapsed, done, left, send, recv, drops, hit rate. */
+struct status {
+    uint64_t start_ns, last_ns, last_sent, last_recv;
+};
+
+static void status_line(struct scan *sc, struct status *st, uint64_t now, uint64_t sent,
+                        bool cooling)
+{
+    double el = (now - st->start_ns) / 1e9, dt = (now - st->last_ns) / 1e9;
+    uint64_t recv = atomic_load(&sc->results);
+    struct vt_recv_stats rs;
+    vt_receiver_stats(sc->receiver, &rs);
+    char e[16], left[16], sr[24], rr[24];
+    fmt_duration(el, e, sizeof e);
+    const struct vt_walk *w = &sc->sched.walk;
+    double frac = w->count ? (double)w->done / w->count : 1;
+    if (cooling)
+        snprintf(left, sizeof left, "cooldown");
+    else if (frac > 0)
+        fmt_duration(el / frac - el, left, sizeof left), strcat(left, " left");
+    else
+        snprintf(left, sizeof left, "? left");
+    fmt_rate(dt > 0 ? (sent - st->last_sent) / dt : 0, sr, sizeof sr);
+    fmt_rate(dt > 0 ? (recv - st->last_recv) / dt : 0, rr, sizeof rr);
+    fprintf(stderr,
+            "%s %3.0f%% (%s); send: %" PRIu64 " %s; recv: %" PRIu64 " %s; drops: %" PRIu64
+            "; hitrate: %.2f%%\n",
+            e, 100 * frac, left, sent, sr, recv, rr, rs.dropped + atomic_load(&sc->queue_drops),
+            sent ? 100.0 * recv / sent : 0.0);
+    st->last_ns = now;
+    st->last_sent = sent;
+    st->last_recv = recv;
+}
+
+static int scan_setup(struct scan *sc, char *err, size_t errlen)
+{
+    const struct vt_scan_config *cfg = sc->cfg;
+    sc->probe = vt_probe_find("tcp_syn");
+    if (!sc->probe) {
+        snprintf(err, errlen, "probe module tcp_syn is missing from this build");
+        return -1;
+    }
+    /* Keys are fresh per run: another run's answers, even one with the same seed
+     * on the same host, fail validation here. The seed fixes only the order. */
+    if (vt_cookie_init_random(&sc->cookie) != 0) {
+        snprintf(err, errlen, "cannot initialise libsodium (no entropy source?)");
+        return -1;
+    }
+    uint64_t elements = vt_targets_count(cfg->targets) * cfg->ports->n;
+    if (vt_cycle_init(&sc->cycle, elements, cfg->seed) != 0) {
+        snprintf(err, errlen, "target space of %" PRIu64 " elements is too large", elements);
+        return -1;
+    }
+    uint64_t first, count;
+    vt_cycle_arc(&sc->cycle, cfg->shard_i, cfg->shard_n, &first, &count);
+    vt_walk_start(&sc->sched.walk, &sc->cycle, first, count);
+    sc->sched.targets = cfg->targets;
+    sc->sched.ports = cfg->ports;
+    sc->sched.probes = cfg->probes;
+    if (cfg->probes > 1) {
+        uint64_t lag = cfg->rate ? cfg->rate / 4 : VT_LAG_MAX;
+        sc->sched.lag = lag < 1 ? 1 : lag > VT_LAG_MAX ? VT_LAG_MAX : lag;
+        sc->sched.ring_size = (cfg->probes - 1) * sc->sched.lag + 1;
+        sc->sched.ring = calloc(sc->sched.ring_size, sizeof(uint64_t));
+    }
+    sc->queue.slot = calloc(VT_QUEUE_SIZE, sizeof(struct vt_result));
+    sc->dedup.gen[0] = calloc((size_t)1 << VT_DEDUP_BITS, sizeof(uint64_t));
+    sc->dedup.gen[1] = calloc((size_t)1 << VT_DEDUP_BITS, sizeof(uint64_t));
+    if (!sc->queue.slot || !sc->dedup.gen[0] || !sc->dedup.gen[1] ||
+        (cfg->probes > 1 && !sc->sched.ring)) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+
+    if (vt_link_resolve(&sc->link, vt_targets_nth(cfg->targets, 0), cfg->ifname, cfg->source_ip,
+                        cfg->gw_mac, err, errlen) != 0)
+        return -1;
+    memcpy(sc->fctx.src_mac, sc->link.src_mac, 6);
+    memcpy(sc->fctx.gw_mac, sc->link.gw_mac, 6);
+    sc->fctx.saddr = sc->link.src_ip;
+    sc->fctx.cookie = &sc->cookie;
+
+    sc->sender = vt_sender_open(sc->link.ifname, sc->probe->frame_len, cfg->send_mode, err, errlen);
+    if (!sc->sender)
+        return -1;
+    uint8_t tpl[256];
+    sc->probe->make_template(tpl, &sc->fctx);
+    vt_sender_set_template(sc->sender, tpl);
+
+    char bpf[512];
+    if (vt_probe_bpf_filter(sc->probe, sc->link.src_ip, bpf, sizeof bpf) < 0) {
+        snprintf(err, errlen, "capture filter of probe module %s is too long", sc->probe->name);
+        return -1;
+    }
+    sc->receiver = vt_receiver_start(sc->link.ifname, bpf, on_frame, sc, err, errlen);
+    if (!sc->receiver)
+        return -1;
+    if (pthread_create(&sc->output_thread, NULL, output_main, sc) != 0) {
+        snprintf(err, errlen, "cannot start the output thread: %s", strerror(errno));
+        return -1;
+    }
+    sc->output_running = true;
+    /* Every socket is open: from here on the scan needs no privilege at all. */
+    return vt_drop_privileges(err, errlen);
+}
+
+int vt_scan_run(const struct vt_scan_config *cfg, struct vt_scan_summary *sum, char *err,
+                size_t errlen)
+{
+    struct scan *sc = calloc(1, sizeof *sc);
+    if (!sc) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    sc->cfg = cfg;
+    memset(sum, 0, sizeof *sum);
+    int rc = scan_setup(sc, err, errlen);
+    if (rc == 0) {
+        uint64_t start = vt_now_ns(), sent = 0;
+        struct vt_ratelimit rl;
+        vt_ratelimit_init(&rl, cfg->rate, start);
+        struct status st = {start, start, 0, 0};
+        uint16_t ip_id = 0;
+        bool more = true;
+        while (more) {
+            uint64_t now = vt_now_ns();
+            uint64_t n = vt_ratelimit_take(&rl, now, VT_SEND_BATCH);
+            if (n == 0) {
+                vt_sleep_ns(vt_ratelimit_wait_ns(&rl, now));
+                continue;
+            }
+            for (uint64_t i = 0; i < n; i++) {
+                uint32_t addr;
+                uint16_t port;
+                if (!schedule_next(&sc->sched, &addr, &port)) {
+                    more = false;
+                    break;
+                }
+                uint8_t *slot = vt_sender_slot(sc->sender);
+                if (!slot) {
+                    rc = -1;
+                    break;
+                }
+                sc->probe->fill(slot, &sc->fctx, addr, port, ip_id++);
+                if (vt_sender_commit(sc->sender) != 0) {
+                    rc = -1;
+                    break;
+                }
+                sent++;
+            }
+            if (rc != 0) {
+                const char *why = vt_sender_error(sc->sender);
+                snprintf(err, errlen, "sending on %s failed: %s", sc->link.ifname,
+                         why ? why : "no send slot came free");
+                break;
+            }
+            if (cfg->status && now - st.last_ns >= VT_STATUS_NS)
+                status_line(sc, &st, now, sent, false);
+        }
+        if (rc == 0)
+            vt_sender_flush(sc->sender);
+        /* Late answers: wait out the cooldown, still reporting each second. */
+        uint64_t end = vt_now_ns() + (rc == 0 ? (uint64_t)cfg->cooldown * 1000000000ull : 0);
+        for (uint64_t now = vt_now_ns(); now < end; now = vt_now_ns()) {
+            uint64_t step = end - now < 100000000ull ? end - now : 100000000ull;
+            vt_sleep_ns(step);
+            if (cfg->status && vt_now_ns() - st.last_ns >= VT_STATUS_NS)
+                status_line(sc, &st, vt_now_ns(), sent, true);
+        }
+        struct vt_send_stats ss;
+        vt_sender_stats(sc->sender, &ss);
+        sum->targets = sc->sched.taken;
+        sum->sent = ss.sent;
+        sum->send_failures = ss.failed;
+        sum->seconds = (vt_now_ns() - start) / 1e9;
+    }
+    if (sc->receiver) {
+        struct vt_recv_stats rs;
+        vt_receiver_stats(sc->receiver, &rs);
+        sum->pcap_drops = rs.dropped;
+        vt_receiver_stop(sc->receiver);
+    }
+    if (sc->output_running) {
+        atomic_store(&sc->stopping, true);
+        pthread_join(sc->output_thread, NULL);
+    }
+    if (rc == 0 && atomic_load(&sc->sink_error)) {
+        snprintf(err, errlen, "cannot write results: %s", strerror(atomic_load(&sc->sink_error)));
+        rc = -1;
+    }
+    sum->answers = atomic_load(&sc->answers);
+    sum->results = atomic_load(&sc->results);
+    sum->open = atomic_load(&sc->open);
+    sum->closed = atomic_load(&sc->closed);
+    sum->queue_drops = atomic_load(&sc->queue_drops);
+    if (sc->sender)
+        vt_sender_close(sc->sender);
+    free(sc->sched.ring);
+    free(sc->queue.slot);
+    free(sc->dedup.gen[0]);
+    free(sc->dedup.gen[1]);
+    free(sc);
+    return rc;
+}

@@ -1,0 +1,59 @@
+/* scan.h: the scan engine: walks a target space in cyclic-group order, sends
+ * probes at a paced rate, validates answers and hands out one result per
+ * (address, port).
+ *
+ * Threads: the caller's thread sends (walk → frame → ring, no system call per
+ * probe); a libpcap thread receives, validates and enqueues; an output thread
+ * formats results in batches. vt_scan_run() returns when the walk is done and
+ * the cooldown has passed. */
+#ifndef VANTAGE_SCAN_H
+#define VANTAGE_SCAN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "output.h"
+#include "ports.h"
+#include "send.h"
+#include "targets.h"
+
+/* Where results go: the CLI writes them with an output module; a lease streams
+ * them to the coordinator. Called from the output thread only. */
+struct vt_result_sink {
+    int (*write)(void *arg, const struct vt_result *r);
+    int (*flush)(void *arg);
+    void *arg;
+};
+
+struct vt_scan_config {
+    struct vt_targets *targets; /* already minus the blocklist; not empty */
+    const struct vt_ports *ports;
+    uint64_t rate;             /* probes per second, all probes counted; 0 = unlimited */
+    unsigned probes;           /* probes per (address, port), >= 1 */
+    unsigned cooldown;         /* seconds to wait for late answers */
+    uint64_t seed;             /* walk order and probe cookies */
+    uint64_t shard_i, shard_n; /* scan arc shard_i of shard_n (0 of 1 = all) */
+    const char *ifname;        /* NULL: from the route to the first target */
+    uint32_t source_ip;        /* 0: the interface's */
+    const uint8_t *gw_mac;     /* NULL: from the neighbour table */
+    enum vt_send_mode send_mode;
+    bool status; /* print a status line each second on stderr */
+    struct vt_result_sink sink;
+};
+
+struct vt_scan_summary {
+    uint64_t targets; /* (address, port) elements in this arc's space */
+    uint64_t sent;    /* frames sent */
+    uint64_t answers; /* valid answers (before de-duplication) */
+    uint64_t results; /* results handed to the sink (open + closed) */
+    uint64_t open, closed;
+    uint64_t pcap_drops, queue_drops, send_failures;
+    double seconds;
+};
+
+/* Runs the scan. Returns 0, or -1 with a one-line reason in err. */
+int vt_scan_run(const struct vt_scan_config *cfg, struct vt_scan_summary *sum, char *err,
+                size_t errlen);
+
+#endif
