@@ -116,8 +116,8 @@ static inline void cpu_relax(void)
 #endif
 }
 
-#define SLEEP_MARGIN_NS 100000ULL /* last stretch done by yielding/spinning */
-#define YIELD_MIN_NS    10000ULL  /* below this, spin rather than yield */
+#define SLEEP_MARGIN_NS 60000ULL /* > the default 50 us timer slack: last stretch spun */
+#define YIELD_MIN_NS    10000ULL /* below this, spin rather than yield */
 
 void vt_sleep_ns(uint64_t ns)
 {

@@ -132,9 +132,18 @@ static bool backoff(unsigned *tries, uint64_t *since)
     return true;
 }
 
+static void ring_reap(struct vt_sender *s);
+
+/* Marks the sender dead with a one-line reason. Frames still queued will not
+ * go out any more: they count as failed. */
 static void die(struct vt_sender *s, const char *what, int e)
 {
     s->dead = true;
+    if (s->mode == VT_SEND_RING) {
+        ring_reap(s);
+        s->st.failed += s->inflight;
+        s->inflight = 0;
+    }
     if (e == ENETDOWN)
         snprintf(s->err, sizeof s->err, "%s on %s: interface is down (ip link set %s up)", what,
                  s->ifname, s->ifname);
@@ -374,9 +383,7 @@ static int pcap_send(struct vt_sender *s)
             if (fatal_errno(e)) {
                 s->st.failed += s->count - i;
                 s->count = 0;
-                snprintf(s->err, sizeof s->err, "pcap_inject on %s: %s (is the interface up?)",
-                         s->ifname, pcap_geterr(s->pcap));
-                s->dead = true;
+                die(s, "pcap_inject", e);
                 return -1;
             }
             if (transient_errno(e) && (e == EINTR || backoff(&tries, &since)))
