@@ -147,6 +147,11 @@ static void die(struct vt_sender *s, const char *what, int e)
     if (e == ENETDOWN)
         snprintf(s->err, sizeof s->err, "%s on %s: interface is down (ip link set %s up)", what,
                  s->ifname, s->ifname);
+    else if (transient_errno(e))
+        snprintf(s->err, sizeof s->err,
+                 "%s on %s: the link took no frame for 1 s (%s): is its carrier or peer up? "
+                 "see ip -s link show %s",
+                 what, s->ifname, strerror(e), s->ifname);
     else if (e == ENXIO || e == ENODEV)
         snprintf(s->err, sizeof s->err, "%s on %s: interface has gone (check ip link)", what,
                  s->ifname);
@@ -219,10 +224,7 @@ static int ring_wait(struct vt_sender *s, unsigned target)
         if (!start)
             start = now;
         else if (now - start > GIVE_UP_NS) {
-            snprintf(s->err, sizeof s->err,
-                     "TX ring on %s: %u frames still queued after 1 s (is the link up and "
-                     "carrying traffic? see ip -s link show %s)",
-                     s->ifname, s->inflight, s->ifname);
+            die(s, "TX ring", ENOBUFS);
             return -1;
         }
         /* POLLOUT: the slot at the kernel's head came back. If the driver
@@ -233,6 +235,33 @@ static int ring_wait(struct vt_sender *s, unsigned target)
             die(s, "poll on the TX ring", errno);
             return -1;
         }
+    }
+}
+
+/* Kicks until the kernel has taken every committed slot (none is left
+ * SEND_REQUEST), without waiting for the driver to finish sending them.
+ * Returns 0, or -1 if the sender failed. */
+static int ring_push(struct vt_sender *s)
+{
+    uint64_t start = 0;
+    for (;;) {
+        if (ring_kick(s) < 0)
+            return -1;
+        /* The kernel takes slots in order: if the newest is taken, all are. */
+        unsigned newest = (s->head - 1) & s->mask;
+        if (!s->inflight || __atomic_load_n(&ring_slot_hdr(s, newest)->tp_status,
+                                            __ATOMIC_ACQUIRE) != TP_STATUS_SEND_REQUEST)
+            return 0;
+        uint64_t now = mono_ns();
+        if (!start)
+            start = now;
+        else if (now - start > GIVE_UP_NS) {
+            die(s, "TX ring", ENOBUFS);
+            return -1;
+        }
+        /* The driver refused a frame (ENOBUFS): back off a little. */
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = 50000};
+        (void)nanosleep(&ts, NULL);
     }
 }
 
@@ -358,8 +387,10 @@ static int mmsg_send(struct vt_sender *s)
         if (transient_errno(e)) {
             if (e == EINTR || backoff(&tries, &since))
                 continue;
-            s->st.failed += s->count - off; /* congested for a second: give up */
-            break;
+            s->st.failed += s->count - off; /* nothing went out for a second */
+            s->count = 0;
+            die(s, "sendmmsg", e);
+            return -1;
         }
         s->st.failed++; /* this frame is refused (EMSGSIZE, EINVAL): skip it */
         off++;
@@ -386,9 +417,15 @@ static int pcap_send(struct vt_sender *s)
                 die(s, "pcap_inject", e);
                 return -1;
             }
-            if (transient_errno(e) && (e == EINTR || backoff(&tries, &since)))
+            if (e == EINTR || (transient_errno(e) && backoff(&tries, &since)))
                 continue;
-            s->st.failed++;
+            if (transient_errno(e)) { /* nothing went out for a second */
+                s->st.failed += s->count - i;
+                s->count = 0;
+                die(s, "pcap_inject", e);
+                return -1;
+            }
+            s->st.failed++; /* this frame is refused: skip it */
             break;
         }
     }
@@ -485,7 +522,8 @@ static int packet_socket(struct vt_sender *s, int ifindex, bool ring, char *err,
     return 0;
 }
 
-/* Checks the interface exists, is up and takes frames of frame_len bytes. */
+/* Checks the interface exists, is up with a carrier and takes frames of
+ * frame_len bytes. */
 static int check_interface(const char *ifname, size_t frame_len, int *ifindex, char *err,
                            size_t errlen)
 {
@@ -510,6 +548,13 @@ static int check_interface(const char *ifname, size_t frame_len, int *ifindex, c
     }
     if (!(ifr.ifr_flags & IFF_UP)) {
         set_err(err, errlen, "interface %s is down (ip link set %s up)", ifname, ifname);
+        goto out;
+    }
+    if (!(ifr.ifr_flags & IFF_RUNNING)) {
+        set_err(err, errlen,
+                "interface %s has no carrier (cable out, or a veth whose peer is down): see "
+                "ip link show %s",
+                ifname, ifname);
         goto out;
     }
     if (ioctl(fd, SIOCGIFMTU, &ifr) < 0) {
@@ -657,7 +702,7 @@ int vt_sender_flush(struct vt_sender *s)
     if (s->dead)
         return -1;
     if (s->mode == VT_SEND_RING)
-        return ring_wait(s, 0);
+        return ring_push(s);
     if (!s->count)
         return 0;
     return s->mode == VT_SEND_MMSG ? mmsg_send(s) : pcap_send(s);
@@ -666,6 +711,19 @@ int vt_sender_flush(struct vt_sender *s)
 void vt_sender_stats(const struct vt_sender *s, struct vt_send_stats *st)
 {
     *st = s->st;
+    if (s->mode != VT_SEND_RING)
+        return;
+    /* Count slots the kernel has handed back but we have not reaped, without
+     * reaping (s is const): the same walk as ring_reap(). */
+    for (unsigned i = 0, slot = s->tail; i < s->inflight; i++, slot = (slot + 1) & s->mask) {
+        uint32_t status = __atomic_load_n(&ring_slot_hdr(s, slot)->tp_status, __ATOMIC_ACQUIRE);
+        if (status == TP_STATUS_AVAILABLE)
+            st->sent++;
+        else if (status & TP_STATUS_WRONG_FORMAT)
+            st->failed++;
+        else
+            break;
+    }
 }
 
 const char *vt_sender_mode_name(const struct vt_sender *s)
@@ -691,7 +749,10 @@ void vt_sender_close(struct vt_sender *s)
 {
     if (!s)
         return;
-    (void)vt_sender_flush(s);
+    if (!s->dead && s->mode == VT_SEND_RING)
+        (void)ring_wait(s, 0); /* let the kernel finish with the ring's pages */
+    else
+        (void)vt_sender_flush(s);
     release(s);
     free(s);
 }

@@ -16,8 +16,13 @@
  * slot came back TP_STATUS_AVAILABLE; mmsg: frames sendmmsg() reported sent;
  * pcap: pcap_inject() successes). A frame accepted and then dropped further on
  * (driver queue full, peer gone) still counts as sent: nothing below the
- * socket tells us. `failed` counts frames given up on: a permanent error, or
- * ENOBUFS/EAGAIN that did not clear after about a second of back-off.
+ * socket tells us. `failed` counts frames given up on: refused by the kernel
+ * (malformed), or still queued when the sender failed.
+ *
+ * Failure: congestion (ENOBUFS/EAGAIN) is retried with a back-off of 20 us to
+ * 1 ms; if the link takes no frame for a whole second, or the interface goes
+ * down or away, the sender fails for good: slot() returns NULL, commit() and
+ * flush() return -1, and vt_sender_error() says why and what to check.
  *
  * Threads: a sender belongs to one thread. */
 #ifndef VANTAGE_SEND_H
@@ -56,22 +61,26 @@ void vt_sender_set_batch(struct vt_sender *s, unsigned batch);
 void vt_sender_set_template(struct vt_sender *s, const uint8_t *tpl);
 
 /* Buffer for the next frame (frame_len bytes). Never allocates and makes no
- * system call unless every slot is in flight, in which case it kicks the
+ * system call unless every ring slot is in flight, in which case it kicks the
  * kernel and waits (poll) for a slot, for at most about a second. Returns
- * NULL if none came free or the socket failed (see vt_sender_error()). Calling
- * it twice without a commit returns the same slot. */
+ * NULL if the sender has failed. Calling it twice without a commit returns
+ * the same slot. */
 uint8_t *vt_sender_slot(struct vt_sender *s);
 
-/* The frame in the slot is ready. Sends a batch when one is full. Returns 0,
- * or -1 on a fatal socket error (interface gone or down; see
- * vt_sender_error()). Transient congestion is not an error: those frames are
- * retried with back-off and at worst counted as failed. */
+/* The frame in the slot is ready. Sends a batch when one is full (in pcap
+ * and mmsg modes, retrying congestion inside the call). Returns 0, or -1 if
+ * the sender has failed (see above). */
 int vt_sender_commit(struct vt_sender *s);
 
-/* Sends everything committed and waits (at most about a second) until the
- * kernel has taken it, so that the statistics are final. Returns 0 or -1. */
+/* Hands every committed frame to the kernel now (one system call unless the
+ * link is congested), without waiting for the driver to finish sending.
+ * Frames otherwise wait until a batch is full, so a rate-limited loop must
+ * call this before it sleeps, or at 1,000 pps they would leave in bursts of a
+ * batch every half second. Returns 0, or -1 if the sender has failed. */
 int vt_sender_flush(struct vt_sender *s);
 
+/* Counts so far; a frame counts once the kernel has finished with it, which
+ * on a NIC is a few microseconds after flush. Cheap: fine once a second. */
 void vt_sender_stats(const struct vt_sender *s, struct vt_send_stats *st);
 
 /* "ring", "mmsg" or "pcap": the mode actually in use. */
@@ -80,7 +89,8 @@ const char *vt_sender_mode_name(const struct vt_sender *s);
 /* The last fatal error as one line, or NULL. */
 const char *vt_sender_error(const struct vt_sender *s);
 
-/* Flushes (bounded) and frees. NULL is ignored. */
+/* Flushes, waits (at most about a second) for the kernel to finish with
+ * every frame, and frees. NULL is ignored. */
 void vt_sender_close(struct vt_sender *s);
 
 #endif
