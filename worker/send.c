@@ -39,6 +39,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -265,15 +266,25 @@ static int ring_push(struct vt_sender *s)
     }
 }
 
-static int ring_open(struct vt_sender *s, int ifindex, char *err, size_t errlen)
+static bool kernel_at_least(int major, int minor)
+{
+    struct utsname u;
+    int ma = 0, mi = 0;
+    if (uname(&u) != 0 || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+        return false;
+    return ma > major || (ma == major && mi >= minor);
+}
+
+static int ring_open(struct vt_sender *s, char *err, size_t errlen)
 {
     /* A virtio_net_hdr before each frame lets us say hdr_len = the whole frame,
      * so the kernel copies the (small) frame into the skb's linear part instead
      * of attaching the ring page as a zero-copy fragment; the latter costs a
      * page allocation and copy per frame wherever the skb is forwarded (veth,
-     * bridges) and two DMA mappings on a NIC. Old kernels lack it: then no. */
+     * bridges) and two DMA mappings on a NIC. The TX ring honours the header
+     * since Linux 4.14; before, it would be sent as part of the frame. */
     int one = 1;
-    bool vnet = s->frame_len <= 0xffff &&
+    bool vnet = s->frame_len <= 0xffff && kernel_at_least(4, 14) &&
                 setsockopt(s->fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) == 0;
     s->data_off = SLOT_DATA_OFF + (vnet ? sizeof(struct virtio_net_hdr) : 0);
     s->tp_len = (uint32_t)(s->frame_len + (vnet ? sizeof(struct virtio_net_hdr) : 0));
@@ -334,10 +345,9 @@ static int ring_open(struct vt_sender *s, int ifindex, char *err, size_t errlen)
             struct virtio_net_hdr *vh = (struct virtio_net_hdr *)((uint8_t *)h + SLOT_DATA_OFF);
             memset(vh, 0, sizeof *vh);
             vh->gso_type = VIRTIO_NET_HDR_GSO_NONE;
-            vh->hdr_len = (uint16_t)s->frame_len; /* little-endian host assumed */
+            vh->hdr_len = (uint16_t)s->frame_len; /* legacy virtio: host byte order */
         }
     }
-    (void)ifindex;
     return 0;
 }
 
@@ -450,7 +460,7 @@ static int pcap_mode_open(struct vt_sender *s, char *err, size_t errlen)
     int rc = pcap_activate(s->pcap);
     if (rc < 0) {
         set_err(err, errlen, "pcap on %s: %s (run as root; check the interface name)", s->ifname,
-                pcap_statustostr(rc));
+                rc == PCAP_ERROR ? pcap_geterr(s->pcap) : pcap_statustostr(rc));
         return -1;
     }
     struct bpf_program none;
@@ -511,7 +521,7 @@ static int packet_socket(struct vt_sender *s, int ifindex, bool ring, char *err,
         set_err(err, errlen, "AF_PACKET socket: cannot set SO_SNDBUF: %s", strerror(errno));
         return -1;
     }
-    if (ring && ring_open(s, ifindex, err, errlen) < 0)
+    if (ring && ring_open(s, err, errlen) < 0)
         return -1;
     struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = 0, .sll_ifindex = ifindex};
     if (bind(s->fd, (struct sockaddr *)&sll, sizeof sll) < 0) {

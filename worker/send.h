@@ -10,7 +10,9 @@
  *         the kernel and one send() transmits a whole batch;
  *   mmsg  sendmmsg() of a batch on the same kind of socket;
  *   pcap  pcap_inject(), one call per frame: the last resort.
- * VT_SEND_AUTO tries them in that order. All need root (CAP_NET_RAW).
+ * VT_SEND_AUTO tries them in that order. All need root (CAP_NET_RAW) to open.
+ * Ring and mmsg bypass the interface's qdisc, so tc shaping and netdev egress
+ * hooks do not see the probes (tcpdump still does): pace with the rate limit.
  *
  * Counting: `sent` counts frames the kernel accepted from us (ring: frames whose
  * slot came back TP_STATUS_AVAILABLE; mmsg: frames sendmmsg() reported sent;
