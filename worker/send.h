@@ -11,8 +11,9 @@
  *   mmsg  sendmmsg() of a batch on the same kind of socket;
  *   pcap  pcap_inject(), one call per frame: the last resort.
  * VT_SEND_AUTO tries them in that order. All need root (CAP_NET_RAW) to open.
- * Ring and mmsg bypass the interface's qdisc, so tc shaping and netdev egress
- * hooks do not see the probes (tcpdump still does): pace with the rate limit.
+ * Ring and mmsg bypass the interface's qdisc (PACKET_QDISC_BYPASS), and with it
+ * tc shaping, netdev egress hooks and packet taps: tcpdump on the sending
+ * interface does not see the probes (capture at the peer, or use pcap mode).
  *
  * Counting: `sent` counts frames the kernel accepted from us (ring: frames whose
  * slot came back TP_STATUS_AVAILABLE; mmsg: frames sendmmsg() reported sent;
