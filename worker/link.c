@@ -119,8 +119,9 @@ struct route {
     unsigned char type;
 };
 
-/* The kernel's route to dst (host order), as `ip route get dst [oif X]`. */
-static int route_get(uint32_t dst, int oif, struct route *rt)
+/* The kernel's route to dst (host order), as `ip route get dst [from src]
+ * [oif X]`. */
+static int route_get(uint32_t dst, uint32_t src, int oif, struct route *rt)
 {
     union {
         struct nlmsghdr nh;
@@ -137,6 +138,10 @@ static int route_get(uint32_t dst, int oif, struct route *rt)
     nl_put_attr(&req.nh, sizeof req, RTA_DST, &be, sizeof be);
     if (oif)
         nl_put_attr(&req.nh, sizeof req, RTA_OIF, &oif, sizeof oif);
+    if (src) {
+        uint32_t sbe = htonl(src);
+        nl_put_attr(&req.nh, sizeof req, RTA_SRC, &sbe, sizeof sbe);
+    }
 
     char buf[NL_BUF];
     int n = nl_get(&req.nh, buf, sizeof buf);
@@ -330,8 +335,13 @@ int vt_link_resolve(struct vt_link *l, uint32_t dst, const char *ifname, uint32_
         }
     }
 
+    /* With --source-ip, ask as `ip route get DST from SRC` so that source
+     * routing rules apply; a source the host does not own makes that lookup
+     * fail, and then the plain one decides. */
     struct route rt;
-    int rc = route_get(dst, oif, &rt);
+    int rc = src_ip ? route_get(dst, src_ip, oif, &rt) : -EINVAL;
+    if (rc != 0)
+        rc = route_get(dst, 0, oif, &rt);
     if (rc == 0 && rt.type != RTN_UNICAST) {
         set_err(err, errlen, "%s is %s, not reachable by a unicast route (see ip route get %s)",
                 ip_str(dst, dstb),

@@ -11,6 +11,7 @@
  * published through atomics. `dropped` is ps_drop (the socket's ring was full:
  * our thread fell behind) plus ps_ifdrop (the interface's own rx_dropped since
  * open, which on Linux counts drops for every reader of that interface). */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "recv.h"
 
 #include <pcap/pcap.h>
@@ -162,6 +163,7 @@ struct vt_receiver *vt_receiver_start(const char *ifname, const char *bpf, vt_re
         set_err(err, errlen, "cannot start the receive thread: %s", strerror(e));
         goto fail;
     }
+    (void)pthread_setname_np(r->thread, "vt-recv"); /* for top -H; failure is harmless */
     return r;
 fail:
     if (r->p)
