@@ -14,7 +14,9 @@
  * is forfeited, so a stall makes the run slower, never burstier.
  *
  * pps == 0 means unlimited. The clock helpers below read CLOCK_MONOTONIC; the
- * limiter itself never does. */
+ * limiter itself never does. A limiter belongs to one thread: another thread
+ * that wants to change the rate should publish it (an atomic) for the sending
+ * thread to pass to vt_ratelimit_set() between batches. */
 #ifndef VANTAGE_RATELIMIT_H
 #define VANTAGE_RATELIMIT_H
 
