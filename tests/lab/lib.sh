@@ -12,13 +12,21 @@ fail() {
 
 note() { echo "$LAB_TEST_NAME: $*"; }
 
-# lab_test_init: skips (77) unless root; finds the programs; arms the cleanup.
+# lab_test_init "$@": skips (77) unless root; waits for any other lab test on this
+# machine (the lab is one per machine, and CTest's RESOURCE_LOCK only orders the
+# tests of one ctest run); finds the programs; arms the cleanup.
 lab_test_init() {
   local here
   here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
   if [ "$(id -u)" -ne 0 ]; then
     echo "SKIP $LAB_TEST_NAME: needs root (network namespaces)"
     exit 77
+  fi
+  if [ -z "${VANTAGE_LAB_TEST_LOCKED:-}" ]; then
+    # Re-run this test holding the lock (for at most 60 s of waiting; exit 1 if
+    # it never comes). flock -o: the lock stays with flock, not with the daemons
+    # the test starts.
+    VANTAGE_LAB_TEST_LOCKED=1 exec flock -o -E 1 -w 60 /run/vantage-lab-test.lock "$0" "$@"
   fi
   LAB=$here/lab
   export VANTAGE_BUILD=${VANTAGE_BUILD:-$(cd "$here/../.." && pwd)/build}

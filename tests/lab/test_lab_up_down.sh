@@ -7,7 +7,7 @@
 # nothing behind, also after an `up` that failed half way.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-lab_test_init
+lab_test_init "$@"
 
 start=$(date +%s)
 "$LAB" up --devices 300 --seed 7 --vantages 3 >"$WORK/up.log" || fail "lab up failed: $(cat "$WORK/up.log")"
