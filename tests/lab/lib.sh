@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lib.sh: helpers shared by the lab tests (sourced, not run). A test sources it,
 # calls lab_test_init, and gets: $LAB (the lab script), $PROBE (the probe
 # helper), a scratch dir $WORK, fail/pass/note, and probe_state. The EXIT trap

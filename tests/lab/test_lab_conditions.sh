@@ -49,7 +49,7 @@ expect_state silent vl-v2 "$(jq -r ".devices[$id].address" "$T")" "$(jq -r ".dev
 # ...but still reaches the coordinator, whose link loss rules never touch.
 ip netns exec vl-coord "$PROBE" --listen 7001 --send 'coordinator\n' --timeout 15000 &
 LAB_BG_PIDS+=($!)
-for try in $(seq 1 20); do
+for _ in $(seq 1 20); do
   [ "$(probe_state vl-v2 198.19.254.2 7001)" = open ] && break
   sleep 0.1
 done
@@ -62,7 +62,7 @@ grep -qx coordinator "$WORK/out" || fail "coordinator unreachable from a vantage
 grep -q "rate limit 1 pps" "$WORK/status" || fail "status does not show the rate limit"
 read -r addr port < <(jq -r '.closed[0] | "\(.address) \(.port)"' "$T")
 answered=0
-for i in $(seq 1 20); do
+for _ in $(seq 1 20); do
   [ "$(probe_state vl-v1 "$addr" "$port" --timeout 100)" = closed ] && answered=$((answered + 1))
 done
 note "rate limit 1 pps: $answered of 20 quick probes answered"

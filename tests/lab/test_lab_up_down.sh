@@ -72,7 +72,7 @@ note "blocked network $blocked1 silent to vantage 1 only"
 ip netns exec vl-coord "$PROBE" --listen 7000 --send 'coordinator\n' --timeout 20000 &
 LAB_BG_PIDS+=($!)
 for v in 1 2 3; do
-  for try in $(seq 1 20); do
+  for _ in $(seq 1 20); do
     [ "$(probe_state "vl-v$v" 198.19.254.2 7000)" = open ] && break
     sleep 0.1
   done
