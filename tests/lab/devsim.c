@@ -37,10 +37,9 @@ static const char usage[] =
     "  --churn PCT           share of devices that move at every epoch (default 40)\n"
     "  --vantages N          number of vantages, each with a blocked /24 (default 3)\n"
     "  --closed-permille N   hosts that reset every port, per 1000 addresses (default 5)\n"
-    "truth, nft:\n"
     "  --epoch E             the epoch (default 0)\n"
     "serve:\n"
-    "  --epoch-file FILE     holds the epoch to serve; re-read on SIGHUP (required)\n"
+    "  --epoch-file FILE     holds the epoch to serve, instead of --epoch; re-read on SIGHUP\n"
     "  --ready-file FILE     written as \"epoch E\" once that epoch is served\n"
     "  --max-conns N         connections served at once (default 16384)\n"
     "  -h, --help            this help\n";
@@ -162,11 +161,8 @@ int main(int argc, char **argv)
     }
 
     if (cmd == CMD_SERVE) {
-        if (so.epoch_file == NULL) {
-            fputs("devsim: serve needs --epoch-file FILE (try: devsim --help)\n", stderr);
-            return 2;
-        }
         so.params = p;
+        so.epoch = (unsigned)epoch;
         return serve_run(&so) == 0 ? 0 : 1;
     }
 

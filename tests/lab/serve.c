@@ -138,7 +138,9 @@ static int load_epoch(struct server *s)
     unsigned epoch;
     char err[256];
 
-    if (read_epoch_file(s->opts->epoch_file, &epoch) < 0)
+    if (s->opts->epoch_file == NULL)
+        epoch = s->opts->epoch;
+    else if (read_epoch_file(s->opts->epoch_file, &epoch) < 0)
         return -1;
     if (world_set_epoch(&s->world, epoch, err, sizeof(err)) < 0) {
         fprintf(stderr, "devsim: epoch %u: %s\n", epoch, err);

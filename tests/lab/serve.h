@@ -12,6 +12,7 @@
 
 struct serve_opts {
     struct world_params params;
+    unsigned epoch;         /* the epoch to play when there is no epoch file */
     const char *epoch_file; /* holds the epoch number to play; read at start and on SIGHUP */
     const char *ready_file; /* written ("epoch N\n") once the epoch is being served */
     unsigned max_conns;     /* connections served at once; more are closed at once */

@@ -27,6 +27,18 @@ grep -q "lab down\|lab.* down" "$WORK/up2.err" || fail "second up did not say to
 "$LAB" status >"$WORK/status" || fail "lab status failed"
 grep -q "vl-sink0" "$WORK/status" || fail "status does not name the sink interface"
 grep -q "02:76:6c:00:fd:01" "$WORK/status" || fail "status does not give the sink gateway MAC"
+"$LAB" env >"$WORK/env" || fail "lab env failed"
+grep -q "LAB_SINK_IF=vl-sink0 .*LAB_SINK_GW_MAC=02:76:6c:00:fd:01" "$WORK/env" || fail "lab env lacks the sink"
+
+# The sink: a static gateway neighbour, and frames to it vanish without answer.
+ip -n vl-sink neigh show 198.19.253.1 dev vl-sink0 | grep -q "lladdr 02:76:6c:00:fd:01 PERMANENT" ||
+  fail "the sink's gateway is not a permanent neighbour"
+sink_rx() { ip -n vl-sinkpeer -s -j link show vl-sinkgw0 | jq '.[0].stats64.rx.packets'; }
+rx0=$(sink_rx)
+expect_state silent vl-sink "$(jq -r '.devices[0].address' "$T0")" "$(jq -r '.devices[0].open_ports[0]' "$T0")" --timeout 500
+[ "$(sink_rx)" -gt "$rx0" ] || fail "a frame sent out of vl-sink0 did not reach vl-sinkgw0"
+drops=$(ip netns exec vl-sinkpeer nft list table netdev vantage_sink | grep -c "policy drop" || true)
+[ "$drops" = 1 ] || fail "the sink peer has no drop-everything ingress chain"
 
 # Open: the first 10 devices vantage 1 may reach answer with their banners.
 ids=$(jq '[.devices[] | select(.blocked_for | index(1) | not) | .id] | .[0:10][]' "$T0")

@@ -74,10 +74,13 @@ static uint32_t ip_of(json_t *v, const char *what)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"truth", required_argument, NULL, 't'},  {"vantage", required_argument, NULL, 'v'},
-        {"ports", required_argument, NULL, 'p'},  {"min-recall", required_argument, NULL, 'r'},
+        {"truth", required_argument, NULL, 't'},
+        {"vantage", required_argument, NULL, 'v'},
+        {"ports", required_argument, NULL, 'p'},
+        {"min-recall", required_argument, NULL, 'r'},
         {"min-precision", required_argument, NULL, 'P'},
-        {"exact", no_argument, NULL, 'x'},        {NULL, 0, NULL, 0},
+        {"exact", no_argument, NULL, 'x'},
+        {NULL, 0, NULL, 0},
     };
     const char *truth_path = NULL, *ports_arg = NULL;
     long vantage = 0;
@@ -105,8 +108,9 @@ int main(int argc, char **argv)
             exact = true;
             break;
         default:
-            die(2, "%s", "usage: truthcmp --truth FILE [--vantage V] [--ports LIST] [--exact] "
-                         "[--min-recall R] [--min-precision P] RESULTS...");
+            die(2, "%s",
+                "usage: truthcmp --truth FILE [--vantage V] [--ports LIST] [--exact] "
+                "[--min-recall R] [--min-precision P] RESULTS...");
         }
     }
     if (!truth_path || optind >= argc)
@@ -144,13 +148,13 @@ int main(int argc, char **argv)
         die(1, "%s", "out of memory");
 
     uint64_t exp_open = 0, exp_closed = 0;
-#define EXPECT(addr, port, st)                                                                   \
-    do {                                                                                         \
-        if ((!ports_arg || vt_ports_contains(&ports, (port))) &&                                 \
-            !vt_targets_contains(&blocked, (addr))) {                                            \
-            *pm_slot(&m, (addr), (port), true) = (st);                                           \
-            (st) == ST_OPEN ? exp_open++ : exp_closed++;                                         \
-        }                                                                                        \
+#define EXPECT(addr, port, st)                                                                     \
+    do {                                                                                           \
+        if ((!ports_arg || vt_ports_contains(&ports, (port))) &&                                   \
+            !vt_targets_contains(&blocked, (addr))) {                                              \
+            *pm_slot(&m, (addr), (port), true) = (st);                                             \
+            (st) == ST_OPEN ? exp_open++ : exp_closed++;                                           \
+        }                                                                                          \
     } while (0)
     json_t *d, *p;
     size_t j;
