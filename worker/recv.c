@@ -24,7 +24,7 @@
 #include <string.h>
 #include <time.h>
 
-#define RECV_SNAPLEN    128
+#define RECV_SNAPLEN    1600 /* whole frames: the parser wants every IP byte */
 #define RECV_BUFFER     (64 << 20)
 #define RECV_TIMEOUT_MS 100
 #define STATS_EVERY_NS  100000000ULL
@@ -32,6 +32,7 @@
 struct vt_receiver {
     pcap_t *p;
     pthread_t thread;
+    bool running; /* thread started (vt_receiver_run) */
     vt_recv_cb cb;
     void *arg;
     atomic_bool stop;
@@ -100,8 +101,8 @@ static void *recv_main(void *arg)
     return NULL;
 }
 
-struct vt_receiver *vt_receiver_start(const char *ifname, const char *bpf, vt_recv_cb cb, void *arg,
-                                      char *err, size_t errlen)
+struct vt_receiver *vt_receiver_open(const char *ifname, const char *bpf, vt_recv_cb cb, void *arg,
+                                     char *err, size_t errlen)
 {
     char perr[PCAP_ERRBUF_SIZE] = "";
     struct vt_receiver *r = calloc(1, sizeof *r);
@@ -157,19 +158,36 @@ struct vt_receiver *vt_receiver_start(const char *ifname, const char *bpf, vt_re
                 pcap_geterr(r->p));
         goto fail;
     }
-    r->stats_ns = mono_ns();
-    int e = pthread_create(&r->thread, NULL, recv_main, r);
-    if (e != 0) {
-        set_err(err, errlen, "cannot start the receive thread: %s", strerror(e));
-        goto fail;
-    }
-    (void)pthread_setname_np(r->thread, "vt-recv"); /* for top -H; failure is harmless */
     return r;
 fail:
     if (r->p)
         pcap_close(r->p);
     free(r);
     return NULL;
+}
+
+int vt_receiver_run(struct vt_receiver *r, char *err, size_t errlen)
+{
+    r->stats_ns = mono_ns();
+    int e = pthread_create(&r->thread, NULL, recv_main, r);
+    if (e != 0) {
+        set_err(err, errlen, "cannot start the receive thread: %s", strerror(e));
+        return -1;
+    }
+    r->running = true;
+    (void)pthread_setname_np(r->thread, "vt-recv"); /* for top -H; failure is harmless */
+    return 0;
+}
+
+struct vt_receiver *vt_receiver_start(const char *ifname, const char *bpf, vt_recv_cb cb, void *arg,
+                                      char *err, size_t errlen)
+{
+    struct vt_receiver *r = vt_receiver_open(ifname, bpf, cb, arg, err, errlen);
+    if (r && vt_receiver_run(r, err, errlen) != 0) {
+        vt_receiver_stop(r);
+        return NULL;
+    }
+    return r;
 }
 
 void vt_receiver_stats(struct vt_receiver *r, struct vt_recv_stats *st)
@@ -189,7 +207,7 @@ void vt_receiver_stop(struct vt_receiver *r)
         return;
     atomic_store(&r->stop, true);
     pcap_breakloop(r->p);
-    int e = pthread_join(r->thread, NULL);
+    int e = r->running ? pthread_join(r->thread, NULL) : 0;
     if (e != 0) /* cannot happen for a joinable thread we started */
         fprintf(stderr, "vantage-worker: cannot join the receive thread: %s\n", strerror(e));
     pcap_close(r->p);

@@ -1,6 +1,6 @@
 /* recv.h: the libpcap receive thread that captures answers to our probes.
  *
- * vt_receiver_start() opens the interface (snaplen 128, not promiscuous,
+ * vt_receiver_start() opens the interface (whole frames, not promiscuous,
  * immediate mode, 64 MiB kernel buffer, inbound only), installs the caller's
  * BPF filter and starts a thread that calls `cb` for each matching frame. The
  * callback runs on that thread and should only validate and enqueue (DESIGN.md,
@@ -23,8 +23,15 @@ struct vt_recv_stats {
     uint64_t dropped;  /* lost in the kernel: pcap ps_drop + ps_ifdrop (see recv.c) */
 };
 
-/* `bpf` is a pcap filter expression (pcap-filter(7)); NULL or "" captures all.
- * The link type must be Ethernet. Returns NULL with a one-line reason in err. */
+/* Opens and filters without starting the thread (capture is live, frames
+ * queue in the kernel buffer): for callers that must drop privileges, which
+ * are per thread, before any thread starts. Then vt_receiver_run(). */
+struct vt_receiver *vt_receiver_open(const char *ifname, const char *bpf, vt_recv_cb cb, void *arg,
+                                     char *err, size_t errlen);
+int vt_receiver_run(struct vt_receiver *r, char *err, size_t errlen);
+
+/* Open and run in one call. `bpf` is a pcap filter expression (pcap-filter(7)); NULL or "" captures
+ * all. The link type must be Ethernet. Returns NULL with a one-line reason in err. */
 struct vt_receiver *vt_receiver_start(const char *ifname, const char *bpf, vt_recv_cb cb, void *arg,
                                       char *err, size_t errlen);
 

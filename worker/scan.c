@@ -365,16 +365,22 @@ static int scan_setup(struct scan *sc, char *err, size_t errlen)
         snprintf(err, errlen, "capture filter of probe module %s is too long", sc->probe->name);
         return -1;
     }
-    sc->receiver = vt_receiver_start(sc->link.ifname, bpf, on_frame, sc, err, errlen);
+    sc->receiver = vt_receiver_open(sc->link.ifname, bpf, on_frame, sc, err, errlen);
     if (!sc->receiver)
         return -1;
-    if (pthread_create(&sc->output_thread, NULL, output_main, sc) != 0) {
-        snprintf(err, errlen, "cannot start the output thread: %s", strerror(errno));
+    /* Every socket is open: from here on the scan needs no privilege at all.
+     * Capabilities are per thread, so this comes before any thread starts. */
+    if (vt_drop_privileges(err, errlen) != 0)
+        return -1;
+    if (vt_receiver_run(sc->receiver, err, errlen) != 0)
+        return -1;
+    int e = pthread_create(&sc->output_thread, NULL, output_main, sc);
+    if (e != 0) {
+        snprintf(err, errlen, "cannot start the output thread: %s", strerror(e));
         return -1;
     }
     sc->output_running = true;
-    /* Every socket is open: from here on the scan needs no privilege at all. */
-    return vt_drop_privileges(err, errlen);
+    return 0;
 }
 
 int vt_scan_run(const struct vt_scan_config *cfg, struct vt_scan_summary *sum, char *err,
@@ -399,6 +405,14 @@ int vt_scan_run(const struct vt_scan_config *cfg, struct vt_scan_summary *sum, c
             uint64_t now = vt_now_ns();
             uint64_t n = vt_ratelimit_take(&rl, now, VT_SEND_BATCH);
             if (n == 0) {
+                /* Frames leave a batch at a time; before pausing, let the ones
+                 * due now go, or slow scans would send in bursts. */
+                if (vt_sender_flush(sc->sender) != 0) {
+                    rc = -1;
+                    snprintf(err, errlen, "sending on %s failed: %s", sc->link.ifname,
+                             vt_sender_error(sc->sender));
+                    break;
+                }
                 vt_sleep_ns(vt_ratelimit_wait_ns(&rl, now));
                 continue;
             }
