@@ -81,7 +81,6 @@ const struct device_type catalogue[] = {
         .ports = PORT_23 | PORT_80,
         .telnet = "\r\nlocalhost login: ",
         .status_line = "HTTP/1.1 200 OK",
-        .server = "DVRDVS-Webs",
         .title = "WEB SERVICE",
         .oui = {0x90, 0x02, 0xa9},
     },
