@@ -14,7 +14,7 @@ packages=(
   # tests
   libcmocka-dev valgrind
   # the lab
-  iproute2 nftables tcpdump procps
+  iproute2 nftables tcpdump procps jq iputils-ping util-linux
   # fingerprint data and benchmark peers
   nmap zmap masscan rocksdb-tools sqlite3 time
 )

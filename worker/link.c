@@ -9,11 +9,14 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if_arp.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <linux/neighbour.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -26,8 +29,7 @@
 #define NL_BUF        8192
 #define NL_TIMEOUT_MS 1000
 #define ARP_WAIT_MS   2000 /* how long to wait for the gateway to answer ARP */
-#define ARP_POLL_MS   20
-#define DISCARD_PORT  9
+#define ARP_RESEND_MS 500
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -273,50 +275,85 @@ out:
     return rc;
 }
 
-/* Makes the kernel ARP for ip: one empty UDP datagram to its discard port,
- * sent from a socket bound to the interface. Its fate does not matter. */
-static void arp_trigger(const char *ifname, uint32_t ip)
+/* Asks for ip's MAC with our own ARP requests on a packet socket (one every
+ * ARP_RESEND_MS, for at most ARP_WAIT_MS) and reads the reply there. We do not
+ * make the kernel resolve it with a datagram to the next hop: that would be a
+ * frame to an address outside the target space. Returns 1 with mac set, 0 if
+ * nobody answered, or -errno. */
+static int arp_ask(int ifindex, const uint8_t src_mac[6], uint32_t src_ip, uint32_t ip,
+                   uint8_t mac[6])
 {
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, htons(ETH_P_ARP));
     if (fd < 0)
-        return;
-    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(DISCARD_PORT)};
-    to.sin_addr.s_addr = htonl(ip);
-    if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname)) == 0)
-        (void)sendto(fd, "", 0, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof to);
+        return -errno;
+    struct sockaddr_ll me = {
+        .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ARP), .sll_ifindex = ifindex};
+    if (bind(fd, (struct sockaddr *)&me, sizeof me) != 0) {
+        int e = -errno;
+        (void)close(fd);
+        return e;
+    }
+    /* RFC 826 request for Ethernet/IPv4: who has ip? tell src_ip. */
+    uint8_t req[28] = {0, 1, 8, 0, 6, 4, 0, 1};
+    memcpy(req + 8, src_mac, 6);
+    for (int k = 0; k < 4; k++) {
+        req[14 + k] = (uint8_t)(src_ip >> (24 - 8 * k));
+        req[24 + k] = (uint8_t)(ip >> (24 - 8 * k));
+    }
+    struct sockaddr_ll bcast = {.sll_family = AF_PACKET,
+                                .sll_protocol = htons(ETH_P_ARP),
+                                .sll_ifindex = ifindex,
+                                .sll_halen = 6,
+                                .sll_addr = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
+    int rc = 0;
+    for (int waited = 0; waited < ARP_WAIT_MS && rc == 0; waited += ARP_RESEND_MS) {
+        if (sendto(fd, req, sizeof req, 0, (struct sockaddr *)&bcast, sizeof bcast) < 0) {
+            rc = -errno;
+            break;
+        }
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        while (rc == 0 && poll(&pfd, 1, ARP_RESEND_MS) > 0) {
+            uint8_t rep[64];
+            ssize_t n = recv(fd, rep, sizeof rep, MSG_DONTWAIT);
+            if (n < 28 || rep[6] != 0 || rep[7] != 2 || rep[4] != 6 || rep[5] != 4)
+                continue; /* not an Ethernet/IPv4 ARP reply */
+            uint32_t sender = (uint32_t)rep[14] << 24 | (uint32_t)rep[15] << 16 |
+                              (uint32_t)rep[16] << 8 | rep[17];
+            if (sender == ip) {
+                memcpy(mac, rep + 8, 6);
+                rc = 1;
+            }
+        }
+    }
     (void)close(fd);
+    return rc;
 }
 
-static int neigh_resolve(const char *ifname, int ifindex, uint32_t ip, uint8_t mac[6], char *err,
-                         size_t errlen)
+static int neigh_resolve(const char *ifname, int ifindex, const uint8_t src_mac[6], uint32_t src_ip,
+                         uint32_t ip, uint8_t mac[6], char *err, size_t errlen)
 {
     char ipb[INET_ADDRSTRLEN];
     bool failed;
     int rc = neigh_get(ifindex, ip, mac, &failed);
     if (rc == 1)
         return 0;
-    if (rc < 0)
-        goto nl_error;
-    arp_trigger(ifname, ip);
-    for (int waited = 0; waited < ARP_WAIT_MS; waited += ARP_POLL_MS) {
-        struct timespec ts = {.tv_sec = 0, .tv_nsec = ARP_POLL_MS * 1000000L};
-        (void)nanosleep(&ts, NULL);
-        rc = neigh_get(ifindex, ip, mac, &failed);
-        if (rc == 1)
-            return 0;
-        if (rc < 0)
-            goto nl_error;
-        if (failed && waited > ARP_POLL_MS)
-            break; /* the kernel gave up: no need to wait longer */
+    if (rc < 0) {
+        set_err(err, errlen,
+                "cannot read the neighbour table for %s on %s: %s (pass --gateway-mac)",
+                ip_str(ip, ipb), ifname, strerror(-rc));
+        return -1;
     }
-    set_err(err, errlen,
-            "no ARP answer from next hop %s on %s within %d s: is it up and on that link? "
-            "pass --gateway-mac",
-            ip_str(ip, ipb), ifname, ARP_WAIT_MS / 1000);
-    return -1;
-nl_error:
-    set_err(err, errlen, "cannot read the neighbour table for %s on %s: %s (pass --gateway-mac)",
-            ip_str(ip, ipb), ifname, strerror(-rc));
+    rc = arp_ask(ifindex, src_mac, src_ip, ip, mac);
+    if (rc == 1)
+        return 0;
+    if (rc < 0)
+        set_err(err, errlen, "cannot send ARP for next hop %s on %s: %s (pass --gateway-mac)",
+                ip_str(ip, ipb), ifname, strerror(-rc));
+    else
+        set_err(err, errlen,
+                "no ARP answer from next hop %s on %s within %d s: is it up and on that link? "
+                "pass --gateway-mac",
+                ip_str(ip, ipb), ifname, ARP_WAIT_MS / 1000);
     return -1;
 }
 
@@ -394,7 +431,8 @@ int vt_link_resolve(struct vt_link *l, uint32_t dst, const char *ifname, uint32_
         memcpy(l->gw_mac, gw_mac, 6);
         return 0;
     }
-    if (neigh_resolve(l->ifname, l->ifindex, l->gw_ip, l->gw_mac, err, errlen) < 0)
+    if (neigh_resolve(l->ifname, l->ifindex, l->src_mac, l->src_ip, l->gw_ip, l->gw_mac, err,
+                      errlen) < 0)
         return -1;
     return 0;
 }

@@ -23,15 +23,15 @@ struct vt_link {
  * kernel's own choice, as `ip route get`) gives the interface, preferred
  * source and gateway (or dst itself if on-link); the interface MAC comes from
  * SIOCGIFHWADDR; the gateway MAC from the neighbour table (RTM_GETNEIGH). If
- * the gateway is not there, one UDP datagram to its discard port (9) from a
- * socket bound to the interface makes the kernel resolve it (ARP), and the
- * table is polled for up to 2 s. Overrides: a non-NULL ifname constrains the
+ * the gateway is not there, we ask it ourselves with ARP requests on a packet
+ * socket (needs CAP_NET_RAW, as scanning does) for up to 2 s: no IP frame ever
+ * goes to an address outside the target space. Overrides: a non-NULL ifname constrains the
  * route lookup to that interface (as `ip route get DST oif IF`: if no route
  * uses IF, the kernel takes DST to be on-link there, so a gateway's MAC must
  * then come from gw_mac), a non-zero src_ip replaces the preferred
  * source, a non-NULL gw_mac skips the neighbour table (and, with all three
  * given, no route is needed at all). Returns 0, or -1 with a one-line reason
- * and remedy in err. Sends at most that one UDP datagram. */
+ * and remedy in err. Sends nothing but ARP requests. */
 int vt_link_resolve(struct vt_link *l, uint32_t dst, const char *ifname, uint32_t src_ip,
                     const uint8_t *gw_mac, char *err, size_t errlen);
 

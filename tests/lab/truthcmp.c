@@ -55,7 +55,7 @@ static uint8_t *pm_slot(struct pairmap *m, uint32_t addr, uint16_t port, bool ad
     }
 }
 
-static void die(int code, const char *fmt, const char *arg)
+__attribute__((noreturn)) static void die(int code, const char *fmt, const char *arg)
 {
     fprintf(stderr, "truthcmp: ");
     fprintf(stderr, fmt, arg);
