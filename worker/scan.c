@@ -446,6 +446,7 @@ int vt_scan_run(const struct vt_scan_config *cfg, struct vt_scan_summary *sum, c
         }
         if (rc == 0)
             vt_sender_flush(sc->sender);
+        sum->send_seconds = (vt_now_ns() - start) / 1e9;
         /* Late answers: wait out the cooldown, still reporting each second. */
         uint64_t end = vt_now_ns() + (rc == 0 ? (uint64_t)cfg->cooldown * 1000000000ull : 0);
         for (uint64_t now = vt_now_ns(); now < end; now = vt_now_ns()) {

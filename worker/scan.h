@@ -49,7 +49,8 @@ struct vt_scan_summary {
     uint64_t results; /* results handed to the sink (open + closed) */
     uint64_t open, closed;
     uint64_t pcap_drops, queue_drops, send_failures;
-    double seconds;
+    double send_seconds; /* first probe to last */
+    double seconds;      /* the whole run, cooldown included */
 };
 
 /* Runs the scan. Returns 0, or -1 with a one-line reason in err. */
