@@ -278,7 +278,7 @@ int vt_cmd_scan(int argc, char **argv)
             " open, %" PRIu64 " closed, hit rate %.2f%%, %" PRIu64
             " dropped by the kernel, %" PRIu64 " by the queue\n",
             PROG, sum.targets, sum.seconds, sum.sent,
-            sum.seconds > 0 ? sum.sent / sum.seconds : 0.0, sum.open, sum.closed,
+            sum.send_seconds > 0 ? sum.sent / sum.send_seconds : 0.0, sum.open, sum.closed,
             sum.targets ? 100.0 * sum.results / sum.targets : 0.0, sum.pcap_drops, sum.queue_drops);
     return 0;
 }
