@@ -176,6 +176,45 @@ static bool schedule_next(struct schedule *s, uint32_t *addr, uint16_t *port)
     }
 }
 
+/* ---- checkpoints: steps whose answers have had time to arrive ----
+ *
+ * The send loop samples (time, steps done) every VT_CKPT_SAMPLE_NS. A step is
+ * safe to report once its probes (copies included) and the cooldown are
+ * behind it, so the checkpoint is the newest sample older than that. */
+
+#define VT_CKPT_SAMPLES   256
+#define VT_CKPT_SAMPLE_NS 100000000ull /* 0.1 s */
+
+struct checkpoints {
+    uint64_t t[VT_CKPT_SAMPLES], done[VT_CKPT_SAMPLES];
+    unsigned n, head; /* samples held; next slot */
+    uint64_t last_sample_ns, last_report_ns, safe;
+};
+
+static void ckpt_sample(struct checkpoints *c, uint64_t now, uint64_t done)
+{
+    c->t[c->head] = now;
+    c->done[c->head] = done;
+    c->head = (c->head + 1) % VT_CKPT_SAMPLES;
+    if (c->n < VT_CKPT_SAMPLES)
+        c->n++;
+    c->last_sample_ns = now;
+}
+
+/* The newest sample taken at or before `before`; it only ever moves forward. */
+static uint64_t ckpt_safe(struct checkpoints *c, uint64_t before)
+{
+    for (unsigned k = 1; k <= c->n; k++) {
+        unsigned i = (c->head + VT_CKPT_SAMPLES - k) % VT_CKPT_SAMPLES;
+        if (c->t[i] <= before) {
+            if (c->done[i] > c->safe)
+                c->safe = c->done[i];
+            break;
+        }
+    }
+    return c->safe;
+}
+
 /* ---- the engine ---- */
 
 struct scan {
@@ -198,6 +237,8 @@ struct scan {
     pthread_t output_thread;
     bool output_running;
     _Atomic bool stopping; /* no more answers will be enqueued */
+    uint64_t final_done;   /* checkpoint at the end (absolute in the arc) */
+    bool finished;         /* the whole arc was walked */
     _Atomic int sink_error;
 };
 
@@ -325,7 +366,20 @@ static int scan_setup(struct scan *sc, char *err, size_t errlen)
         return -1;
     }
     uint64_t first, count;
-    vt_cycle_arc(&sc->cycle, cfg->shard_i, cfg->shard_n, &first, &count);
+    if (cfg->arc_given) {
+        if (cfg->arc_done > cfg->arc_steps ||
+            cfg->arc_first + cfg->arc_steps > vt_cycle_steps(&sc->cycle)) {
+            snprintf(err, errlen,
+                     "arc of %" PRIu64 " steps from %" PRIu64 " does not fit the walk of %" PRIu64
+                     " steps",
+                     cfg->arc_steps, cfg->arc_first, vt_cycle_steps(&sc->cycle));
+            return -1;
+        }
+        first = cfg->arc_first + cfg->arc_done;
+        count = cfg->arc_steps - cfg->arc_done;
+    } else {
+        vt_cycle_arc(&sc->cycle, cfg->shard_i, cfg->shard_n, &first, &count);
+    }
     vt_walk_start(&sc->sched.walk, &sc->cycle, first, count);
     sc->sched.targets = cfg->targets;
     sc->sched.ports = cfg->ports;
@@ -396,13 +450,37 @@ int vt_scan_run(const struct vt_scan_config *cfg, struct vt_scan_summary *sum, c
     int rc = scan_setup(sc, err, errlen);
     if (rc == 0) {
         uint64_t start = vt_now_ns(), sent = 0;
+        struct vt_scan_control *ctl = cfg->control;
+        uint64_t rate = cfg->rate;
+        if (ctl && atomic_load(&ctl->rate))
+            rate = atomic_load(&ctl->rate);
         struct vt_ratelimit rl;
-        vt_ratelimit_init(&rl, cfg->rate, start);
+        vt_ratelimit_init(&rl, rate, start);
         struct status st = {start, start, 0, 0};
+        struct checkpoints ck = {.safe = cfg->arc_done};
+        /* A step is safe once its last copy went out and the cooldown passed. */
+        uint64_t settle_ns = (uint64_t)cfg->cooldown * 1000000000ull + 500000000ull +
+                             (rate ? sc->sched.lag * (cfg->probes - 1) * 1000000000ull / rate : 0);
+        const struct vt_targets *optout = NULL;
         uint16_t ip_id = 0;
         bool more = true;
         while (more) {
             uint64_t now = vt_now_ns();
+            if (ctl) {
+                if (atomic_load(&ctl->stop))
+                    break;
+                uint64_t r = atomic_load(&ctl->rate);
+                if (r && r != rate)
+                    vt_ratelimit_set(&rl, rate = r, now);
+                optout = atomic_load(&ctl->blocklist);
+                if (now - ck.last_sample_ns >= VT_CKPT_SAMPLE_NS)
+                    ckpt_sample(&ck, now, cfg->arc_done + sc->sched.walk.done);
+                if (ctl->progress && now - ck.last_report_ns >= VT_STATUS_NS) {
+                    ck.last_report_ns = now;
+                    ctl->progress(ctl->progress_arg,
+                                  ckpt_safe(&ck, now > settle_ns ? now - settle_ns : 0), false);
+                }
+            }
             uint64_t n = vt_ratelimit_take(&rl, now, VT_SEND_BATCH);
             if (n == 0) {
                 /* Frames leave a batch at a time; before pausing, let the ones
@@ -423,6 +501,8 @@ int vt_scan_run(const struct vt_scan_config *cfg, struct vt_scan_summary *sum, c
                     more = false;
                     break;
                 }
+                if (optout && vt_targets_contains(optout, addr))
+                    continue; /* opted out since the scan began */
                 uint8_t *slot = vt_sender_slot(sc->sender);
                 if (!slot) {
                     rc = -1;
@@ -448,13 +528,28 @@ int vt_scan_run(const struct vt_scan_config *cfg, struct vt_scan_summary *sum, c
             vt_sender_flush(sc->sender);
         sum->send_seconds = (vt_now_ns() - start) / 1e9;
         /* Late answers: wait out the cooldown, still reporting each second. */
+        bool stopped = ctl && atomic_load(&ctl->stop);
         uint64_t end = vt_now_ns() + (rc == 0 ? (uint64_t)cfg->cooldown * 1000000000ull : 0);
+        if (stopped && end > vt_now_ns() + 1000000000ull)
+            end = vt_now_ns() + 1000000000ull; /* stopped: a short grace only */
+        if (ctl)
+            ckpt_sample(&ck, vt_now_ns(), cfg->arc_done + sc->sched.walk.done);
         for (uint64_t now = vt_now_ns(); now < end; now = vt_now_ns()) {
             uint64_t step = end - now < 100000000ull ? end - now : 100000000ull;
             vt_sleep_ns(step);
             if (cfg->status && vt_now_ns() - st.last_ns >= VT_STATUS_NS)
                 status_line(sc, &st, vt_now_ns(), sent, true);
+            if (ctl && ctl->progress && vt_now_ns() - ck.last_report_ns >= VT_STATUS_NS) {
+                ck.last_report_ns = vt_now_ns();
+                uint64_t t = vt_now_ns();
+                ctl->progress(ctl->progress_arg, ckpt_safe(&ck, t > settle_ns ? t - settle_ns : 0),
+                              false);
+            }
         }
+        sc->final_done = stopped || rc != 0
+                             ? ckpt_safe(&ck, vt_now_ns() > settle_ns ? vt_now_ns() - settle_ns : 0)
+                             : cfg->arc_done + sc->sched.walk.done;
+        sc->finished = !stopped && rc == 0 && !more;
         struct vt_send_stats ss;
         vt_sender_stats(sc->sender, &ss);
         sum->targets = sc->sched.taken;
@@ -472,6 +567,10 @@ int vt_scan_run(const struct vt_scan_config *cfg, struct vt_scan_summary *sum, c
         atomic_store(&sc->stopping, true);
         pthread_join(sc->output_thread, NULL);
     }
+    /* Every answer is in the sink now: the checkpoint may cover the whole walk. */
+    if (cfg->control && cfg->control->progress && sc->output_running)
+        cfg->control->progress(cfg->control->progress_arg, sc->final_done,
+                               sc->finished && !atomic_load(&sc->sink_error));
     if (rc == 0 && atomic_load(&sc->sink_error)) {
         snprintf(err, errlen, "cannot write results: %s", strerror(atomic_load(&sc->sink_error)));
         rc = -1;

@@ -9,6 +9,7 @@
 #ifndef VANTAGE_SCAN_H
 #define VANTAGE_SCAN_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -34,12 +35,33 @@ struct vt_scan_config {
     unsigned cooldown;         /* seconds to wait for late answers */
     uint64_t seed;             /* walk order and probe cookies */
     uint64_t shard_i, shard_n; /* scan arc shard_i of shard_n (0 of 1 = all) */
-    const char *ifname;        /* NULL: from the route to the first target */
-    uint32_t source_ip;        /* 0: the interface's */
-    const uint8_t *gw_mac;     /* NULL: from the neighbour table */
+    /* A lease's arc instead of a shard: steps [arc_first, arc_first + arc_steps)
+     * of the cycle, resumed after arc_done of them. */
+    bool arc_given;
+    uint64_t arc_first, arc_steps, arc_done;
+    const char *ifname;    /* NULL: from the route to the first target */
+    uint32_t source_ip;    /* 0: the interface's */
+    const uint8_t *gw_mac; /* NULL: from the neighbour table */
     enum vt_send_mode send_mode;
     bool status; /* print a status line each second on stderr */
     struct vt_result_sink sink;
+    struct vt_scan_control *control; /* NULL when run by hand */
+};
+
+/* What another thread may change while a scan runs (a lease's uplink), and
+ * what the scan tells it. Every field is read by the send loop once per batch. */
+struct vt_scan_control {
+    _Atomic uint64_t rate; /* probes per second; replaces cfg->rate when non-zero */
+    _Atomic bool stop;     /* finish now: no more probes, short cooldown */
+    /* Extra opt-outs to skip from now on; swapped whole, never freed during the
+     * scan (the owner frees old sets after vt_scan_run returns). */
+    _Atomic(const struct vt_targets *) blocklist;
+    /* Called from the send thread about once a second and at the end, with the
+     * arc's steps done (absolute within the arc, arc_done included). Steps are
+     * reported only once their answers had the cooldown to arrive, so every
+     * result of steps <= done has been handed to the sink: a safe checkpoint. */
+    void (*progress)(void *arg, uint64_t done, bool finished);
+    void *progress_arg;
 };
 
 struct vt_scan_summary {

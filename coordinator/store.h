@@ -1,0 +1,88 @@
+/* store.h: the coordinator's RocksDB store (DESIGN.md, "The store").
+ *
+ * Column families, keys big-endian so byte order is numeric order:
+ *   obs     window(u32) · ip(u32) · port(u16)  → Vantage__Observation (protobuf),
+ *           written only as merge operands: the merge operator keeps the
+ *           earliest first_seen, the latest last_seen (with its state, TTL and
+ *           campaign) and the union of sites. No read before write, ever.
+ *   banner  hash of banner → banner bytes and fingerprint   (later issues)
+ *   device  identity · window · ip                           (later issues)
+ *   meta    "campaign/…", "shard/…", "worker/…", "lease/…", "seq/<worker>",
+ *           "blocklist/…": coordinator state, so a restart resumes.
+ *
+ * A result batch becomes one write batch: its observations plus the sender's
+ * new sequence number in meta, applied atomically, so a batch is either wholly
+ * stored (and its seq recorded) or not at all — which makes redelivery
+ * harmless. vt_store_write(..., sync=true) returns only when the WAL is on disk. */
+#ifndef VANTAGE_STORE_H
+#define VANTAGE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vantage.pb-c.h"
+
+#define VT_OBS_KEY_LEN 10
+
+struct vt_store;
+struct vt_batch;
+
+/* Opens (creating if needed) the store in dir. NULL with err set. */
+struct vt_store *vt_store_open(const char *dir, char *err, size_t errlen);
+void vt_store_close(struct vt_store *s);
+
+/* Key of the obs column family. */
+void vt_obs_key(uint8_t key[VT_OBS_KEY_LEN], uint32_t window, uint32_t ip, uint16_t port);
+void vt_obs_key_parse(const uint8_t key[VT_OBS_KEY_LEN], uint32_t *window, uint32_t *ip,
+                      uint16_t *port);
+
+/* A write batch: merges into obs and puts/deletes in meta, applied atomically. */
+struct vt_batch *vt_batch_new(void);
+void vt_batch_free(struct vt_batch *b);
+void vt_batch_clear(struct vt_batch *b);
+size_t vt_batch_count(const struct vt_batch *b);
+/* Merges one sighting (o->sites usually holds the one site that saw it). */
+int vt_batch_obs_merge(struct vt_batch *b, uint32_t window, uint32_t ip, uint16_t port,
+                       const Vantage__Observation *o);
+void vt_batch_meta_put(struct vt_batch *b, const char *key, const void *val, size_t len);
+void vt_batch_meta_delete(struct vt_batch *b, const char *key);
+
+/* Applies b. sync: return only once the write-ahead log is on disk. 0 or -1. */
+int vt_store_write(struct vt_store *s, struct vt_batch *b, bool sync, char *err, size_t errlen);
+
+/* meta: single keys. get returns 1 found (*val malloc'ed, free it), 0 absent, -1 error. */
+int vt_meta_put(struct vt_store *s, const char *key, const void *val, size_t len, bool sync);
+int vt_meta_get(struct vt_store *s, const char *key, void **val, size_t *len);
+int vt_meta_delete(struct vt_store *s, const char *key, bool sync);
+/* Calls cb for every meta key starting with prefix, in key order; cb returns
+ * non-zero to stop. Returns 0, or -1 on error. */
+int vt_meta_scan(struct vt_store *s, const char *prefix,
+                 int (*cb)(void *arg, const char *key, const void *val, size_t len), void *arg);
+
+/* obs: reads merged records in key order from `start` (NULL: the beginning;
+ * a key: that key or the next), calling cb with each decoded observation
+ * (owned by the store: valid during the call only) until cb returns non-zero
+ * or limit rows were given (0: no limit). *next, if non-NULL, gets the key after
+ * the last row given (for paging); returns 1 if there may be more, 0 at the end,
+ * -1 on error. */
+struct vt_obs_row {
+    uint32_t window, ip;
+    uint16_t port;
+    const Vantage__Observation *obs;
+};
+int vt_obs_scan(struct vt_store *s, const uint8_t *start, size_t limit,
+                int (*cb)(void *arg, const struct vt_obs_row *row), void *arg,
+                uint8_t next[VT_OBS_KEY_LEN]);
+
+/* Retention: drops every obs record of windows < before (DeleteRange). */
+int vt_store_drop_windows(struct vt_store *s, uint32_t before, char *err, size_t errlen);
+
+/* The merge of two observations, as the merge operator does it (exposed for
+ * tests and for in-memory merging). Result is malloc'ed into *out (free with
+ * vt_obs_free). */
+int vt_obs_merge(const Vantage__Observation *a, const Vantage__Observation *b,
+                 Vantage__Observation **out);
+void vt_obs_free(Vantage__Observation *o);
+
+#endif
