@@ -13,8 +13,8 @@
  * The same (n, seed) gives the same cycle on every machine and every build: all
  * randomness comes from a seeded splitmix64, never from rand() or the clock.
  */
-#ifndef VANTAGE_WORKER_PERMUTE_H
-#define VANTAGE_WORKER_PERMUTE_H
+#ifndef VANTAGE_PERMUTE_H
+#define VANTAGE_PERMUTE_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -80,4 +80,4 @@ void vt_walk_start(struct vt_walk *w, const struct vt_cycle *c, uint64_t first, 
  * allocation, no call. */
 bool vt_walk_next(struct vt_walk *w, uint64_t *elem);
 
-#endif /* VANTAGE_WORKER_PERMUTE_H */
+#endif /* VANTAGE_PERMUTE_H */
