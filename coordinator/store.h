@@ -13,7 +13,15 @@
  * A result batch becomes one write batch: its observations plus the sender's
  * new sequence number in meta, applied atomically, so a batch is either wholly
  * stored (and its seq recorded) or not at all — which makes redelivery
- * harmless. vt_store_write(..., sync=true) returns only when the WAL is on disk. */
+ * harmless. vt_store_write(..., sync=true) returns only when the WAL is on disk.
+ *
+ * Durability for the ingest (docs/storage.md, "Durability"): write each result
+ * batch with sync=false, and after a few batches (or when the input queue runs
+ * dry) call vt_store_sync() once, then ACK every batch written before it. One
+ * fsync then covers many batches (group commit); nothing is ACKed before it.
+ *
+ * Thread safety: a store may be used from several threads (RocksDB is); a batch
+ * belongs to one thread. vt_store_errmsg() is the store's last failure. */
 #ifndef VANTAGE_STORE_H
 #define VANTAGE_STORE_H
 
@@ -45,11 +53,24 @@ size_t vt_batch_count(const struct vt_batch *b);
 /* Merges one sighting (o->sites usually holds the one site that saw it). */
 int vt_batch_obs_merge(struct vt_batch *b, uint32_t window, uint32_t ip, uint16_t port,
                        const Vantage__Observation *o);
+/* Merges an operand already packed as a Vantage__Observation, unchecked (replays,
+ * tests): the merge operator skips an operand it cannot decode. */
+int vt_batch_obs_merge_packed(struct vt_batch *b, uint32_t window, uint32_t ip, uint16_t port,
+                              const void *packed, size_t len);
 void vt_batch_meta_put(struct vt_batch *b, const char *key, const void *val, size_t len);
 void vt_batch_meta_delete(struct vt_batch *b, const char *key);
 
-/* Applies b. sync: return only once the write-ahead log is on disk. 0 or -1. */
+/* Applies b, which keeps its contents (vt_batch_clear to reuse it). sync:
+ * return only once the write-ahead log is on disk. 0 or -1. A batch that ran
+ * out of memory while being built is refused whole. */
 int vt_store_write(struct vt_store *s, struct vt_batch *b, bool sync, char *err, size_t errlen);
+
+/* Group commit: puts every write made so far (synced or not) on disk (one
+ * fsync of the write-ahead log). 0, or -1 (see vt_store_errmsg). */
+int vt_store_sync(struct vt_store *s);
+
+/* The last failure of a function of this store that has no err argument. */
+const char *vt_store_errmsg(const struct vt_store *s);
 
 /* meta: single keys. get returns 1 found (*val malloc'ed, free it), 0 absent, -1 error. */
 int vt_meta_put(struct vt_store *s, const char *key, const void *val, size_t len, bool sync);
@@ -77,6 +98,11 @@ int vt_obs_scan(struct vt_store *s, const uint8_t *start, size_t limit,
 
 /* Retention: drops every obs record of windows < before (DeleteRange). */
 int vt_store_drop_windows(struct vt_store *s, uint32_t before, char *err, size_t errlen);
+
+/* Compacts all of obs now, merging every operand into its record and freeing
+ * the space of dropped windows (RocksDB does this in the background anyway;
+ * this is for an operator's `compact` and for tests). 0 or -1. */
+int vt_store_compact(struct vt_store *s, char *err, size_t errlen);
 
 /* The merge of two observations, as the merge operator does it (exposed for
  * tests and for in-memory merging). Result is malloc'ed into *out (free with

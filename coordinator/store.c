@@ -1,0 +1,781 @@
+/* store.c: the coordinator's RocksDB store (store.h; DESIGN.md, "The store";
+ * docs/storage.md).
+ *
+ * Four column families besides RocksDB's own `default` (unused): obs, tuned for
+ * a write-heavy stream of merge operands; banner, device and meta, plain.
+ *
+ * obs is written only with Merge. Its merge operator (obs_full_merge,
+ * obs_partial_merge) is the one place where observations meet: min first_seen,
+ * the latest sighting's last_seen/open/ttl/campaign, the sorted union of sites.
+ * "Latest" is a total order (obs_later), so merging is commutative, associative
+ * and idempotent: operands may arrive in any order, any number of times, and
+ * RocksDB may combine them in any grouping (memtable, flush, compaction, read)
+ * with the same result. An operand that does not decode is skipped; the merge
+ * never fails, because a failed merge in a compaction would stop all writes.
+ *
+ * A vt_batch is an op log of its own (it has no store to take column family
+ * handles from); vt_store_write turns it into one RocksDB WriteBatch. */
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rocksdb/c.h>
+
+enum { CF_DEFAULT, CF_OBS, CF_BANNER, CF_DEVICE, CF_META, CF_COUNT };
+static const char *const cf_names[CF_COUNT] = {"default", "obs", "banner", "device", "meta"};
+
+struct vt_store {
+    rocksdb_t *db;
+    rocksdb_column_family_handle_t *cf[CF_COUNT];
+    rocksdb_cache_t *cache;
+    rocksdb_writeoptions_t *wo_async, *wo_sync;
+    rocksdb_readoptions_t *ro_get, *ro_scan;
+    char errmsg[512];
+};
+
+/* Copies a RocksDB error into buf and frees it. */
+static void take_err(char *buf, size_t len, const char *what, char *rerr)
+{
+    if (buf && len)
+        snprintf(buf, len, "%s: %s", what, rerr ? rerr : "unknown error");
+    rocksdb_free(rerr);
+}
+
+/* ---- keys ---- */
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static uint32_t get_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+void vt_obs_key(uint8_t key[VT_OBS_KEY_LEN], uint32_t window, uint32_t ip, uint16_t port)
+{
+    put_be32(key, window);
+    put_be32(key + 4, ip);
+    key[8] = (uint8_t)(port >> 8);
+    key[9] = (uint8_t)port;
+}
+
+void vt_obs_key_parse(const uint8_t key[VT_OBS_KEY_LEN], uint32_t *window, uint32_t *ip,
+                      uint16_t *port)
+{
+    *window = get_be32(key);
+    *ip = get_be32(key + 4);
+    *port = (uint16_t)(key[8] << 8 | key[9]);
+}
+
+/* ---- merging observations ---- */
+
+/* Compares two sightings by time, then by a fixed order of their other fields,
+ * so that "the latest" is the same whatever order operands come in. */
+static int obs_later(const Vantage__Observation *a, const Vantage__Observation *b)
+{
+    if (a->last_seen_ms != b->last_seen_ms)
+        return a->last_seen_ms > b->last_seen_ms ? 1 : -1;
+    if (a->open != b->open)
+        return a->open ? 1 : -1; /* an answer beats a reset at the same ms */
+    if (a->has_ttl != b->has_ttl)
+        return a->has_ttl ? 1 : -1;
+    if (a->ttl != b->ttl)
+        return a->ttl > b->ttl ? 1 : -1;
+    if (!a->campaign != !b->campaign)
+        return a->campaign ? 1 : -1;
+    return a->campaign ? strcmp(a->campaign, b->campaign) : 0;
+}
+
+/* The merge of any number of observations, borrowing their strings. */
+struct obs_acc {
+    size_t n; /* observations added */
+    uint64_t first_seen_ms;
+    const Vantage__Observation *latest;
+    char **sites;
+    size_t nsites, cap;
+};
+
+static int obs_acc_add(struct obs_acc *acc, const Vantage__Observation *o)
+{
+    if (acc->nsites + o->n_sites > acc->cap) {
+        size_t cap = acc->cap ? acc->cap : 8;
+        while (cap < acc->nsites + o->n_sites)
+            cap *= 2;
+        char **sites = realloc(acc->sites, cap * sizeof *sites);
+        if (!sites)
+            return -1;
+        acc->sites = sites;
+        acc->cap = cap;
+    }
+    for (size_t i = 0; i < o->n_sites; i++)
+        if (o->sites[i]) /* protobuf-c never gives NULL; a caller's message might */
+            acc->sites[acc->nsites++] = o->sites[i];
+    if (acc->n == 0 || o->first_seen_ms < acc->first_seen_ms)
+        acc->first_seen_ms = o->first_seen_ms;
+    if (acc->n == 0 || obs_later(o, acc->latest) > 0)
+        acc->latest = o;
+    acc->n++;
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Fills out (its strings borrowed from the added observations) with the merge. */
+static void obs_acc_result(struct obs_acc *acc, Vantage__Observation *out)
+{
+    size_t n = 0;
+
+    if (acc->nsites > 1)
+        qsort(acc->sites, acc->nsites, sizeof *acc->sites, cmp_str);
+    for (size_t i = 0; i < acc->nsites; i++)
+        if (n == 0 || strcmp(acc->sites[n - 1], acc->sites[i]) != 0)
+            acc->sites[n++] = acc->sites[i];
+    acc->nsites = n;
+
+    vantage__observation__init(out);
+    out->first_seen_ms = acc->first_seen_ms;
+    out->last_seen_ms = acc->latest->last_seen_ms;
+    out->open = acc->latest->open;
+    out->has_ttl = acc->latest->has_ttl;
+    out->ttl = acc->latest->ttl;
+    out->campaign = acc->latest->campaign;
+    out->n_sites = acc->nsites;
+    out->sites = acc->sites;
+}
+
+static void obs_acc_free(struct obs_acc *acc)
+{
+    free(acc->sites);
+}
+
+static char *dup_or_null(const char *s, int *fail)
+{
+    if (!s)
+        return NULL;
+    char *d = strdup(s);
+    if (!d)
+        *fail = 1;
+    return d;
+}
+
+int vt_obs_merge(const Vantage__Observation *a, const Vantage__Observation *b,
+                 Vantage__Observation **out)
+{
+    struct obs_acc acc = {0};
+    Vantage__Observation m, *o = NULL;
+    int fail = 0;
+
+    *out = NULL;
+    if (obs_acc_add(&acc, a) != 0 || obs_acc_add(&acc, b) != 0)
+        goto fail;
+    obs_acc_result(&acc, &m);
+
+    /* A deep copy that vantage__observation__free_unpacked can free. */
+    o = malloc(sizeof *o);
+    if (!o)
+        goto fail;
+    *o = m;
+    o->campaign = dup_or_null(m.campaign, &fail);
+    o->sites = m.n_sites ? calloc(m.n_sites, sizeof *o->sites) : NULL;
+    if (m.n_sites && !o->sites) {
+        o->n_sites = 0;
+        fail = 1;
+    }
+    for (size_t i = 0; o->sites && i < m.n_sites; i++)
+        o->sites[i] = dup_or_null(m.sites[i], &fail);
+    if (fail)
+        goto fail;
+    obs_acc_free(&acc);
+    *out = o;
+    return 0;
+fail:
+    if (o)
+        vantage__observation__free_unpacked(o, NULL);
+    obs_acc_free(&acc);
+    return -1;
+}
+
+void vt_obs_free(Vantage__Observation *o)
+{
+    if (o)
+        vantage__observation__free_unpacked(o, NULL);
+}
+
+/* ---- the merge operator ---- */
+
+/* Packs an observation into a malloc'ed buffer (what RocksDB's C API frees). */
+static char *obs_pack(const Vantage__Observation *o, size_t *len)
+{
+    size_t n = vantage__observation__get_packed_size(o);
+    char *buf = malloc(n ? n : 1);
+    if (!buf)
+        return NULL;
+    *len = vantage__observation__pack(o, (uint8_t *)buf);
+    return buf;
+}
+
+/* Merges existing (if non-NULL) and the operands. Operands that do not decode
+ * are skipped. Returns the packed merge, or NULL with *none set when nothing
+ * decoded, or NULL with *none clear when out of memory. */
+static char *obs_merge_packed(const char *existing, size_t existing_len, const char *const *ops,
+                              const size_t *lens, int nops, size_t *out_len, int *none)
+{
+    Vantage__Observation **msgs = calloc((size_t)nops + 1, sizeof *msgs);
+    struct obs_acc acc = {0};
+    size_t nmsgs = 0;
+    char *packed = NULL;
+    int oom = !msgs;
+
+    *none = 0;
+    for (int i = -1; !oom && i < nops; i++) {
+        const char *p = i < 0 ? existing : ops[i];
+        size_t len = i < 0 ? existing_len : lens[i];
+        if (!p || len == 0)
+            continue;
+        Vantage__Observation *o = vantage__observation__unpack(NULL, len, (const uint8_t *)p);
+        if (!o)
+            continue; /* corrupt or foreign bytes: skipped, never fatal */
+        msgs[nmsgs++] = o;
+        if (obs_acc_add(&acc, o) != 0)
+            oom = 1;
+    }
+    if (!oom && acc.n == 0) {
+        *none = 1;
+    } else if (!oom) {
+        Vantage__Observation m;
+        obs_acc_result(&acc, &m);
+        packed = obs_pack(&m, out_len);
+    }
+    for (size_t i = 0; i < nmsgs; i++)
+        vantage__observation__free_unpacked(msgs[i], NULL);
+    free(msgs);
+    obs_acc_free(&acc);
+    return packed;
+}
+
+static char *obs_full_merge(void *state, const char *key, size_t key_len, const char *existing,
+                            size_t existing_len, const char *const *ops, const size_t *lens,
+                            int nops, unsigned char *success, size_t *new_len)
+{
+    int none;
+    char *v = obs_merge_packed(existing, existing_len, ops, lens, nops, new_len, &none);
+    if (v || !none) {
+        *success = v != NULL;
+        return v;
+    }
+    /* Nothing decoded: an empty value, which a scan skips. Failing instead
+     * would turn a few garbage bytes into a read-only database. */
+    *new_len = 0;
+    *success = 1;
+    return malloc(1);
+}
+
+static char *obs_partial_merge(void *state, const char *key, size_t key_len, const char *const *ops,
+                               const size_t *lens, int nops, unsigned char *success,
+                               size_t *new_len)
+{
+    int none;
+    char *v = obs_merge_packed(NULL, 0, ops, lens, nops, new_len, &none);
+    if (v) {
+        *success = 1;
+        return v;
+    }
+    /* Not combinable now: RocksDB keeps the operands for the full merge. The
+     * C API copies the returned buffer even on failure, so give it one. */
+    *success = 0;
+    *new_len = 0;
+    return malloc(1);
+}
+
+static void obs_delete_value(void *state, const char *value, size_t len)
+{
+    free((void *)value);
+}
+
+/* The C API calls the state's destructor unconditionally: it must exist. */
+static void obs_merge_destroy(void *state) {}
+
+static const char *obs_merge_name(void *state)
+{
+    return "vantage.obs.v1";
+}
+
+/* ---- opening ---- */
+
+/* Options of the obs family: a write-heavy stream of small merge operands on a
+ * small machine. compress: LZ4 above, ZSTD at the bottom (where most data is);
+ * without it (RocksDB built without them), none. */
+static rocksdb_options_t *obs_options(rocksdb_cache_t *cache, int compress)
+{
+    rocksdb_options_t *o = rocksdb_options_create();
+    rocksdb_block_based_table_options_t *t = rocksdb_block_based_options_create();
+
+    /* 64 MiB memtables, L0→L1 at 2 files, 64 MiB files, L1 of 256 MiB. */
+    rocksdb_options_optimize_level_style_compaction(o, 256u << 20);
+    rocksdb_options_set_level_compaction_dynamic_level_bytes(o, 1);
+    rocksdb_options_set_max_write_buffer_number(o, 4);
+
+    int levels[7];
+    for (int i = 0; i < 7; i++)
+        levels[i] = compress && i >= 2 ? rocksdb_lz4_compression : rocksdb_no_compression;
+    rocksdb_options_set_compression_per_level(o, levels, 7);
+    rocksdb_options_set_bottommost_compression(o, compress ? rocksdb_zstd_compression
+                                                           : rocksdb_no_compression);
+
+    rocksdb_options_set_merge_operator(
+        o, rocksdb_mergeoperator_create(NULL, obs_merge_destroy, obs_full_merge, obs_partial_merge,
+                                        obs_delete_value, obs_merge_name));
+    /* The window: scans of one window stay in its files; the filter holds
+     * whole keys too, for point lookups. */
+    rocksdb_options_set_prefix_extractor(o, rocksdb_slicetransform_create_fixed_prefix(4));
+    rocksdb_block_based_options_set_filter_policy(t, rocksdb_filterpolicy_create_bloom_full(10));
+    rocksdb_block_based_options_set_whole_key_filtering(t, 1);
+    rocksdb_block_based_options_set_block_cache(t, cache);
+    rocksdb_options_set_block_based_table_factory(o, t);
+    rocksdb_block_based_options_destroy(t);
+    return o;
+}
+
+/* Options of the DB as a whole, and of the plain families. */
+static rocksdb_options_t *db_options(void)
+{
+    rocksdb_options_t *o = rocksdb_options_create();
+    rocksdb_options_set_create_if_missing(o, 1);
+    rocksdb_options_set_create_missing_column_families(o, 1);
+    rocksdb_options_increase_parallelism(o, 2);
+    rocksdb_options_set_max_background_jobs(o, 2);
+    rocksdb_options_set_bytes_per_sync(o, 1u << 20);
+    rocksdb_options_set_wal_bytes_per_sync(o, 1u << 20);
+    /* meta is written rarely: without a cap its memtable would pin old WAL
+     * files for ever, since a WAL goes only when every family has flushed it. */
+    rocksdb_options_set_max_total_wal_size(o, 512u << 20);
+    rocksdb_options_set_max_log_file_size(o, 16u << 20);
+    rocksdb_options_set_keep_log_file_num(o, 4);
+    return o;
+}
+
+static rocksdb_t *try_open(struct vt_store *s, const char *dir, int compress, char **rerr)
+{
+    rocksdb_options_t *dbo = db_options();
+    rocksdb_options_t *obs = obs_options(s->cache, compress);
+    const rocksdb_options_t *cfo[CF_COUNT] = {dbo, obs, dbo, dbo, dbo};
+
+    rocksdb_t *db = rocksdb_open_column_families(dbo, dir, CF_COUNT, cf_names, cfo, s->cf, rerr);
+    rocksdb_options_destroy(obs);
+    rocksdb_options_destroy(dbo);
+    return db;
+}
+
+struct vt_store *vt_store_open(const char *dir, char *err, size_t errlen)
+{
+    struct vt_store *s = calloc(1, sizeof *s);
+    char *rerr = NULL;
+
+    if (!s) {
+        snprintf(err, errlen, "cannot open store %s: out of memory", dir);
+        return NULL;
+    }
+    s->cache = rocksdb_cache_create_lru(64u << 20);
+    s->db = try_open(s, dir, 1, &rerr);
+    if (!s->db && rerr && strstr(rerr, "not linked with the binary")) {
+        /* This RocksDB lacks LZ4 or ZSTD (Debian's has both): store plain. */
+        rocksdb_free(rerr);
+        rerr = NULL;
+        s->db = try_open(s, dir, 0, &rerr);
+    }
+    if (!s->db) {
+        const char *hint =
+            rerr && strstr(rerr, "lock") ? " (is another vantage serve using it?)" : "";
+        snprintf(err, errlen, "cannot open store %s: %s%s", dir, rerr ? rerr : "unknown error",
+                 hint);
+        rocksdb_free(rerr);
+        rocksdb_cache_destroy(s->cache);
+        free(s);
+        return NULL;
+    }
+    s->wo_async = rocksdb_writeoptions_create();
+    s->wo_sync = rocksdb_writeoptions_create();
+    rocksdb_writeoptions_set_sync(s->wo_sync, 1);
+    s->ro_get = rocksdb_readoptions_create();
+    s->ro_scan = rocksdb_readoptions_create();
+    /* Scans cross windows, i.e. prefixes: they must not stop at one. */
+    rocksdb_readoptions_set_total_order_seek(s->ro_scan, 1);
+    rocksdb_readoptions_set_fill_cache(s->ro_scan, 0);
+    return s;
+}
+
+void vt_store_close(struct vt_store *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < CF_COUNT; i++)
+        rocksdb_column_family_handle_destroy(s->cf[i]);
+    rocksdb_close(s->db);
+    rocksdb_writeoptions_destroy(s->wo_async);
+    rocksdb_writeoptions_destroy(s->wo_sync);
+    rocksdb_readoptions_destroy(s->ro_get);
+    rocksdb_readoptions_destroy(s->ro_scan);
+    rocksdb_cache_destroy(s->cache);
+    free(s);
+}
+
+const char *vt_store_errmsg(const struct vt_store *s)
+{
+    return s->errmsg[0] ? s->errmsg : "no error";
+}
+
+/* ---- batches ---- */
+
+/* The op log: records of  u8 op · u32 key length · u32 value length · key · value. */
+enum { OP_OBS_MERGE = 1, OP_META_PUT, OP_META_DELETE };
+#define OP_HEAD 9
+
+struct vt_batch {
+    uint8_t *buf;
+    size_t len, cap;
+    size_t count;
+    int oom; /* an append failed: the batch is incomplete and will not be written */
+    rocksdb_writebatch_t *wb;
+};
+
+struct vt_batch *vt_batch_new(void)
+{
+    struct vt_batch *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    b->wb = rocksdb_writebatch_create();
+    return b;
+}
+
+void vt_batch_free(struct vt_batch *b)
+{
+    if (!b)
+        return;
+    rocksdb_writebatch_destroy(b->wb);
+    free(b->buf);
+    free(b);
+}
+
+void vt_batch_clear(struct vt_batch *b)
+{
+    b->len = 0;
+    b->count = 0;
+    b->oom = 0;
+}
+
+size_t vt_batch_count(const struct vt_batch *b)
+{
+    return b->count;
+}
+
+/* Appends a record with room for vlen value bytes; returns where they go. */
+static uint8_t *batch_append(struct vt_batch *b, int op, const void *key, size_t klen, size_t vlen)
+{
+    if (b->oom || klen > UINT32_MAX || vlen > UINT32_MAX)
+        goto fail;
+    size_t need = b->len + OP_HEAD + klen + vlen;
+    if (need > b->cap) {
+        size_t cap = b->cap ? b->cap : 64 * 1024;
+        while (cap < need)
+            cap *= 2;
+        uint8_t *buf = realloc(b->buf, cap);
+        if (!buf)
+            goto fail;
+        b->buf = buf;
+        b->cap = cap;
+    }
+    uint8_t *p = b->buf + b->len;
+    p[0] = (uint8_t)op;
+    put_be32(p + 1, (uint32_t)klen);
+    put_be32(p + 5, (uint32_t)vlen);
+    memcpy(p + OP_HEAD, key, klen);
+    b->len = need;
+    b->count++;
+    return p + OP_HEAD + klen;
+fail:
+    b->oom = 1;
+    return NULL;
+}
+
+int vt_batch_obs_merge(struct vt_batch *b, uint32_t window, uint32_t ip, uint16_t port,
+                       const Vantage__Observation *o)
+{
+    uint8_t key[VT_OBS_KEY_LEN];
+    vt_obs_key(key, window, ip, port);
+    size_t n = vantage__observation__get_packed_size(o);
+    uint8_t *v = batch_append(b, OP_OBS_MERGE, key, sizeof key, n);
+    if (!v)
+        return -1;
+    size_t packed = vantage__observation__pack(o, v);
+    (void)packed;
+    return 0;
+}
+
+int vt_batch_obs_merge_packed(struct vt_batch *b, uint32_t window, uint32_t ip, uint16_t port,
+                              const void *packed, size_t len)
+{
+    uint8_t key[VT_OBS_KEY_LEN];
+    vt_obs_key(key, window, ip, port);
+    uint8_t *v = batch_append(b, OP_OBS_MERGE, key, sizeof key, len);
+    if (!v)
+        return -1;
+    if (len)
+        memcpy(v, packed, len);
+    return 0;
+}
+
+void vt_batch_meta_put(struct vt_batch *b, const char *key, const void *val, size_t len)
+{
+    uint8_t *v = batch_append(b, OP_META_PUT, key, strlen(key), len);
+    if (v && len)
+        memcpy(v, val, len);
+}
+
+void vt_batch_meta_delete(struct vt_batch *b, const char *key)
+{
+    batch_append(b, OP_META_DELETE, key, strlen(key), 0);
+}
+
+int vt_store_write(struct vt_store *s, struct vt_batch *b, bool sync, char *err, size_t errlen)
+{
+    char *rerr = NULL;
+
+    if (b->oom) {
+        snprintf(err, errlen, "cannot write to the store: out of memory building the batch");
+        return -1;
+    }
+    rocksdb_writebatch_clear(b->wb);
+    for (size_t off = 0; off < b->len;) {
+        const uint8_t *p = b->buf + off;
+        size_t klen = get_be32(p + 1), vlen = get_be32(p + 5);
+        const char *k = (const char *)p + OP_HEAD, *v = k + klen;
+        switch (p[0]) {
+        case OP_OBS_MERGE:
+            rocksdb_writebatch_merge_cf(b->wb, s->cf[CF_OBS], k, klen, v, vlen);
+            break;
+        case OP_META_PUT:
+            rocksdb_writebatch_put_cf(b->wb, s->cf[CF_META], k, klen, v, vlen);
+            break;
+        case OP_META_DELETE:
+            rocksdb_writebatch_delete_cf(b->wb, s->cf[CF_META], k, klen);
+            break;
+        }
+        off += OP_HEAD + klen + vlen;
+    }
+    rocksdb_write(s->db, sync ? s->wo_sync : s->wo_async, b->wb, &rerr);
+    rocksdb_writebatch_clear(b->wb);
+    if (rerr) {
+        take_err(err, errlen, "cannot write to the store", rerr);
+        return -1;
+    }
+    return 0;
+}
+
+int vt_store_sync(struct vt_store *s)
+{
+    char *rerr = NULL;
+    rocksdb_flush_wal(s->db, 1, &rerr);
+    if (rerr) {
+        take_err(s->errmsg, sizeof s->errmsg, "cannot sync the store's log", rerr);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- meta ---- */
+
+int vt_meta_put(struct vt_store *s, const char *key, const void *val, size_t len, bool sync)
+{
+    char *rerr = NULL;
+    rocksdb_put_cf(s->db, sync ? s->wo_sync : s->wo_async, s->cf[CF_META], key, strlen(key), val,
+                   len, &rerr);
+    if (rerr) {
+        take_err(s->errmsg, sizeof s->errmsg, "cannot write meta", rerr);
+        return -1;
+    }
+    return 0;
+}
+
+int vt_meta_get(struct vt_store *s, const char *key, void **val, size_t *len)
+{
+    char *rerr = NULL;
+    rocksdb_pinnableslice_t *ps =
+        rocksdb_get_pinned_cf(s->db, s->ro_get, s->cf[CF_META], key, strlen(key), &rerr);
+
+    *val = NULL;
+    *len = 0;
+    if (rerr) {
+        take_err(s->errmsg, sizeof s->errmsg, "cannot read meta", rerr);
+        return -1;
+    }
+    if (!ps)
+        return 0;
+    size_t n;
+    const char *v = rocksdb_pinnableslice_value(ps, &n);
+    char *copy = malloc(n + 1); /* NUL-terminated, for values that are text */
+    if (!copy) {
+        rocksdb_pinnableslice_destroy(ps);
+        snprintf(s->errmsg, sizeof s->errmsg, "cannot read meta: out of memory");
+        return -1;
+    }
+    if (n)
+        memcpy(copy, v, n);
+    copy[n] = '\0';
+    rocksdb_pinnableslice_destroy(ps);
+    *val = copy;
+    *len = n;
+    return 1;
+}
+
+int vt_meta_delete(struct vt_store *s, const char *key, bool sync)
+{
+    char *rerr = NULL;
+    rocksdb_delete_cf(s->db, sync ? s->wo_sync : s->wo_async, s->cf[CF_META], key, strlen(key),
+                      &rerr);
+    if (rerr) {
+        take_err(s->errmsg, sizeof s->errmsg, "cannot delete meta", rerr);
+        return -1;
+    }
+    return 0;
+}
+
+/* Ends an iteration: 0, or -1 with the iterator's error in errmsg. */
+static int iter_end(struct vt_store *s, rocksdb_iterator_t *it, const char *what)
+{
+    char *rerr = NULL;
+    rocksdb_iter_get_error(it, &rerr);
+    rocksdb_iter_destroy(it);
+    if (rerr) {
+        take_err(s->errmsg, sizeof s->errmsg, what, rerr);
+        return -1;
+    }
+    return 0;
+}
+
+int vt_meta_scan(struct vt_store *s, const char *prefix,
+                 int (*cb)(void *arg, const char *key, const void *val, size_t len), void *arg)
+{
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro_scan, s->cf[CF_META]);
+    size_t plen = strlen(prefix);
+    char *kbuf = NULL;
+    size_t kcap = 0;
+    int rc = 0;
+
+    for (rocksdb_iter_seek(it, prefix, plen); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        size_t klen, vlen;
+        const char *k = rocksdb_iter_key(it, &klen);
+        if (klen < plen || memcmp(k, prefix, plen) != 0)
+            break;
+        if (klen + 1 > kcap) {
+            char *nb = realloc(kbuf, klen + 1);
+            if (!nb) {
+                snprintf(s->errmsg, sizeof s->errmsg, "cannot scan meta: out of memory");
+                rc = -1;
+                break;
+            }
+            kbuf = nb;
+            kcap = klen + 1;
+        }
+        memcpy(kbuf, k, klen);
+        kbuf[klen] = '\0';
+        const char *v = rocksdb_iter_value(it, &vlen);
+        if (cb(arg, kbuf, v, vlen) != 0)
+            break;
+    }
+    free(kbuf);
+    if (iter_end(s, it, "cannot scan meta") != 0)
+        rc = -1;
+    return rc;
+}
+
+/* ---- obs ---- */
+
+int vt_obs_scan(struct vt_store *s, const uint8_t *start, size_t limit,
+                int (*cb)(void *arg, const struct vt_obs_row *row), void *arg,
+                uint8_t next[VT_OBS_KEY_LEN])
+{
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro_scan, s->cf[CF_OBS]);
+    size_t given = 0;
+    int stop = 0;
+
+    if (start)
+        rocksdb_iter_seek(it, (const char *)start, VT_OBS_KEY_LEN);
+    else
+        rocksdb_iter_seek_to_first(it);
+    for (; rocksdb_iter_valid(it) && !stop; rocksdb_iter_next(it)) {
+        if (limit && given == limit)
+            break;
+        size_t klen, vlen;
+        const char *k = rocksdb_iter_key(it, &klen);
+        const char *v = rocksdb_iter_value(it, &vlen);
+        if (klen != VT_OBS_KEY_LEN)
+            continue; /* not ours */
+        Vantage__Observation *o = vantage__observation__unpack(NULL, vlen, (const uint8_t *)v);
+        if (!o)
+            continue; /* only garbage was ever merged here (see obs_full_merge) */
+        struct vt_obs_row row = {.obs = o};
+        vt_obs_key_parse((const uint8_t *)k, &row.window, &row.ip, &row.port);
+        stop = cb(arg, &row) != 0;
+        vantage__observation__free_unpacked(o, NULL);
+        given++;
+    }
+    /* The iterator is on the row after the last one given, or at the end. */
+    int more = rocksdb_iter_valid(it);
+    if (more && next) {
+        size_t klen;
+        const char *k = rocksdb_iter_key(it, &klen);
+        memset(next, 0, VT_OBS_KEY_LEN);
+        memcpy(next, k, klen < VT_OBS_KEY_LEN ? klen : VT_OBS_KEY_LEN);
+    }
+    if (iter_end(s, it, "cannot scan observations") != 0)
+        return -1;
+    return more ? 1 : 0;
+}
+
+int vt_store_drop_windows(struct vt_store *s, uint32_t before, char *err, size_t errlen)
+{
+    uint8_t lo[VT_OBS_KEY_LEN], hi[VT_OBS_KEY_LEN];
+    char *rerr = NULL;
+
+    if (before == 0)
+        return 0;
+    vt_obs_key(lo, 0, 0, 0);
+    vt_obs_key(hi, before, 0, 0);
+    /* One range tombstone hides the windows at once (synced: retention is
+     * rare and an operator expects it to stick); compaction frees the space. */
+    rocksdb_delete_range_cf(s->db, s->wo_sync, s->cf[CF_OBS], (const char *)lo, sizeof lo,
+                            (const char *)hi, sizeof hi, &rerr);
+    if (rerr) {
+        take_err(err, errlen, "cannot drop old windows", rerr);
+        return -1;
+    }
+    return 0;
+}
+
+int vt_store_compact(struct vt_store *s, char *err, size_t errlen)
+{
+    char *rerr = NULL;
+    rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
+    rocksdb_flushoptions_set_wait(fo, 1);
+    rocksdb_flush_cf(s->db, fo, s->cf[CF_OBS], &rerr);
+    rocksdb_flushoptions_destroy(fo);
+    if (rerr) {
+        take_err(err, errlen, "cannot flush observations", rerr);
+        return -1;
+    }
+    rocksdb_compactoptions_t *co = rocksdb_compactoptions_create();
+    rocksdb_compactoptions_set_bottommost_level_compaction(co, 2 /* kForce */);
+    rocksdb_compact_range_cf_opt(s->db, s->cf[CF_OBS], co, NULL, 0, NULL, 0);
+    rocksdb_compactoptions_destroy(co);
+    return 0;
+}

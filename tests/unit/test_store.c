@@ -1,0 +1,584 @@
+/* test_store.c: unit tests for coordinator/store.c, the coordinator's RocksDB store.
+ *
+ * What an operator would notice: a restart keeps everything; a device seen by
+ * several vantages, several times, is one record per window with every
+ * vantage, its first and last sighting; a redelivered batch changes nothing;
+ * a batch and its sequence number are stored together or not at all;
+ * retention drops whole windows; and a few bad bytes never crash the
+ * coordinator or lose what was stored. Each test works in its own temporary
+ * directory, removed afterwards. */
+#define _GNU_SOURCE /* nftw */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store.h"
+
+#define IP(a, b, c, d)                                                                             \
+    ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))
+
+struct fixture {
+    char dir[64];
+    struct vt_store *s;
+};
+
+static char err[512];
+
+static struct vt_store *open_ok(const char *dir)
+{
+    err[0] = '\0';
+    struct vt_store *s = vt_store_open(dir, err, sizeof err);
+    if (!s)
+        fail_msg("%s", err);
+    return s;
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    strcpy(f->dir, "/tmp/test_store.XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    f->s = open_ok(f->dir);
+    *state = f;
+    return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    vt_store_close(f->s);
+    nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+/* A sighting of one site. */
+static Vantage__Observation sighting(const char **site, uint64_t ts, int open, uint32_t ttl,
+                                     const char *campaign)
+{
+    Vantage__Observation o = VANTAGE__OBSERVATION__INIT;
+    o.first_seen_ms = ts;
+    o.last_seen_ms = ts;
+    o.open = open;
+    o.has_ttl = 1;
+    o.ttl = ttl;
+    o.n_sites = 1;
+    o.sites = (char **)site;
+    o.campaign = (char *)campaign;
+    return o;
+}
+
+static void write_ok(struct vt_store *s, struct vt_batch *b, bool sync)
+{
+    if (vt_store_write(s, b, sync, err, sizeof err) != 0)
+        fail_msg("%s", err);
+}
+
+static void merge_one(struct vt_store *s, uint32_t window, uint32_t ip, uint16_t port,
+                      const Vantage__Observation *o)
+{
+    struct vt_batch *b = vt_batch_new();
+    assert_non_null(b);
+    assert_int_equal(vt_batch_obs_merge(b, window, ip, port, o), 0);
+    write_ok(s, b, false);
+    vt_batch_free(b);
+}
+
+/* Collects scanned rows as packed bytes (comparable with memcmp) and keys. */
+struct rows {
+    size_t n;
+    uint32_t window[64], ip[64];
+    uint16_t port[64];
+    uint8_t packed[64][256];
+    size_t len[64];
+    size_t stop_after; /* 0: never stop */
+};
+
+static int collect(void *arg, const struct vt_obs_row *row)
+{
+    struct rows *r = arg;
+    assert_true(r->n < 64);
+    r->window[r->n] = row->window;
+    r->ip[r->n] = row->ip;
+    r->port[r->n] = row->port;
+    r->len[r->n] = vantage__observation__get_packed_size(row->obs);
+    assert_true(r->len[r->n] <= sizeof r->packed[0]);
+    vantage__observation__pack(row->obs, r->packed[r->n]);
+    r->n++;
+    return r->stop_after && r->n == r->stop_after;
+}
+
+static void scan_all(struct vt_store *s, struct rows *r)
+{
+    memset(r, 0, sizeof *r);
+    int rc = vt_obs_scan(s, NULL, 0, collect, r, NULL);
+    if (rc < 0)
+        fail_msg("%s", vt_store_errmsg(s));
+    assert_int_equal(rc, 0);
+}
+
+/* The one record at (window, ip, port), decoded (free with vt_obs_free). */
+static Vantage__Observation *record(struct vt_store *s, uint32_t window, uint32_t ip, uint16_t port)
+{
+    uint8_t key[VT_OBS_KEY_LEN];
+    struct rows r = {.stop_after = 1};
+    vt_obs_key(key, window, ip, port);
+    assert_true(vt_obs_scan(s, key, 1, collect, &r, NULL) >= 0);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.window[0], window);
+    assert_int_equal(r.ip[0], ip);
+    assert_int_equal(r.port[0], port);
+    Vantage__Observation *o = vantage__observation__unpack(NULL, r.len[0], r.packed[0]);
+    assert_non_null(o);
+    return o;
+}
+
+static const char *A[] = {"ams"}, *B[] = {"fra"}, *C[] = {"lis"};
+
+static void test_key_layout(void **state)
+{
+    uint8_t k[VT_OBS_KEY_LEN];
+    uint32_t w, ip;
+    uint16_t port;
+
+    vt_obs_key(k, 0x01020304, IP(198, 18, 0, 1), 8080);
+    const uint8_t want[] = {1, 2, 3, 4, 198, 18, 0, 1, 0x1f, 0x90};
+    assert_memory_equal(k, want, sizeof want);
+    vt_obs_key_parse(k, &w, &ip, &port);
+    assert_int_equal(w, 0x01020304);
+    assert_int_equal(ip, IP(198, 18, 0, 1));
+    assert_int_equal(port, 8080);
+}
+
+static void test_reopen_keeps_data(void **state)
+{
+    struct fixture *f = *state;
+    Vantage__Observation o = sighting(A, 1000, 1, 64, "iot");
+    merge_one(f->s, 7, IP(198, 18, 0, 1), 23, &o);
+    assert_int_equal(vt_meta_put(f->s, "campaign/iot", "x", 1, true), 0);
+    vt_store_close(f->s);
+
+    /* A second open of the same directory is refused, with a reason. */
+    f->s = open_ok(f->dir);
+    assert_null(vt_store_open(f->dir, err, sizeof err));
+    assert_non_null(strstr(err, "cannot open store "));
+    assert_non_null(strstr(err, "is another vantage serve using it?"));
+    assert_null(strchr(err, '\n'));
+
+    Vantage__Observation *r = record(f->s, 7, IP(198, 18, 0, 1), 23);
+    assert_int_equal(r->first_seen_ms, 1000);
+    assert_int_equal(r->n_sites, 1);
+    assert_string_equal(r->sites[0], "ams");
+    vt_obs_free(r);
+    void *v;
+    size_t len;
+    assert_int_equal(vt_meta_get(f->s, "campaign/iot", &v, &len), 1);
+    assert_int_equal(len, 1);
+    free(v);
+}
+
+static void test_merge_sightings(void **state)
+{
+    struct fixture *f = *state;
+    uint32_t ip = IP(198, 18, 3, 4);
+    Vantage__Observation s1 = sighting(B, 2000, 1, 60, "iot");
+    Vantage__Observation s2 = sighting(A, 1000, 1, 61, "iot");
+    Vantage__Observation s3 = sighting(C, 3000, 0, 57, "iot-again"); /* the latest: closed */
+    Vantage__Observation s4 = sighting(A, 2500, 1, 62, "iot");
+
+    merge_one(f->s, 1, ip, 80, &s1);
+    merge_one(f->s, 1, ip, 80, &s2);
+    merge_one(f->s, 1, ip, 80, &s3);
+    merge_one(f->s, 1, ip, 80, &s4);
+
+    Vantage__Observation *r = record(f->s, 1, ip, 80);
+    assert_int_equal(r->first_seen_ms, 1000);
+    assert_int_equal(r->last_seen_ms, 3000);
+    assert_false(r->open);
+    assert_true(r->has_ttl);
+    assert_int_equal(r->ttl, 57);
+    assert_string_equal(r->campaign, "iot-again");
+    assert_int_equal(r->n_sites, 3);
+    assert_string_equal(r->sites[0], "ams");
+    assert_string_equal(r->sites[1], "fra");
+    assert_string_equal(r->sites[2], "lis");
+    vt_obs_free(r);
+
+    /* Still one record, and the same, once RocksDB merged it in compaction. */
+    assert_int_equal(vt_store_compact(f->s, err, sizeof err), 0);
+    struct rows rows;
+    scan_all(f->s, &rows);
+    assert_int_equal(rows.n, 1);
+    r = record(f->s, 1, ip, 80);
+    assert_int_equal(r->first_seen_ms, 1000);
+    assert_int_equal(r->last_seen_ms, 3000);
+    assert_int_equal(r->n_sites, 3);
+    vt_obs_free(r);
+}
+
+static void test_redelivery_changes_nothing(void **state)
+{
+    struct fixture *f = *state;
+    struct vt_batch *b = vt_batch_new();
+    Vantage__Observation s1 = sighting(A, 1000, 1, 64, "iot");
+    Vantage__Observation s2 = sighting(B, 1500, 1, 63, "iot");
+    struct rows once, twice;
+
+    assert_int_equal(vt_batch_obs_merge(b, 3, IP(198, 18, 0, 9), 23, &s1), 0);
+    assert_int_equal(vt_batch_obs_merge(b, 3, IP(198, 18, 0, 9), 23, &s2), 0);
+    assert_int_equal(vt_batch_obs_merge(b, 3, IP(198, 18, 0, 10), 23, &s2), 0);
+    vt_batch_meta_put(b, "seq/w1", "1", 1);
+    write_ok(f->s, b, true);
+    scan_all(f->s, &once);
+
+    write_ok(f->s, b, true); /* the worker did not get the ACK and sent it again */
+    scan_all(f->s, &twice);
+    assert_int_equal(once.n, 2);
+    assert_int_equal(twice.n, 2);
+    for (size_t i = 0; i < once.n; i++) {
+        assert_int_equal(once.len[i], twice.len[i]);
+        assert_memory_equal(once.packed[i], twice.packed[i], once.len[i]);
+    }
+    vt_batch_free(b);
+}
+
+static void test_order_independence(void **state)
+{
+    struct fixture *f = *state;
+    Vantage__Observation ops[] = {
+        sighting(A, 1000, 1, 64, "iot"), sighting(B, 2000, 0, 50, "iot"),
+        sighting(C, 2000, 1, 51, "iot"), /* same ms as B: open wins, whatever the order */
+        sighting(A, 1500, 1, 60, "web"), sighting(B, 500, 1, 60, "web"),
+    };
+    const int n = sizeof ops / sizeof ops[0];
+    struct rows rows;
+
+    for (int i = 0; i < n; i++)
+        merge_one(f->s, 1, IP(198, 18, 0, 1), 23, &ops[i]);
+    for (int i = n - 1; i >= 0; i--)
+        merge_one(f->s, 1, IP(198, 18, 0, 2), 23, &ops[i]);
+    const int shuffled[] = {2, 4, 0, 3, 1};
+    for (int i = 0; i < n; i++)
+        merge_one(f->s, 1, IP(198, 18, 0, 3), 23, &ops[shuffled[i]]);
+    /* Some operands flushed and compacted before the others arrive. */
+    for (int i = 0; i < 2; i++)
+        merge_one(f->s, 1, IP(198, 18, 0, 4), 23, &ops[i]);
+    assert_int_equal(vt_store_compact(f->s, err, sizeof err), 0);
+    for (int i = 2; i < n; i++)
+        merge_one(f->s, 1, IP(198, 18, 0, 4), 23, &ops[i]);
+
+    scan_all(f->s, &rows);
+    assert_int_equal(rows.n, 4);
+    for (size_t i = 1; i < rows.n; i++) {
+        assert_int_equal(rows.len[i], rows.len[0]);
+        assert_memory_equal(rows.packed[i], rows.packed[0], rows.len[0]);
+    }
+    Vantage__Observation *r = record(f->s, 1, IP(198, 18, 0, 3), 23);
+    assert_int_equal(r->first_seen_ms, 500);
+    assert_int_equal(r->last_seen_ms, 2000);
+    assert_true(r->open);
+    assert_int_equal(r->ttl, 51);
+    assert_int_equal(r->n_sites, 3);
+    vt_obs_free(r);
+}
+
+static void test_obs_merge_function(void **state)
+{
+    const char *ab[] = {"fra", "ams"};
+    Vantage__Observation a = sighting(A, 100, 1, 64, NULL);
+    Vantage__Observation b = sighting(ab, 200, 0, 60, "iot");
+    b.n_sites = 2;
+    Vantage__Observation *m;
+
+    assert_int_equal(vt_obs_merge(&a, &b, &m), 0);
+    assert_int_equal(m->first_seen_ms, 100);
+    assert_int_equal(m->last_seen_ms, 200);
+    assert_false(m->open);
+    assert_string_equal(m->campaign, "iot");
+    assert_int_equal(m->n_sites, 2);
+    assert_string_equal(m->sites[0], "ams");
+    assert_string_equal(m->sites[1], "fra");
+
+    /* Idempotent (m with itself is m) and commutative (b, a is a, b). */
+    Vantage__Observation *again, *swapped;
+    uint8_t p1[128], p2[128], p3[128];
+    assert_int_equal(vt_obs_merge(m, m, &again), 0);
+    assert_int_equal(vt_obs_merge(&b, &a, &swapped), 0);
+    size_t n1 = vantage__observation__pack(m, p1);
+    assert_int_equal(vantage__observation__pack(again, p2), n1);
+    assert_int_equal(vantage__observation__pack(swapped, p3), n1);
+    assert_memory_equal(p1, p2, n1);
+    assert_memory_equal(p1, p3, n1);
+    vt_obs_free(again);
+    vt_obs_free(swapped);
+    vt_obs_free(m);
+}
+
+struct kv {
+    size_t n;
+    char keys[8][32];
+    char vals[8][32];
+};
+
+static int collect_meta(void *arg, const char *key, const void *val, size_t len)
+{
+    struct kv *kv = arg;
+    assert_true(kv->n < 8 && len < 32);
+    snprintf(kv->keys[kv->n], sizeof kv->keys[0], "%s", key);
+    memcpy(kv->vals[kv->n], val, len);
+    kv->vals[kv->n][len] = '\0';
+    kv->n++;
+    return 0;
+}
+
+static void test_meta(void **state)
+{
+    struct fixture *f = *state;
+    void *v = NULL;
+    size_t len = 99;
+    struct kv kv = {0};
+
+    assert_int_equal(vt_meta_get(f->s, "worker/w1", &v, &len), 0);
+    assert_null(v);
+    assert_int_equal(vt_meta_put(f->s, "worker/w2", "fra", 3, false), 0);
+    assert_int_equal(vt_meta_put(f->s, "worker/w1", "ams", 3, true), 0);
+    assert_int_equal(vt_meta_put(f->s, "workers", "no", 2, false), 0);
+    assert_int_equal(vt_meta_put(f->s, "lease/1", "x", 1, false), 0);
+    assert_int_equal(vt_meta_put(f->s, "worker/empty", "", 0, false), 0);
+
+    assert_int_equal(vt_meta_get(f->s, "worker/w1", &v, &len), 1);
+    assert_int_equal(len, 3);
+    assert_string_equal(v, "ams"); /* NUL-terminated for convenience */
+    free(v);
+    assert_int_equal(vt_meta_get(f->s, "worker/empty", &v, &len), 1);
+    assert_int_equal(len, 0);
+    free(v);
+
+    assert_int_equal(vt_meta_scan(f->s, "worker/", collect_meta, &kv), 0);
+    assert_int_equal(kv.n, 3);
+    assert_string_equal(kv.keys[0], "worker/empty");
+    assert_string_equal(kv.keys[1], "worker/w1");
+    assert_string_equal(kv.vals[1], "ams");
+    assert_string_equal(kv.keys[2], "worker/w2");
+
+    assert_int_equal(vt_meta_delete(f->s, "worker/w1", false), 0);
+    assert_int_equal(vt_meta_get(f->s, "worker/w1", &v, &len), 0);
+    memset(&kv, 0, sizeof kv);
+    assert_int_equal(vt_meta_scan(f->s, "worker/", collect_meta, &kv), 0);
+    assert_int_equal(kv.n, 2);
+    memset(&kv, 0, sizeof kv);
+    assert_int_equal(vt_meta_scan(f->s, "", collect_meta, &kv), 0);
+    assert_int_equal(kv.n, 4);
+    assert_string_equal(kv.keys[0], "lease/1");
+}
+
+static void test_batch_atomic(void **state)
+{
+    struct fixture *f = *state;
+    struct vt_batch *b = vt_batch_new();
+    Vantage__Observation o = sighting(A, 1000, 1, 64, "iot");
+    struct rows rows;
+    void *v;
+    size_t len;
+
+    vt_batch_meta_put(b, "seq/w1", "old", 3);
+    write_ok(f->s, b, false);
+    vt_batch_clear(b);
+    assert_int_equal(vt_batch_count(b), 0);
+
+    for (uint32_t i = 0; i < 10; i++)
+        assert_int_equal(vt_batch_obs_merge(b, 2, IP(198, 18, 1, i), 80, &o), 0);
+    vt_batch_meta_put(b, "seq/w1", "42", 2);
+    vt_batch_meta_put(b, "lease/9", "x", 1);
+    vt_batch_meta_delete(b, "lease/9");
+    assert_int_equal(vt_batch_count(b), 13);
+    write_ok(f->s, b, true);
+    assert_int_equal(vt_store_sync(f->s), 0);
+
+    scan_all(f->s, &rows);
+    assert_int_equal(rows.n, 10);
+    assert_int_equal(vt_meta_get(f->s, "seq/w1", &v, &len), 1);
+    assert_string_equal(v, "42");
+    free(v);
+    assert_int_equal(vt_meta_get(f->s, "lease/9", &v, &len), 0);
+    vt_batch_free(b);
+}
+
+static void test_scan_order_and_paging(void **state)
+{
+    struct fixture *f = *state;
+    Vantage__Observation o = sighting(A, 1000, 1, 64, "iot");
+    struct vt_batch *b = vt_batch_new();
+    /* Written out of order, across windows (prefixes) and ports. */
+    const uint32_t w[] = {5, 1, 3, 1, 1, 300, 3};
+    const uint32_t ip[] = {IP(1, 0, 0, 0), IP(9, 9, 9, 9), IP(1, 2, 3, 4), IP(9, 9, 9, 9),
+                           IP(1, 2, 3, 4), IP(0, 0, 0, 1), IP(1, 2, 3, 4)};
+    const uint16_t port[] = {23, 80, 23, 23, 8080, 23, 80};
+    const int n = 7;
+    for (int i = 0; i < n; i++)
+        assert_int_equal(vt_batch_obs_merge(b, w[i], ip[i], port[i], &o), 0);
+    write_ok(f->s, b, false);
+    vt_batch_free(b);
+
+    struct rows all;
+    scan_all(f->s, &all);
+    assert_int_equal(all.n, n);
+    for (size_t i = 1; i < all.n; i++) {
+        uint8_t k0[VT_OBS_KEY_LEN], k1[VT_OBS_KEY_LEN];
+        vt_obs_key(k0, all.window[i - 1], all.ip[i - 1], all.port[i - 1]);
+        vt_obs_key(k1, all.window[i], all.ip[i], all.port[i]);
+        assert_true(memcmp(k0, k1, VT_OBS_KEY_LEN) < 0);
+    }
+    assert_int_equal(all.window[0], 1);
+    assert_int_equal(all.window[n - 1], 300);
+
+    /* Pages of 3: 3 + 3 + 1, each starting where the last one ended. */
+    struct rows page = {0};
+    uint8_t next[VT_OBS_KEY_LEN];
+    size_t seen = 0;
+    const uint8_t *start = NULL;
+    for (int p = 0; p < 3; p++) {
+        memset(&page, 0, sizeof page);
+        int rc = vt_obs_scan(f->s, start, 3, collect, &page, next);
+        assert_int_equal(rc, p < 2 ? 1 : 0);
+        assert_int_equal(page.n, p < 2 ? 3 : 1);
+        for (size_t i = 0; i < page.n; i++, seen++) {
+            assert_int_equal(page.window[i], all.window[seen]);
+            assert_int_equal(page.ip[i], all.ip[seen]);
+            assert_int_equal(page.port[i], all.port[seen]);
+        }
+        start = next;
+    }
+    assert_int_equal(seen, n);
+
+    /* The callback stops the scan: next is the row after the last one given. */
+    memset(&page, 0, sizeof page);
+    page.stop_after = 2;
+    assert_int_equal(vt_obs_scan(f->s, NULL, 0, collect, &page, next), 1);
+    assert_int_equal(page.n, 2);
+    uint32_t nw, nip;
+    uint16_t np;
+    vt_obs_key_parse(next, &nw, &nip, &np);
+    assert_int_equal(nw, all.window[2]);
+    assert_int_equal(nip, all.ip[2]);
+    assert_int_equal(np, all.port[2]);
+}
+
+static void test_drop_windows(void **state)
+{
+    struct fixture *f = *state;
+    Vantage__Observation o = sighting(A, 1000, 1, 64, "iot");
+    const uint32_t windows[] = {0, 1, 9, 10, 11, UINT32_MAX};
+    struct rows rows;
+
+    for (size_t i = 0; i < sizeof windows / sizeof windows[0]; i++) {
+        merge_one(f->s, windows[i], IP(198, 18, 0, 1), 23, &o);
+        merge_one(f->s, windows[i], UINT32_MAX, UINT16_MAX, &o);
+    }
+    assert_int_equal(vt_meta_put(f->s, "campaign/iot", "x", 1, false), 0);
+    assert_int_equal(vt_store_drop_windows(f->s, 0, err, sizeof err), 0);
+    scan_all(f->s, &rows);
+    assert_int_equal(rows.n, 12);
+
+    assert_int_equal(vt_store_drop_windows(f->s, 10, err, sizeof err), 0);
+    scan_all(f->s, &rows);
+    assert_int_equal(rows.n, 6);
+    assert_int_equal(rows.window[0], 10);
+    assert_int_equal(rows.window[2], 11);
+    assert_int_equal(rows.window[4], UINT32_MAX);
+
+    /* Merges into a dropped window start a fresh record; meta is untouched. */
+    merge_one(f->s, 9, IP(198, 18, 0, 1), 23, &o);
+    assert_int_equal(vt_store_compact(f->s, err, sizeof err), 0);
+    scan_all(f->s, &rows);
+    assert_int_equal(rows.n, 7);
+    assert_int_equal(rows.window[0], 9);
+    void *v;
+    size_t len;
+    assert_int_equal(vt_meta_get(f->s, "campaign/iot", &v, &len), 1);
+    free(v);
+}
+
+static void test_corrupt_operand(void **state)
+{
+    struct fixture *f = *state;
+    Vantage__Observation o = sighting(A, 1000, 1, 64, "iot");
+    Vantage__Observation later = sighting(B, 2000, 1, 60, "iot");
+    const uint8_t garbage[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 0x42, 0x00, 0x99};
+    struct vt_batch *b = vt_batch_new();
+    uint32_t ip = IP(198, 18, 7, 7);
+    struct rows rows;
+
+    merge_one(f->s, 4, ip, 23, &o);
+    assert_int_equal(vt_batch_obs_merge_packed(b, 4, ip, 23, garbage, sizeof garbage), 0);
+    assert_int_equal(vt_batch_obs_merge_packed(b, 4, ip, 23, "", 0), 0);
+    /* Garbage alone, at another key: merges to nothing, which a scan skips. */
+    assert_int_equal(vt_batch_obs_merge_packed(b, 4, ip + 1, 23, garbage, sizeof garbage), 0);
+    write_ok(f->s, b, false);
+    vt_batch_free(b);
+    merge_one(f->s, 4, ip, 23, &later);
+
+    /* Read path (full merge of memtable operands) ... */
+    Vantage__Observation *r = record(f->s, 4, ip, 23);
+    assert_int_equal(r->first_seen_ms, 1000);
+    assert_int_equal(r->last_seen_ms, 2000);
+    assert_int_equal(r->n_sites, 2);
+    vt_obs_free(r);
+    scan_all(f->s, &rows);
+    assert_int_equal(rows.n, 1);
+
+    /* ... flush, compaction, and a restart: the store still takes writes. */
+    assert_int_equal(vt_store_compact(f->s, err, sizeof err), 0);
+    vt_store_close(f->s);
+    f->s = open_ok(f->dir);
+    scan_all(f->s, &rows);
+    assert_int_equal(rows.n, 1);
+    r = record(f->s, 4, ip, 23);
+    assert_int_equal(r->first_seen_ms, 1000);
+    assert_int_equal(r->n_sites, 2);
+    vt_obs_free(r);
+    merge_one(f->s, 4, ip + 1, 23, &o);
+    scan_all(f->s, &rows);
+    assert_int_equal(rows.n, 2);
+}
+
+static void test_open_error(void **state)
+{
+    /* A path whose parent is a file: one line that names the directory. */
+    assert_null(vt_store_open("/dev/null/store", err, sizeof err));
+    assert_non_null(strstr(err, "cannot open store /dev/null/store: "));
+    assert_null(strchr(err, '\n'));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_key_layout),
+        cmocka_unit_test(test_obs_merge_function),
+        cmocka_unit_test(test_open_error),
+        cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_merge_sightings, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_redelivery_changes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_order_independence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_meta, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_atomic, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scan_order_and_paging, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drop_windows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_operand, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
