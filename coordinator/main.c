@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "commands.h"
 #include "keys.h"
 
 static int cmd_keygen(int argc, char **argv)
@@ -15,6 +16,7 @@ static int cmd_keygen(int argc, char **argv)
 
 static const struct vt_command commands[] = {
     {"keygen", cmd_keygen, "create the coordinator's key pair; prints the public key"},
+    {"worker", vt_cmd_worker, "enroll, list and revoke partner workers"},
 };
 
 static void usage(FILE *out)

@@ -1,0 +1,312 @@
+/* cmd_worker.c: `vantage worker add|list|revoke`, enrolling partner workers.
+ *
+ * A worker is admitted by its CURVE public key (the coordinator's ZAP handler
+ * lets in only enrolled keys) and leased work under its name and site label.
+ * These commands check their arguments here, then send worker.add,
+ * worker.list or worker.revoke over the control socket (docs/control.md). */
+#include <czmq.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "control_client.h"
+
+static void add_usage(void)
+{
+    printf(
+        "usage: vantage worker add NAME --key Z85|FILE --site SITE [--asn N]\n"
+        "\n"
+        "Enrolls a worker. From now on the coordinator admits a worker that connects\n"
+        "with this CURVE public key and leases it shards under NAME. The partner sends\n"
+        "you its public key (the line `vantage-worker keygen` printed, or its .pub\n"
+        "file); you send them the coordinator's (from `vantage keygen`, or\n"
+        "coordinator.key.pub) for their --server-key.\n"
+        "\n"
+        "NAME is 1-64 of A-Z a-z 0-9 . _ - and must be new.\n"
+        "\n"
+        "Options:\n"
+        "  -k, --key Z85|FILE        the worker's public key: 40 Z85 characters, or a\n"
+        "                            key file written by `vantage-worker keygen`\n"
+        "  -s, --site SITE           the vantage label (e.g. the partner ISP); a\n"
+        "                            campaign with --vantages K wants K different sites\n"
+        "  -a, --asn N               the partner network's AS number (optional)\n" VT_CONTROL_HELP
+        "\n"
+        "Example:\n"
+        "  vantage worker add isp-a-1 --key 'rq:rM>}U?@Lns47E1%%kR.o@n%%FcmmsL/@{H8]yf7' \\\n"
+        "      --site isp-a --asn 64500\n");
+}
+
+/* The public key from --key: Z85 text itself, or a CZMQ key file. */
+static void key_from_arg(const char *prog, const char *arg, char out[41])
+{
+    if (vt_z85_key_valid(arg)) {
+        snprintf(out, 41, "%s", arg);
+        return;
+    }
+    if (access(arg, F_OK) != 0) {
+        if (strlen(arg) == 40)
+            vt_usage_error(prog, "bad --key: '%s' has characters outside the Z85 alphabet", arg);
+        vt_usage_error(prog,
+                       "bad --key '%s': give the worker's public key (40 Z85 characters) or "
+                       "its key file",
+                       arg);
+    }
+    zcert_t *cert = zcert_load(arg);
+    if (!cert)
+        vt_usage_error(prog, "bad --key: %s is not a key file written by `vantage-worker keygen`",
+                       arg);
+    const char *pub = zcert_public_txt(cert);
+    bool ok = vt_z85_key_valid(pub) && strcmp(pub, "0000000000000000000000000000000000000000");
+    if (ok)
+        snprintf(out, 41, "%s", pub);
+    zcert_destroy(&cert);
+    if (!ok)
+        vt_usage_error(prog, "bad --key: %s holds no public key", arg);
+}
+
+static int worker_add(int argc, char **argv)
+{
+    const char *prog = "vantage worker add";
+    static const struct option opts[] = {
+        {"key", required_argument, NULL, 'k'}, {"site", required_argument, NULL, 's'},
+        {"asn", required_argument, NULL, 'a'}, {"control", required_argument, NULL, VT_OPT_CONTROL},
+        {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0},
+    };
+    const char *control = NULL, *key_arg = NULL, *site = NULL;
+    uint64_t asn = 0;
+    bool have_asn = false;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":k:s:a:h", opts, NULL)) != -1) {
+        if (vt_control_opt(prog, c, argv, &control))
+            continue;
+        switch (c) {
+        case 'k':
+            key_arg = optarg;
+            break;
+        case 's':
+            site = optarg;
+            break;
+        case 'a':
+            if (vt_parse_u64(optarg, 1, UINT32_MAX, &asn) != 0)
+                vt_usage_error(prog, "bad --asn '%s': give an AS number, 1-4294967295", optarg);
+            have_asn = true;
+            break;
+        case 'h':
+            add_usage();
+            return 0;
+        }
+    }
+    if (optind >= argc)
+        vt_usage_error(prog, "give the worker's NAME");
+    if (optind + 1 < argc)
+        vt_usage_error(prog, "unexpected argument '%s'", argv[optind + 1]);
+    const char *name = argv[optind];
+    if (!vt_name_valid(name))
+        vt_usage_error(prog, "bad NAME '%s': use 1-64 of A-Z a-z 0-9 . _ -", name);
+    if (!key_arg)
+        vt_usage_error(prog, "--key is required: the worker's public key");
+    if (!site)
+        vt_usage_error(prog, "--site is required: the vantage label, e.g. the partner ISP");
+    if (!vt_name_valid(site))
+        vt_usage_error(prog, "bad --site '%s': use 1-64 of A-Z a-z 0-9 . _ -", site);
+    char key[41];
+    key_from_arg(prog, key_arg, key);
+
+    struct vt_control ctl;
+    vt_control_setup(&ctl, prog, control);
+    json_t *req = json_pack("{s:s, s:s, s:s, s:s}", "cmd", "worker.add", "name", name, "key", key,
+                            "site", site);
+    if (req && have_asn && json_object_set_new(req, "asn", json_integer((json_int_t)asn)) != 0) {
+        json_decref(req);
+        req = NULL;
+    }
+    json_decref(vt_control_request(&ctl, req));
+    printf("enrolled worker %s at site %s; it may connect now\n", name, site);
+    return 0;
+}
+
+static void list_usage(void)
+{
+    printf("usage: vantage worker list [--json]\n"
+           "\n"
+           "Lists the enrolled workers: name, site, AS number, whether connected now,\n"
+           "when last heard from, the shard it holds (campaign/run/shard) and its probe\n"
+           "rate now. Revoked workers show ONLINE 'revoked'.\n"
+           "\n"
+           "Options:\n"
+           "  -j, --json                print the list as JSON (the daemon's "
+           "objects)\n" VT_CONTROL_HELP "\n"
+           "Example:\n"
+           "  vantage worker list\n");
+}
+
+static int worker_list(int argc, char **argv)
+{
+    const char *prog = "vantage worker list";
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, 'j'},
+        {"control", required_argument, NULL, VT_OPT_CONTROL},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *control = NULL;
+    bool json = false;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":jh", opts, NULL)) != -1) {
+        if (vt_control_opt(prog, c, argv, &control))
+            continue;
+        switch (c) {
+        case 'j':
+            json = true;
+            break;
+        case 'h':
+            list_usage();
+            return 0;
+        }
+    }
+    if (optind < argc)
+        vt_usage_error(prog, "unexpected argument '%s'", argv[optind]);
+    struct vt_control ctl;
+    vt_control_setup(&ctl, prog, control);
+    json_t *reply = vt_control_request(&ctl, json_pack("{s:s}", "cmd", "worker.list"));
+    json_t *workers = json_object_get(reply, "workers");
+    if (!json_is_array(workers)) {
+        json_decref(reply);
+        vt_fatal("vantage", "the coordinator's worker list has no \"workers\" array (daemon and "
+                            "CLI of different versions?)");
+    }
+    int rc = 0;
+    if (json) {
+        rc = vt_json_print(stdout, workers);
+    } else {
+        static const char *const head[] = {"NAME",      "SITE",  "ASN", "ONLINE",
+                                           "LAST-SEEN", "LEASE", "RATE"};
+        struct vt_table *t = vt_table_new(7, head);
+        int64_t now = vt_now_ms();
+        size_t i;
+        json_t *w;
+        json_array_foreach(workers, i, w)
+        {
+            char asn[16] = "-", seen[40] = "never", rate[32] = "-";
+            json_t *a = json_object_get(w, "asn");
+            if (json_is_integer(a))
+                snprintf(asn, sizeof asn, "%" JSON_INTEGER_FORMAT, json_integer_value(a));
+            json_t *ls = json_object_get(w, "last_seen_ms");
+            if (json_is_integer(ls))
+                vt_time_ago(json_integer_value(ls), now, seen, sizeof seen);
+            json_t *r = json_object_get(w, "rate");
+            if (json_is_number(r))
+                snprintf(rate, sizeof rate, "%.0f/s", json_number_value(r));
+            const char *online = json_is_true(json_object_get(w, "revoked"))  ? "revoked"
+                                 : json_is_true(json_object_get(w, "online")) ? "yes"
+                                                                              : "no";
+            const char *row[] = {json_string_value(json_object_get(w, "name")),
+                                 json_string_value(json_object_get(w, "site")),
+                                 asn,
+                                 online,
+                                 seen,
+                                 json_string_value(json_object_get(w, "lease")),
+                                 rate};
+            if (t && vt_table_add(t, row) != 0) {
+                vt_table_free(t);
+                t = NULL;
+            }
+        }
+        if (!t)
+            rc = -1;
+        else if (vt_table_rows(t) == 0)
+            rc = printf("no workers enrolled (add one: vantage worker add --help)\n") < 0 ? -1 : 0;
+        else
+            rc = vt_table_print(t, stdout, NULL);
+        vt_table_free(t);
+    }
+    json_decref(reply);
+    if (rc != 0 || fflush(stdout) != 0)
+        vt_fatal("vantage", "cannot write the worker list to stdout");
+    return 0;
+}
+
+static void revoke_usage(void)
+{
+    printf("usage: vantage worker revoke NAME\n"
+           "\n"
+           "Revokes a worker: the coordinator stops admitting its key, ends its session\n"
+           "and gives its shards to other workers (from their last checkpoint). To let\n"
+           "it back in, enroll it again with `vantage worker add`.\n"
+           "\n"
+           "Options:\n" VT_CONTROL_HELP "\n"
+           "Example:\n"
+           "  vantage worker revoke isp-a-1\n");
+}
+
+static int worker_revoke(int argc, char **argv)
+{
+    const char *prog = "vantage worker revoke";
+    static const struct option opts[] = {
+        {"control", required_argument, NULL, VT_OPT_CONTROL},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *control = NULL;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        if (vt_control_opt(prog, c, argv, &control))
+            continue;
+        if (c == 'h') {
+            revoke_usage();
+            return 0;
+        }
+    }
+    if (optind >= argc)
+        vt_usage_error(prog, "give the worker's NAME");
+    if (optind + 1 < argc)
+        vt_usage_error(prog, "unexpected argument '%s'", argv[optind + 1]);
+    const char *name = argv[optind];
+    if (!vt_name_valid(name))
+        vt_usage_error(prog, "bad NAME '%s': use 1-64 of A-Z a-z 0-9 . _ -", name);
+    struct vt_control ctl;
+    vt_control_setup(&ctl, prog, control);
+    json_decref(
+        vt_control_request(&ctl, json_pack("{s:s, s:s}", "cmd", "worker.revoke", "name", name)));
+    printf("revoked worker %s\n", name);
+    return 0;
+}
+
+static const struct vt_command subcommands[] = {
+    {"add", worker_add, "enroll a worker by its public key"},
+    {"list", worker_list, "show enrolled workers, online or not, and what they do"},
+    {"revoke", worker_revoke, "stop admitting a worker and take back its shards"},
+};
+
+static void worker_usage(FILE *out)
+{
+    fprintf(out, "usage: vantage worker COMMAND [OPTIONS]\n"
+                 "\n"
+                 "Enrolls and manages the partner workers this coordinator admits.\n"
+                 "\n"
+                 "Commands:\n");
+    vt_cli_list_commands(out, subcommands, sizeof subcommands / sizeof subcommands[0]);
+    fprintf(out, "\n"
+                 "Each command takes --control ipc://PATH (default: $VANTAGE_CONTROL, else\n"
+                 "ipc:///run/vantage/control) and --help.\n"
+                 "\n"
+                 "Examples:\n"
+                 "  vantage worker add isp-a-1 --key worker.key.pub --site isp-a\n"
+                 "  vantage worker list\n"
+                 "\n"
+                 "Documentation: docs/operator-guide.md.\n");
+}
+
+int vt_cmd_worker(int argc, char **argv)
+{
+    return vt_cli_dispatch("vantage worker", subcommands,
+                           sizeof subcommands / sizeof subcommands[0], worker_usage, argc, argv);
+}

@@ -1,0 +1,32 @@
+/* commands.h: the operator subcommands of `vantage`, one cmd_*.c file each.
+ * Each takes argv with argv[0] = the subcommand's name and returns the exit
+ * status (0 ok, 1 failure, 2 bad usage). They talk to the daemon through
+ * control_client.h. */
+#ifndef VANTAGE_COORD_COMMANDS_H
+#define VANTAGE_COORD_COMMANDS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+int vt_cmd_worker(int argc, char **argv);
+int vt_cmd_campaign(int argc, char **argv);
+int vt_cmd_blocklist(int argc, char **argv);
+int vt_cmd_query(int argc, char **argv);
+
+/* Output formats of `vantage query`, exposed for their unit tests. */
+enum vt_query_format { VT_QUERY_TABLE, VT_QUERY_JSONL, VT_QUERY_CSV };
+
+/* Prints the header line a format needs (table and csv; nothing for jsonl). */
+int vt_query_print_header(FILE *out, enum vt_query_format fmt);
+/* Prints one row of a `query` reply (docs/control.md) in fmt: jsonl is the
+ * object exactly as the daemon sent it, compact, on one line; csv quotes a
+ * field only when it must and joins vantages with '|'. 0, or -1 on a write error. */
+int vt_query_print_row(FILE *out, enum vt_query_format fmt, json_t *row);
+
+/* The human view of a campaign status object (docs/control.md), as
+ * `campaign status` prints it and `--watch` redraws it. 0, or -1 on a write error. */
+int vt_campaign_status_print(FILE *out, json_t *status, int64_t now_ms);
+
+#endif

@@ -1,0 +1,519 @@
+/* control_client.c: the operator CLI's side of the control socket. See
+ * control_client.h and docs/control.md. */
+#include "control_client.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "targets.h"
+
+int vt_control_init(struct vt_control *c, const char *flag, char *err, size_t errlen)
+{
+    const char *ep = flag;
+    const char *from = "--control";
+    if (!ep) {
+        ep = getenv(VT_CONTROL_ENV);
+        from = VT_CONTROL_ENV;
+        if (!ep || !*ep) {
+            ep = VT_CONTROL_DEFAULT;
+            from = "the default";
+        }
+    }
+    if (strncmp(ep, "ipc://", 6) != 0 || ep[6] == '\0') {
+        snprintf(err, errlen, "bad control socket '%s' (from %s): give ipc://PATH", ep, from);
+        return -1;
+    }
+    if (strlen(ep) >= sizeof c->endpoint) {
+        snprintf(err, errlen, "control socket path too long (from %s)", from);
+        return -1;
+    }
+    snprintf(c->endpoint, sizeof c->endpoint, "%s", ep);
+    c->timeout_ms = VT_CONTROL_TIMEOUT_MS;
+    return 0;
+}
+
+/* The socket file must exist and be writable by us before a connect makes
+ * sense: zmq would otherwise retry silently and we would only time out. */
+static int check_socket_file(const char *endpoint, char *err, size_t errlen)
+{
+    const char *path = endpoint + strlen("ipc://");
+    struct stat st;
+    if (path[0] == '@') /* Linux abstract namespace: nothing on disk to check */
+        return 0;
+    if (stat(path, &st) != 0) {
+        if (errno == ENOENT)
+            snprintf(err, errlen,
+                     "no control socket at %s (is `vantage serve` running? set --control or "
+                     "%s)",
+                     path, VT_CONTROL_ENV);
+        else
+            snprintf(err, errlen, "cannot use control socket %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (!S_ISSOCK(st.st_mode)) {
+        snprintf(err, errlen, "%s is not a socket (set --control or %s to the daemon's ipc://PATH)",
+                 path, VT_CONTROL_ENV);
+        return -1;
+    }
+    if (access(path, W_OK) != 0) {
+        snprintf(err, errlen,
+                 "cannot use control socket %s: %s (it is mode 0600: run as the user that runs "
+                 "`vantage serve`)",
+                 path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void timeout_text(int ms, char *buf, size_t len)
+{
+    if (ms % 1000 == 0)
+        snprintf(buf, len, "%d s", ms / 1000);
+    else
+        snprintf(buf, len, "%.1f s", ms / 1000.0);
+}
+
+/* Checks the reply's shape and turns {"ok": false} into err. */
+static int check_reply(json_t *r, char *err, size_t errlen)
+{
+    if (!json_is_object(r)) {
+        snprintf(err, errlen,
+                 "the coordinator's reply is not a JSON object (daemon and CLI of "
+                 "different versions?)");
+        return -1;
+    }
+    json_t *ok = json_object_get(r, "ok");
+    if (!json_is_boolean(ok)) {
+        snprintf(err, errlen,
+                 "the coordinator's reply has no \"ok\" (daemon and CLI of "
+                 "different versions?)");
+        return -1;
+    }
+    if (json_is_false(ok)) {
+        const char *e = json_string_value(json_object_get(r, "error"));
+        snprintf(err, errlen, "%s",
+                 e && *e ? e : "the coordinator refused the request and gave no reason");
+        return -1;
+    }
+    return 0;
+}
+
+int vt_control_call(const struct vt_control *c, json_t *req, json_t **reply, char *err,
+                    size_t errlen)
+{
+    *reply = NULL;
+    if (check_socket_file(c->endpoint, err, errlen) != 0)
+        return -1;
+
+    /* CZMQ would otherwise catch SIGINT and leave it to us to notice; an
+     * operator's Ctrl-C should simply end the command. */
+    zsys_handler_set(NULL);
+
+    char *text = json_dumps(req, JSON_COMPACT);
+    if (!text) {
+        snprintf(err, errlen, "cannot encode the request as JSON");
+        return -1;
+    }
+    int rc = -1;
+    zpoller_t *poller = NULL;
+    zframe_t *frame = NULL;
+    zsock_t *s = zsock_new(ZMQ_REQ);
+    if (!s) {
+        snprintf(err, errlen, "cannot create a ZeroMQ socket: %s", zmq_strerror(zmq_errno()));
+        goto out;
+    }
+    zsock_set_maxmsgsize(s, VT_CONTROL_MAX_MSGSIZE);
+    zsock_set_linger(s, 0);
+    zsock_set_sndtimeo(s, c->timeout_ms);
+    if (zsock_connect(s, "%s", c->endpoint) != 0) {
+        snprintf(err, errlen, "cannot connect to %s: %s", c->endpoint, zmq_strerror(zmq_errno()));
+        goto out;
+    }
+    char tbuf[32];
+    timeout_text(c->timeout_ms, tbuf, sizeof tbuf);
+    if (zstr_send(s, text) != 0) {
+        snprintf(err, errlen,
+                 "cannot send to the coordinator at %s within %s (is `vantage serve` running? "
+                 "set --control or %s)",
+                 c->endpoint, tbuf, VT_CONTROL_ENV);
+        goto out;
+    }
+    poller = zpoller_new(s, NULL);
+    if (!poller) {
+        snprintf(err, errlen, "cannot create a ZeroMQ poller");
+        goto out;
+    }
+    if (zpoller_wait(poller, c->timeout_ms) != s) {
+        if (zpoller_terminated(poller))
+            snprintf(err, errlen, "interrupted while waiting for the coordinator");
+        else
+            snprintf(err, errlen,
+                     "no answer from the coordinator at %s within %s (is `vantage serve` "
+                     "running? set --control or %s)",
+                     c->endpoint, tbuf, VT_CONTROL_ENV);
+        goto out;
+    }
+    frame = zframe_recv(s);
+    if (!frame) {
+        snprintf(err, errlen, "cannot read the coordinator's reply: %s", zmq_strerror(zmq_errno()));
+        goto out;
+    }
+    json_error_t jerr;
+    json_t *r = json_loadb((const char *)zframe_data(frame), zframe_size(frame), 0, &jerr);
+    if (!r) {
+        snprintf(err, errlen, "the coordinator's reply is not JSON: %s", jerr.text);
+        goto out;
+    }
+    if (check_reply(r, err, errlen) != 0) {
+        json_decref(r);
+        goto out;
+    }
+    *reply = r;
+    rc = 0;
+out:
+    zframe_destroy(&frame);
+    zpoller_destroy(&poller);
+    zsock_destroy(&s);
+    free(text);
+    return rc;
+}
+
+void vt_control_setup(struct vt_control *c, const char *prog, const char *flag)
+{
+    char err[600];
+    if (vt_control_init(c, flag, err, sizeof err) != 0)
+        vt_usage_error(prog, "%s", err);
+}
+
+json_t *vt_control_request(const struct vt_control *c, json_t *req)
+{
+    char err[1024];
+    json_t *reply;
+    if (!req)
+        vt_fatal("vantage", "cannot build the request (is every argument valid UTF-8 text?)");
+    int rc = vt_control_call(c, req, &reply, err, sizeof err);
+    json_decref(req);
+    if (rc != 0)
+        vt_fatal("vantage", "%s", err);
+    return reply;
+}
+
+bool vt_control_opt(const char *prog, int c, char **argv, const char **control)
+{
+    switch (c) {
+    case VT_OPT_CONTROL:
+        *control = optarg;
+        return true;
+    case ':':
+        vt_usage_error(prog, "%s needs a value", argv[optind - 1]);
+    case '?':
+        vt_usage_error(prog, "unknown option '%s'", argv[optind - 1]);
+    default:
+        return false;
+    }
+}
+
+/* Reads exactly n decimal digits at *p. */
+static int fixed_digits(const char **p, int n, int *v)
+{
+    int x = 0;
+    for (int i = 0; i < n; i++) {
+        char ch = (*p)[i];
+        if (ch < '0' || ch > '9')
+            return -1;
+        x = x * 10 + (ch - '0');
+    }
+    *p += n;
+    *v = x;
+    return 0;
+}
+
+static int days_in_month(int y, int m)
+{
+    static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 && leap ? 29 : d[m - 1];
+}
+
+static int parse_rfc3339(const char *s, int64_t *out_ms)
+{
+    const char *p = s;
+    int y, mo, d, h = 0, mi = 0, sec = 0, ms = 0, off_min = 0;
+    if (fixed_digits(&p, 4, &y) || *p++ != '-' || fixed_digits(&p, 2, &mo) || *p++ != '-' ||
+        fixed_digits(&p, 2, &d))
+        return -1;
+    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
+        return -1;
+    if (*p != '\0') {
+        if (*p != 'T' && *p != 't' && *p != ' ')
+            return -1;
+        p++;
+        if (fixed_digits(&p, 2, &h) || *p++ != ':' || fixed_digits(&p, 2, &mi) || *p++ != ':' ||
+            fixed_digits(&p, 2, &sec))
+            return -1;
+        if (h > 23 || mi > 59 || sec > 60) /* 60: a leap second, taken as :59 */
+            return -1;
+        if (sec == 60)
+            sec = 59;
+        if (*p == '.') {
+            p++;
+            int digits = 0;
+            if (*p < '0' || *p > '9')
+                return -1;
+            for (; *p >= '0' && *p <= '9'; p++, digits++)
+                if (digits < 3)
+                    ms = ms * 10 + (*p - '0');
+            for (; digits < 3; digits++)
+                ms *= 10;
+        }
+        if (*p == 'Z' || *p == 'z') {
+            p++;
+        } else if (*p == '+' || *p == '-') {
+            int sign = *p++ == '-' ? -1 : 1, oh, om;
+            if (fixed_digits(&p, 2, &oh) || *p++ != ':' || fixed_digits(&p, 2, &om) || oh > 23 ||
+                om > 59)
+                return -1;
+            off_min = sign * (oh * 60 + om);
+        } else {
+            return -1; /* a time without a zone would mean whatever the local zone is */
+        }
+        if (*p != '\0')
+            return -1;
+    }
+    struct tm tm = {0};
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1 && !(y == 1969 && mo == 12 && d == 31))
+        return -1;
+    *out_ms = ((int64_t)t - (int64_t)off_min * 60) * 1000 + ms;
+    return 0;
+}
+
+int vt_time_parse(const char *s, int64_t now_ms, int64_t *out_ms)
+{
+    if (!s || !*s)
+        return -1;
+    if (strlen(s) >= 10 && s[4] == '-')
+        return parse_rfc3339(s, out_ms);
+    /* A duration ago, but not a bare number: "1764290000" is more likely an
+     * epoch time than 56 years ago. */
+    size_t n = strlen(s);
+    if (s[n - 1] >= '0' && s[n - 1] <= '9')
+        return -1;
+    uint64_t secs;
+    if (vt_parse_duration(s, &secs) != 0 || secs > (uint64_t)INT64_MAX / 1000 ||
+        (int64_t)(secs * 1000) > now_ms)
+        return -1;
+    *out_ms = now_ms - (int64_t)secs * 1000;
+    return 0;
+}
+
+const char *vt_time_format(int64_t ms, char *buf, size_t len)
+{
+    time_t t = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(buf, len, "%" PRId64 "ms", ms);
+    return buf;
+}
+
+const char *vt_time_ago(int64_t ms, int64_t now_ms, char *buf, size_t len)
+{
+    int64_t d = (now_ms - ms) / 1000;
+    if (d < 0 || d >= 30 * 86400)
+        return vt_time_format(ms, buf, len);
+    if (d < 2)
+        snprintf(buf, len, "just now");
+    else if (d < 120)
+        snprintf(buf, len, "%" PRId64 "s ago", d);
+    else if (d < 7200)
+        snprintf(buf, len, "%" PRId64 "m ago", d / 60);
+    else if (d < 2 * 86400)
+        snprintf(buf, len, "%" PRId64 "h ago", d / 3600);
+    else
+        snprintf(buf, len, "%" PRId64 "d ago", d / 86400);
+    return buf;
+}
+
+const char *vt_duration_format(uint64_t s, char *buf, size_t len)
+{
+    if (s < 60)
+        snprintf(buf, len, "%" PRIu64 "s", s);
+    else if (s < 3600)
+        snprintf(buf, len, "%" PRIu64 "m%02" PRIu64 "s", s / 60, s % 60);
+    else if (s < 86400)
+        snprintf(buf, len, "%" PRIu64 "h%02" PRIu64 "m", s / 3600, s % 3600 / 60);
+    else
+        snprintf(buf, len, "%" PRIu64 "d%02" PRIu64 "h", s / 86400, s % 86400 / 3600);
+    return buf;
+}
+
+int64_t vt_now_ms(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+        return 0;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool vt_z85_key_valid(const char *s)
+{
+    /* The Z85 alphabet (ZeroMQ RFC 32). */
+    static const char alphabet[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                   ".-:+=^!/*?&<>()[]{}@%$#";
+    if (!s || strlen(s) != 40)
+        return false;
+    for (const char *p = s; *p; p++)
+        if (!strchr(alphabet, *p))
+            return false;
+    return true;
+}
+
+bool vt_name_valid(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n < 1 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '.' || ch == '_' || ch == '-'))
+            return false;
+    }
+    return true;
+}
+
+int vt_cidr_parse(const char *s, char *out, size_t outlen)
+{
+    char addr[16];
+    const char *slash = strchr(s, '/');
+    size_t alen = slash ? (size_t)(slash - s) : strlen(s);
+    uint64_t bits = 32;
+    uint32_t ip;
+    if (alen == 0 || alen >= sizeof addr)
+        return -1;
+    memcpy(addr, s, alen);
+    addr[alen] = '\0';
+    if (vt_ip_parse(addr, &ip) != 0)
+        return -1;
+    if (slash && vt_parse_u64(slash + 1, 0, 32, &bits) != 0)
+        return -1;
+    uint32_t mask = bits == 0 ? 0 : ~(uint32_t)0 << (32 - bits);
+    if (ip & ~mask)
+        return -1;
+    char buf[16];
+    snprintf(out, outlen, "%s/%u", vt_ip_str(ip, buf), (unsigned)bits);
+    return 0;
+}
+
+struct vt_table {
+    size_t ncols, nrows, cap;
+    char **cells; /* row-major, nrows + 1 rows (the first is the header) */
+};
+
+struct vt_table *vt_table_new(size_t ncols, const char *const *headers)
+{
+    struct vt_table *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->ncols = ncols;
+    if (vt_table_add(t, headers) != 0) {
+        free(t->cells);
+        free(t);
+        return NULL;
+    }
+    t->nrows = 0; /* the header is not a row */
+    return t;
+}
+
+int vt_table_add(struct vt_table *t, const char *const *cells)
+{
+    size_t used = (t->nrows + (t->cells ? 1 : 0)) * t->ncols;
+    if (used + t->ncols > t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 16 * t->ncols;
+        while (cap < used + t->ncols)
+            cap *= 2;
+        char **c = realloc(t->cells, cap * sizeof *c);
+        if (!c)
+            return -1;
+        t->cells = c;
+        t->cap = cap;
+    }
+    for (size_t i = 0; i < t->ncols; i++) {
+        t->cells[used + i] = strdup(cells[i] ? cells[i] : "-");
+        if (!t->cells[used + i]) {
+            for (size_t j = 0; j < i; j++)
+                free(t->cells[used + j]);
+            return -1;
+        }
+    }
+    t->nrows++;
+    return 0;
+}
+
+size_t vt_table_rows(const struct vt_table *t)
+{
+    return t->nrows;
+}
+
+int vt_table_print(const struct vt_table *t, FILE *out, const char *indent)
+{
+    size_t total = t->nrows + 1, width[32] = {0};
+    size_t ncols = t->ncols < 32 ? t->ncols : 32;
+    for (size_t r = 0; r < total; r++)
+        for (size_t c = 0; c < ncols; c++) {
+            size_t w = strlen(t->cells[r * t->ncols + c]);
+            if (w > width[c])
+                width[c] = w;
+        }
+    for (size_t r = 0; r < total; r++) {
+        if (fputs(indent ? indent : "", out) == EOF)
+            return -1;
+        for (size_t c = 0; c < ncols; c++) {
+            const char *cell = t->cells[r * t->ncols + c];
+            int rc = c + 1 < ncols ? fprintf(out, "%-*s  ", (int)width[c], cell)
+                                   : fprintf(out, "%s\n", cell);
+            if (rc < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+void vt_table_free(struct vt_table *t)
+{
+    if (!t)
+        return;
+    size_t n = (t->nrows + 1) * t->ncols;
+    for (size_t i = 0; i < n; i++)
+        free(t->cells[i]);
+    free(t->cells);
+    free(t);
+}
+
+int vt_json_print(FILE *out, json_t *j)
+{
+    json_t *copy = json_is_object(j) ? json_copy(j) : json_incref(j);
+    if (!copy)
+        return -1;
+    if (json_is_object(copy))
+        json_object_del(copy, "ok");
+    int rc = json_dumpf(copy, out, JSON_INDENT(2));
+    json_decref(copy);
+    if (rc != 0 || fputc('\n', out) == EOF)
+        return -1;
+    return 0;
+}
