@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+int vt_cmd_serve(int argc, char **argv); /* serve.c: the daemon */
 int vt_cmd_worker(int argc, char **argv);
 int vt_cmd_campaign(int argc, char **argv);
 int vt_cmd_blocklist(int argc, char **argv);

@@ -15,8 +15,10 @@ static int cmd_keygen(int argc, char **argv)
 }
 
 static const struct vt_command commands[] = {
+    {"serve", vt_cmd_serve, "run the coordinator daemon"},
     {"keygen", cmd_keygen, "create the coordinator's key pair; prints the public key"},
     {"worker", vt_cmd_worker, "enroll, list and revoke partner workers"},
+    {"campaign", vt_cmd_campaign, "start, follow, pause and cancel scan campaigns"},
 };
 
 static void usage(FILE *out)

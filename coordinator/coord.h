@@ -1,0 +1,206 @@
+/* coord.h: the coordinator daemon's one context struct and the pieces that
+ * share it.
+ *
+ * `vantage serve` is one thread around one zpoller: the workers' ROUTER, the
+ * operators' control REP, and a 250 ms tick. Everything it knows lives in this
+ * struct and, durably, in the store's meta column family, so a restart picks
+ * up campaigns, shards, checkpoints, leases and per-worker sequence numbers:
+ *
+ *   registry.c  enrolled workers, their keys (zauth's certificate directory),
+ *               connection state, policy
+ *   campaign.c  campaigns, runs, shards (arcs of the walk) and their slots
+ *               (one per requested vantage), persisted as JSON in meta
+ *   lease.c     which worker holds which slot, deadlines, the rate budget
+ *   ingest.c    result batches → checks → one RocksDB write batch → Ack
+ *   control.c   the operators' JSON requests (docs/control.md)
+ *   serve.c     the command, the sockets and the loop */
+#ifndef VANTAGE_COORD_H
+#define VANTAGE_COORD_H
+
+#include <czmq.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "envelope.h"
+#include "ports.h"
+#include "store.h"
+#include "targets.h"
+
+#define VT_HEARTBEAT_MS  1000
+#define VT_ONLINE_MS     5000  /* seen within this: online */
+#define VT_LEASE_MS      15000 /* a lease lapses without Progress for this long */
+#define VT_CREDITS       8     /* result batches a worker may have in flight */
+#define VT_LOG_EVERY_MS  60000 /* complaints about one peer: at most once a minute */
+#define VT_SHARD_SECONDS 120   /* a shard is about this long at the campaign's rate */
+#define VT_MIN_SHARDS    4
+
+/* ---- workers ---- */
+
+struct vt_worker {
+    char name[65];
+    char key[41]; /* Z85 public key */
+    char site[65];
+    int64_t asn; /* 0: unknown */
+    bool revoked;
+    /* connection (not persisted) */
+    zframe_t *route; /* ROUTER identity of its connection, NULL if never seen */
+    int64_t last_seen_ms;
+    bool hello;              /* said Hello on this connection */
+    struct vt_targets scope; /* its local policy */
+    struct vt_ports ports;
+    uint64_t max_rate;         /* 0: none */
+    uint64_t rate;             /* what it reports sending */
+    uint64_t lease_id;         /* 0: none */
+    uint64_t acked_seq;        /* persisted as meta seq/<name> */
+    int64_t last_complaint_ms; /* rate limit for logging its errors */
+    uint64_t rejected;         /* bad messages counted */
+    char refused[65];          /* last campaign it refused: not offered again */
+};
+
+/* ---- campaigns ---- */
+
+enum vt_campaign_state {
+    VT_CAMPAIGN_RUNNING,
+    VT_CAMPAIGN_PAUSED,
+    VT_CAMPAIGN_COMPLETE,
+    VT_CAMPAIGN_CANCELLED,
+};
+
+/* One requested vantage of one shard: done by one site, resumable. */
+struct vt_slot {
+    char site[65]; /* site that holds or finished it; "" = nobody yet */
+    uint64_t done; /* checkpoint: steps of the arc done */
+    bool finished;
+    uint64_t lease_id; /* 0: not leased */
+};
+
+struct vt_shard {
+    uint64_t first, steps; /* the arc */
+    struct vt_slot *slot;  /* [vantages] */
+};
+
+struct vt_campaign {
+    char name[65];
+    char *targets_text;        /* as the operator gave it */
+    struct vt_targets targets; /* minus blocklists at the run's start */
+    struct vt_ports ports;
+    uint64_t rate, seed, every_s;
+    unsigned vantages, probes;
+    enum vt_campaign_state state;
+    unsigned run;
+    int64_t created_ms, run_started_ms, completed_ms;
+    uint64_t found_open, found_closed;
+    uint64_t steps; /* of the walk */
+    unsigned nshards;
+    struct vt_shard *shard;
+};
+
+/* ---- leases ---- */
+
+struct vt_lease {
+    uint64_t id;
+    struct vt_campaign *campaign;
+    unsigned shard, slot;
+    struct vt_worker *worker;
+    int64_t deadline_ms;
+    uint64_t rate;
+    bool active; /* ended leases are kept: their holder's late results are still taken */
+};
+
+struct vt_coord {
+    struct vt_store *store;
+    char keydir[4096]; /* enrolled workers' public certificates, for zauth */
+    uint64_t window_s;
+    struct vt_targets base_blocklist; /* built-in or --blocklist FILE */
+    struct vt_targets optout;         /* `vantage blocklist add` entries */
+
+    zsock_t *router, *control;
+    zactor_t *auth;
+
+    struct vt_worker **workers;
+    size_t nworkers;
+    struct vt_campaign **campaigns;
+    size_t ncampaigns;
+    struct vt_lease **leases;
+    size_t nleases;
+    uint64_t next_lease_id;
+
+    /* ingest: writes since the last sync, and the acks waiting for it */
+    struct vt_batch *batch;
+    struct {
+        struct vt_worker *w;
+        uint64_t seq;
+    } * pending_acks;
+    size_t npending, cap_pending;
+
+    uint64_t bad_messages;
+    volatile int stop;
+};
+
+int64_t vt_now_ms(void);
+/* Logs one line to stderr with a timestamp. */
+void vt_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Sends env to a worker's connection. 0 or -1. */
+int vt_send_to(struct vt_coord *c, struct vt_worker *w, const Vantage__Envelope *env);
+/* Sends Error{code, text} to a worker. */
+void vt_send_error(struct vt_coord *c, struct vt_worker *w, Vantage__Error__Code code,
+                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Logs a complaint about a peer at most once a minute; counts it always. */
+void vt_complain(struct vt_coord *c, struct vt_worker *w, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* registry.c */
+int vt_registry_load(struct vt_coord *c, char *err, size_t errlen);
+struct vt_worker *vt_worker_by_name(struct vt_coord *c, const char *name);
+struct vt_worker *vt_worker_by_key(struct vt_coord *c, const char *key);
+int vt_worker_add(struct vt_coord *c, const char *name, const char *key, const char *site,
+                  int64_t asn, char *err, size_t errlen);
+int vt_worker_revoke(struct vt_coord *c, const char *name, char *err, size_t errlen);
+bool vt_worker_online(const struct vt_worker *w, int64_t now);
+void vt_worker_on_hello(struct vt_coord *c, struct vt_worker *w, const Vantage__Hello *h);
+json_t *vt_worker_json(struct vt_coord *c, const struct vt_worker *w);
+
+/* campaign.c */
+int vt_campaigns_load(struct vt_coord *c, char *err, size_t errlen);
+struct vt_campaign *vt_campaign_by_name(struct vt_coord *c, const char *name);
+struct vt_campaign *vt_campaign_start(struct vt_coord *c, const char *name, const char *targets,
+                                      const char *ports, uint64_t rate, unsigned vantages,
+                                      unsigned probes, uint64_t every_s, char *err, size_t errlen);
+int vt_campaign_save(struct vt_coord *c, struct vt_campaign *k);
+int vt_campaign_save_shard(struct vt_coord *c, struct vt_campaign *k, unsigned s);
+/* Re-checks completion, starts due runs; called each tick. */
+void vt_campaigns_tick(struct vt_coord *c, int64_t now);
+json_t *vt_campaign_status(struct vt_coord *c, struct vt_campaign *k);
+int vt_campaign_set_state(struct vt_coord *c, struct vt_campaign *k, enum vt_campaign_state st,
+                          char *err, size_t errlen);
+const char *vt_campaign_state_name(const struct vt_campaign *k, struct vt_coord *c);
+
+/* lease.c */
+int vt_leases_load(struct vt_coord *c);
+struct vt_lease *vt_lease_by_id(struct vt_coord *c, uint64_t id);
+/* The worker's local policy allows the whole campaign (targets and ports). */
+bool vt_lease_eligible(const struct vt_worker *w, const struct vt_campaign *k);
+/* Offers w a lease if any slot fits it. */
+void vt_lease_offer(struct vt_coord *c, struct vt_worker *w);
+void vt_lease_on_progress(struct vt_coord *c, struct vt_worker *w, const Vantage__Progress *p);
+void vt_lease_on_refused(struct vt_coord *c, struct vt_worker *w, const Vantage__LeaseRefused *r);
+/* Ends a lease (finished, lapsed, cancelled); tells the worker when cancel is true. */
+void vt_lease_end(struct vt_coord *c, struct vt_lease *l, bool cancel);
+void vt_leases_tick(struct vt_coord *c, int64_t now);
+/* Re-shares each campaign's rate among its leases; sends RateChange where it changed. */
+void vt_leases_rebalance(struct vt_coord *c);
+/* Sends the opt-out list to every worker holding a lease. */
+void vt_leases_push_optout(struct vt_coord *c, uint32_t first, uint32_t last);
+
+/* ingest.c */
+void vt_ingest_batch(struct vt_coord *c, struct vt_worker *w, const Vantage__ResultBatch *b);
+/* Makes the writes since the last call durable and sends their Acks. */
+void vt_ingest_commit(struct vt_coord *c);
+
+/* control.c */
+void vt_control_handle(struct vt_coord *c);
+int vt_blocklist_load(struct vt_coord *c);
+
+#endif

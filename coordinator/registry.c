@@ -1,0 +1,243 @@
+/* registry.c: the enrolled workers.
+ *
+ * A worker is enrolled by `vantage worker add` with a name, its CURVE public
+ * key and a site label. Its record lives in meta `worker/<name>` (JSON); its
+ * public key is also written as a certificate into the key directory that
+ * zauth reads, so an unknown key is turned away during the CURVE handshake,
+ * before any message is read. Revocation removes the certificate (zauth
+ * re-reads the directory on every handshake) and marks the record, so the
+ * connection it may still hold is refused message by message from then on. */
+#include "coord.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+static int keyfile(const struct vt_coord *c, const char *name, char *path, size_t len)
+{
+    return snprintf(path, len, "%s/%s.key", c->keydir, name) < (int)len ? 0 : -1;
+}
+
+static int write_cert(const struct vt_coord *c, const struct vt_worker *w)
+{
+    uint8_t pub[32], secret[32] = {0};
+    char path[4200];
+    if (!zmq_z85_decode(pub, w->key) || keyfile(c, w->name, path, sizeof path) != 0)
+        return -1;
+    zcert_t *cert = zcert_new_from(pub, secret);
+    if (!cert)
+        return -1;
+    zcert_set_meta(cert, "name", "%s", w->name);
+    zcert_set_meta(cert, "site", "%s", w->site);
+    int rc = zcert_save_public(cert, path);
+    zcert_destroy(&cert);
+    return rc;
+}
+
+static int save(struct vt_coord *c, const struct vt_worker *w)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:b}", "name", w->name, "key", w->key, "site",
+                          w->site, "asn", (json_int_t)w->asn, "revoked", w->revoked);
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!text)
+        return -1;
+    char key[128];
+    snprintf(key, sizeof key, "worker/%s", w->name);
+    int rc = vt_meta_put(c->store, key, text, strlen(text), true);
+    free(text);
+    return rc;
+}
+
+static struct vt_worker *append(struct vt_coord *c)
+{
+    struct vt_worker **n = realloc(c->workers, (c->nworkers + 1) * sizeof *n);
+    if (!n)
+        return NULL;
+    c->workers = n;
+    struct vt_worker *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    vt_targets_init(&w->scope);
+    c->workers[c->nworkers++] = w;
+    return w;
+}
+
+static int load_one(void *arg, const char *key, const void *val, size_t len)
+{
+    struct vt_coord *c = arg;
+    json_error_t jerr;
+    json_t *o = json_loadb(val, len, 0, &jerr);
+    const char *name = NULL, *pub = NULL, *site = NULL;
+    json_int_t asn = 0;
+    int revoked = 0;
+    if (!o || json_unpack(o, "{s:s, s:s, s:s, s?I, s?b}", "name", &name, "key", &pub, "site", &site,
+                          "asn", &asn, "revoked", &revoked) != 0) {
+        vt_log("ignoring unreadable record %s in the store", key);
+        json_decref(o);
+        return 0;
+    }
+    struct vt_worker *w = append(c);
+    if (w) {
+        snprintf(w->name, sizeof w->name, "%s", name);
+        snprintf(w->key, sizeof w->key, "%s", pub);
+        snprintf(w->site, sizeof w->site, "%s", site);
+        w->asn = asn;
+        w->revoked = revoked;
+        char seqkey[128];
+        void *sv;
+        size_t sl;
+        snprintf(seqkey, sizeof seqkey, "seq/%s", w->name);
+        if (vt_meta_get(c->store, seqkey, &sv, &sl) == 1) {
+            if (sl == sizeof w->acked_seq)
+                memcpy(&w->acked_seq, sv, sl);
+            free(sv);
+        }
+        /* The key directory follows the store: a certificate lost from disk
+         * comes back, a revoked one stays away. */
+        char path[4200];
+        if (keyfile(c, w->name, path, sizeof path) == 0) {
+            if (w->revoked)
+                unlink(path);
+            else
+                write_cert(c, w);
+        }
+    }
+    json_decref(o);
+    return w ? 0 : -1;
+}
+
+int vt_registry_load(struct vt_coord *c, char *err, size_t errlen)
+{
+    if (vt_meta_scan(c->store, "worker/", load_one, c) != 0) {
+        snprintf(err, errlen, "cannot read the enrolled workers from the store");
+        return -1;
+    }
+    return 0;
+}
+
+struct vt_worker *vt_worker_by_name(struct vt_coord *c, const char *name)
+{
+    for (size_t i = 0; i < c->nworkers; i++)
+        if (!strcmp(c->workers[i]->name, name))
+            return c->workers[i];
+    return NULL;
+}
+
+struct vt_worker *vt_worker_by_key(struct vt_coord *c, const char *key)
+{
+    for (size_t i = 0; i < c->nworkers; i++)
+        if (!strcmp(c->workers[i]->key, key))
+            return c->workers[i];
+    return NULL;
+}
+
+int vt_worker_add(struct vt_coord *c, const char *name, const char *key, const char *site,
+                  int64_t asn, char *err, size_t errlen)
+{
+    uint8_t pub[32];
+    if (strlen(key) != 40 || !zmq_z85_decode(pub, key)) {
+        snprintf(err, errlen,
+                 "bad key: give the worker's public key, 40 Z85 characters "
+                 "(what `vantage-worker keygen` printed)");
+        return -1;
+    }
+    struct vt_worker *old = vt_worker_by_name(c, name), *same = vt_worker_by_key(c, key);
+    if (old && !old->revoked) {
+        snprintf(err, errlen, "worker %s is already enrolled (revoke it first to re-enroll)", name);
+        return -1;
+    }
+    if (same && !same->revoked && same != old) {
+        snprintf(err, errlen, "that key is already enrolled as worker %s", same->name);
+        return -1;
+    }
+    struct vt_worker *w = old ? old : append(c);
+    if (!w) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    snprintf(w->name, sizeof w->name, "%s", name);
+    snprintf(w->key, sizeof w->key, "%s", key);
+    snprintf(w->site, sizeof w->site, "%s", site);
+    w->asn = asn;
+    w->revoked = false;
+    if (save(c, w) != 0 || write_cert(c, w) != 0) {
+        snprintf(err, errlen, "cannot record worker %s: %s", name, strerror(errno));
+        return -1;
+    }
+    vt_log("enrolled worker %s (site %s)", name, site);
+    return 0;
+}
+
+int vt_worker_revoke(struct vt_coord *c, const char *name, char *err, size_t errlen)
+{
+    struct vt_worker *w = vt_worker_by_name(c, name);
+    if (!w || w->revoked) {
+        snprintf(err, errlen, "no enrolled worker %s (see `vantage worker list`)", name);
+        return -1;
+    }
+    char path[4200];
+    if (keyfile(c, name, path, sizeof path) == 0)
+        unlink(path);
+    w->revoked = true;
+    if (save(c, w) != 0) {
+        snprintf(err, errlen, "cannot record the revocation of %s", name);
+        return -1;
+    }
+    if (w->lease_id) {
+        struct vt_lease *l = vt_lease_by_id(c, w->lease_id);
+        if (l)
+            vt_lease_end(c, l, true);
+    }
+    vt_log("revoked worker %s: its connection and results are refused from now on", name);
+    return 0;
+}
+
+bool vt_worker_online(const struct vt_worker *w, int64_t now)
+{
+    return !w->revoked && w->hello && now - w->last_seen_ms < VT_ONLINE_MS;
+}
+
+void vt_worker_on_hello(struct vt_coord *c, struct vt_worker *w, const Vantage__Hello *h)
+{
+    vt_targets_clear(&w->scope);
+    vt_ports_free(&w->ports);
+    w->max_rate = 0;
+    const Vantage__Policy *p = h->policy;
+    if (p) {
+        for (size_t i = 0; i < p->n_scope; i++)
+            if (p->scope[i]->first <= p->scope[i]->last)
+                vt_targets_add_range(&w->scope, p->scope[i]->first, p->scope[i]->last);
+        size_t n = 0;
+        for (size_t i = 0; i < p->n_ports; i++)
+            if (p->ports[i]->first >= 1 && p->ports[i]->first <= p->ports[i]->last &&
+                p->ports[i]->last <= 65535)
+                n += p->ports[i]->last - p->ports[i]->first + 1;
+        w->ports.port = n ? malloc(n * sizeof(uint16_t)) : NULL;
+        for (size_t i = 0; w->ports.port && i < p->n_ports; i++)
+            if (p->ports[i]->first >= 1 && p->ports[i]->first <= p->ports[i]->last &&
+                p->ports[i]->last <= 65535)
+                for (uint32_t q = p->ports[i]->first; q <= p->ports[i]->last; q++)
+                    w->ports.port[w->ports.n++] = (uint16_t)q;
+        w->max_rate = p->has_max_rate ? p->max_rate : 0;
+    }
+    w->hello = true;
+    vt_log("worker %s (site %s) connected: %s, scope %" PRIu64 " addresses, %zu ports, max "
+           "rate %" PRIu64,
+           w->name, w->site, h->software, vt_targets_count(&w->scope), w->ports.n, w->max_rate);
+}
+
+json_t *vt_worker_json(struct vt_coord *c, const struct vt_worker *w)
+{
+    int64_t now = vt_now_ms();
+    char lease[160] = "";
+    struct vt_lease *l = w->lease_id ? vt_lease_by_id(c, w->lease_id) : NULL;
+    if (l)
+        snprintf(lease, sizeof lease, "%s/%u/%u", l->campaign->name, l->campaign->run, l->shard);
+    return json_pack("{s:s, s:s, s:I, s:s, s:b, s:o, s:o, s:I, s:b}", "name", w->name, "site",
+                     w->site, "asn", (json_int_t)w->asn, "key", w->key, "online",
+                     vt_worker_online(w, now), "last_seen_ms",
+                     w->last_seen_ms ? json_integer(w->last_seen_ms) : json_null(), "lease",
+                     l ? json_string(lease) : json_null(), "rate", (json_int_t)(l ? w->rate : 0),
+                     "revoked", w->revoked);
+}
