@@ -1,0 +1,246 @@
+/* bench_ingest.c: the store half of the ingest benchmark (docs/storage.md,
+ * "Ingest (store half)"; tests/bench/bench_ingest.sh compares it with db_bench).
+ *
+ * Eight simulated workers (sites isp-0 … isp-7) each produce result batches of
+ * 1000 Results, packed as Vantage__ResultBatch the way a worker sends them;
+ * that packing happens before the clock starts (it is the workers' work).
+ * Timed is what the coordinator's ingest does with each batch, one thread:
+ * unpack the ResultBatch, turn every Result into one obs merge (10-byte key,
+ * a packed Observation with one site as value) plus the worker's new sequence
+ * number in meta, all in one vt_batch, and write it unsynced; every
+ * --sync-every batches one vt_store_sync() (group commit), after which the
+ * ingest could ACK them. The figure is results per second, wall clock, up to
+ * and including the last sync. Still missing for the end-to-end figure: ZeroMQ,
+ * CURVE and the coordinator's event loop (no daemon yet).
+ *
+ *   bench_ingest --db DIR [--results N] [--sync-every K] [--seed S]
+ *
+ * Prints one line of key=value figures. Never fails on time: exit 1 only when
+ * it cannot measure, 2 for bad usage. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store.h"
+#include "vantage.pb-c.h"
+
+#define WORKERS   8
+#define BATCH     1000
+#define WINDOW_MS 3600000ull
+#define T0_MS     1750000000000ull /* June 2025: ts_ms takes 6 varint bytes, as now */
+#define CAMPAIGN  "iot"
+
+static uint64_t xorshift(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct packed {
+    uint8_t *buf;
+    size_t len;
+    int worker;
+};
+
+/* What worker w sends as its batch seq: BATCH results of a scan at about 100k
+ * answers per second, random addresses, ports 23 and 80, mostly open. */
+static int make_batch(struct packed *p, int w, uint64_t seq, uint64_t *rng, uint64_t *ts)
+{
+    Vantage__ResultBatch rb = VANTAGE__RESULT_BATCH__INIT;
+    Vantage__Result results[BATCH], *ptrs[BATCH];
+
+    rb.seq = seq;
+    rb.lease_id = 1000 + (uint64_t)w;
+    rb.n_results = BATCH;
+    rb.results = ptrs;
+    for (int i = 0; i < BATCH; i++) {
+        uint64_t r = xorshift(rng);
+        vantage__result__init(&results[i]);
+        results[i].ip = (uint32_t)r;
+        results[i].port = (r >> 32) & 1 ? 80 : 23;
+        results[i].open = ((r >> 33) & 7) != 0;
+        results[i].has_ttl = 1;
+        results[i].ttl = 40 + (uint32_t)((r >> 36) % 25);
+        results[i].ts_ms = (*ts += 1) / 100 + T0_MS; /* 100 results per ms */
+        ptrs[i] = &results[i];
+    }
+    p->len = vantage__result_batch__get_packed_size(&rb);
+    p->buf = malloc(p->len);
+    if (!p->buf)
+        return -1;
+    vantage__result_batch__pack(&rb, p->buf);
+    p->worker = w;
+    return 0;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: bench_ingest --db DIR [--results N] [--sync-every K] [--seed S]\n"
+               "  --results N     results to ingest, a multiple of 1000 (default 2000000)\n"
+               "  --sync-every K  one vt_store_sync per K batches; 0: sync=true on every\n"
+               "                  write instead (default 8: one per round of the 8 workers)\n");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
+                                         {"results", required_argument, NULL, 'n'},
+                                         {"sync-every", required_argument, NULL, 'k'},
+                                         {"seed", required_argument, NULL, 's'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *db = NULL;
+    unsigned long long nresults = 2000000, sync_every = 8, seed = 1;
+    char *end;
+    int c;
+
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            db = optarg;
+            break;
+        case 'n':
+            nresults = strtoull(optarg, &end, 10);
+            if (*end || nresults == 0 || nresults % BATCH) {
+                fprintf(stderr, "bench_ingest: --results %s: not a positive multiple of %d\n",
+                        optarg, BATCH);
+                return 2;
+            }
+            break;
+        case 'k':
+            sync_every = strtoull(optarg, &end, 10);
+            if (*end) {
+                fprintf(stderr, "bench_ingest: --sync-every %s: not a number\n", optarg);
+                return 2;
+            }
+            break;
+        case 's':
+            seed = strtoull(optarg, &end, 10);
+            if (*end || seed == 0) {
+                fprintf(stderr, "bench_ingest: --seed %s: not a positive number\n", optarg);
+                return 2;
+            }
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!db || optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+
+    /* The workers' side: pack every batch, round robin over the workers. */
+    size_t nbatches = nresults / BATCH;
+    struct packed *in = calloc(nbatches, sizeof *in);
+    uint64_t rng = seed * 0x9e3779b97f4a7c15ull | 1, ts = 0, seqs[WORKERS] = {0};
+    double t = now_s();
+    size_t wire = 0;
+    if (!in) {
+        fprintf(stderr, "bench_ingest: out of memory\n");
+        return 1;
+    }
+    for (size_t i = 0; i < nbatches; i++) {
+        int w = (int)(i % WORKERS);
+        if (make_batch(&in[i], w, ++seqs[w], &rng, &ts) != 0) {
+            fprintf(stderr, "bench_ingest: out of memory\n");
+            return 1;
+        }
+        wire += in[i].len;
+    }
+    double pack_s = now_s() - t;
+
+    char err[512];
+    struct vt_store *s = vt_store_open(db, err, sizeof err);
+    if (!s) {
+        fprintf(stderr, "bench_ingest: %s\n", err);
+        return 1;
+    }
+    struct vt_batch *b = vt_batch_new();
+    if (!b) {
+        fprintf(stderr, "bench_ingest: out of memory\n");
+        return 1;
+    }
+    char site[WORKERS][8], *sites[WORKERS][1];
+    for (int w = 0; w < WORKERS; w++) {
+        snprintf(site[w], sizeof site[w], "isp-%d", w);
+        sites[w][0] = site[w];
+    }
+
+    /* The coordinator's side, timed. */
+    uint64_t value_bytes = 0, syncs = 0;
+    t = now_s();
+    for (size_t i = 0; i < nbatches; i++) {
+        Vantage__ResultBatch *rb = vantage__result_batch__unpack(NULL, in[i].len, in[i].buf);
+        if (!rb) {
+            fprintf(stderr, "bench_ingest: batch %zu does not unpack\n", i);
+            return 1;
+        }
+        vt_batch_clear(b);
+        for (size_t j = 0; j < rb->n_results; j++) {
+            const Vantage__Result *r = rb->results[j];
+            Vantage__Observation o = VANTAGE__OBSERVATION__INIT;
+            o.first_seen_ms = o.last_seen_ms = r->ts_ms;
+            o.open = r->open;
+            o.has_ttl = r->has_ttl;
+            o.ttl = r->ttl;
+            o.n_sites = 1;
+            o.sites = sites[in[i].worker];
+            o.campaign = (char *)CAMPAIGN;
+            value_bytes += vantage__observation__get_packed_size(&o);
+            if (vt_batch_obs_merge(b, (uint32_t)(r->ts_ms / WINDOW_MS), r->ip, (uint16_t)r->port,
+                                   &o) != 0) {
+                fprintf(stderr, "bench_ingest: out of memory\n");
+                return 1;
+            }
+        }
+        char key[32], val[24];
+        snprintf(key, sizeof key, "seq/isp-%d", in[i].worker);
+        int vlen = snprintf(val, sizeof val, "%" PRIu64, rb->seq);
+        vt_batch_meta_put(b, key, val, (size_t)vlen);
+        vantage__result_batch__free_unpacked(rb, NULL);
+
+        if (vt_store_write(s, b, sync_every == 0, err, sizeof err) != 0) {
+            fprintf(stderr, "bench_ingest: %s\n", err);
+            return 1;
+        }
+        if (sync_every && ((i + 1) % sync_every == 0 || i + 1 == nbatches)) {
+            if (vt_store_sync(s) != 0) {
+                fprintf(stderr, "bench_ingest: %s\n", vt_store_errmsg(s));
+                return 1;
+            }
+            syncs++;
+        }
+    }
+    double ingest_s = now_s() - t;
+
+    printf("bench_ingest results=%llu batches=%zu workers=%d key_size=%d value_size_avg=%.2f "
+           "wire_bytes_per_result=%.2f sync=%s syncs=%" PRIu64 " pack_s=%.3f ingest_s=%.3f "
+           "results_per_s=%.0f\n",
+           nresults, nbatches, WORKERS, VT_OBS_KEY_LEN, (double)value_bytes / (double)nresults,
+           (double)wire / (double)nresults, sync_every ? "group" : "every-batch",
+           sync_every ? syncs : (uint64_t)nbatches, pack_s, ingest_s, (double)nresults / ingest_s);
+
+    vt_batch_free(b);
+    vt_store_close(s);
+    for (size_t i = 0; i < nbatches; i++)
+        free(in[i].buf);
+    free(in);
+    return 0;
+}
