@@ -1,7 +1,8 @@
 /* truthcmp.c: measures scan results against the lab's ground truth.
  *
  *   truthcmp --truth truth.json [--vantage V] [--ports LIST] [--exact]
- *            [--min-recall R] [--min-precision P] RESULTS.jsonl...
+ *            [--min-recall R] [--min-precision P]
+ *            [--sites SITE=V,... [--min-all-sites F]] RESULTS.jsonl...
  *
  * The expected set is every (address, port) the truth calls open or closed,
  * restricted to --ports, minus the networks the truth blocks for vantage V (a
@@ -10,7 +11,13 @@
  * pair in the same state. Prints one line of counts, recall and precision (and
  * a few examples of what is missing or extra), and exits 1 when the results
  * fall short of the thresholds, when a pair is reported twice, or — with
- * --exact — on any difference at all. Exit 2 for bad usage or unreadable input. */
+ * --exact — on any difference at all. Exit 2 for bad usage or unreadable input.
+ *
+ * With --sites (results from the store, which carry "vantages": the sites that
+ * saw each record), every listed site must be one that could see the address
+ * (its vantage is not blocked there) — else exit 1 — and at least a share F
+ * of the records must list every site that could see them (the rest missed
+ * it to loss). */
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -23,6 +30,8 @@
 
 #include "ports.h"
 #include "targets.h"
+
+#define MAX_SITES 16
 
 enum { ST_NONE = 0, ST_OPEN = 1, ST_CLOSED = 2, SEEN = 4 };
 
@@ -84,10 +93,11 @@ int main(int argc, char **argv)
     };
     const char *truth_path = NULL, *ports_arg = NULL;
     long vantage = 0;
-    double min_recall = 0, min_precision = 0;
+    double min_recall = 0, min_precision = 0, min_all_sites = 0;
+    const char *sites_arg = NULL;
     bool exact = false;
     int c;
-    while ((c = getopt_long(argc, argv, "t:v:p:r:P:x", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "t:v:p:r:P:xs:a:", opts, NULL)) != -1) {
         switch (c) {
         case 't':
             truth_path = optarg;
@@ -106,6 +116,12 @@ int main(int argc, char **argv)
             break;
         case 'x':
             exact = true;
+            break;
+        case 's':
+            sites_arg = optarg;
+            break;
+        case 'a':
+            min_all_sites = strtod(optarg, NULL);
             break;
         default:
             die(2, "%s",
@@ -126,18 +142,40 @@ int main(int argc, char **argv)
     if (!truth)
         die(2, "cannot read the truth: %s", jerr.text);
 
-    /* Networks this vantage cannot see. */
-    struct vt_targets blocked;
+    /* Networks this vantage cannot see; and, for --sites, each vantage's. */
+    struct vt_targets blocked, vblocked[MAX_SITES + 1];
     vt_targets_init(&blocked);
+    for (int v = 0; v <= MAX_SITES; v++)
+        vt_targets_init(&vblocked[v]);
     size_t i;
     json_t *b;
     json_array_foreach(json_object_get(truth, "blocked"), i, b)
     {
-        if (json_integer_value(json_object_get(b, "vantage")) == vantage &&
-            vt_targets_parse(&blocked, json_string_value(json_object_get(b, "network")), err,
-                             sizeof err) != 0)
+        json_int_t v = json_integer_value(json_object_get(b, "vantage"));
+        const char *net = json_string_value(json_object_get(b, "network"));
+        if ((v == vantage && vt_targets_parse(&blocked, net, err, sizeof err) != 0) ||
+            (v >= 1 && v <= MAX_SITES && vt_targets_parse(&vblocked[v], net, err, sizeof err) != 0))
             die(2, "bad blocked network in the truth: %s", err);
     }
+    /* --sites SITE=V,...: which vantage each site label stands for. */
+    char site_name[MAX_SITES][65];
+    int site_v[MAX_SITES], nsites = 0;
+    if (sites_arg) {
+        char *copy = strdup(sites_arg), *save = NULL;
+        for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            char *eq = strchr(tok, '=');
+            if (!eq || nsites == MAX_SITES || eq - tok > 64)
+                die(2, "bad --sites element '%s': give SITE=V", tok);
+            *eq = '\0';
+            snprintf(site_name[nsites], sizeof site_name[0], "%s", tok);
+            site_v[nsites] = atoi(eq + 1);
+            if (site_v[nsites] < 1 || site_v[nsites] > MAX_SITES)
+                die(2, "bad vantage in --sites: %s", eq + 1);
+            nsites++;
+        }
+        free(copy);
+    }
+    uint64_t bad_sites = 0, all_sites = 0, with_sites = 0;
 
     json_t *devices = json_object_get(truth, "devices"), *closed = json_object_get(truth, "closed");
     size_t cap = 1024;
@@ -192,6 +230,30 @@ int main(int argc, char **argv)
             uint16_t port = (uint16_t)json_integer_value(json_object_get(r, "port"));
             const char *s = json_string_value(json_object_get(r, "state"));
             int st = s && !strcmp(s, "open") ? ST_OPEN : s && !strcmp(s, "closed") ? ST_CLOSED : 0;
+            if (nsites) {
+                /* which sites could see addr, and which the record lists */
+                unsigned could = 0, listed = 0;
+                for (int k = 0; k < nsites; k++)
+                    if (!vt_targets_contains(&vblocked[site_v[k]], addr))
+                        could |= 1u << k;
+                json_t *vs = json_object_get(r, "vantages"), *sv;
+                size_t q;
+                json_array_foreach(vs, q, sv)
+                {
+                    int k = 0;
+                    while (k < nsites && strcmp(site_name[k], json_string_value(sv) ?: ""))
+                        k++;
+                    if (k == nsites || !(could & (1u << k))) {
+                        if (bad_sites++ < 5)
+                            fprintf(stderr, "  impossible site: %s:%u seen by %s\n",
+                                    vt_ip_str(addr, ip), port, json_string_value(sv) ?: "?");
+                    } else {
+                        listed |= 1u << k;
+                    }
+                }
+                with_sites++;
+                all_sites += listed == could;
+            }
             json_decref(r);
             found++;
             uint8_t *v = pm_slot(&m, addr, port, false);
@@ -236,7 +298,14 @@ int main(int argc, char **argv)
            ", twice %" PRIu64 "; recall %.4f precision %.4f\n",
            expected, exp_open, exp_closed, found, correct, wrong_state, extra, missing, dups,
            recall, precision);
+    if (nsites)
+        printf("truthcmp: sites: %" PRIu64 " of %" PRIu64 " records list every site that could "
+               "see them (%.4f), %" PRIu64 " list a site that could not\n",
+               all_sites, with_sites, with_sites ? (double)all_sites / with_sites : 1.0, bad_sites);
     bool ok = dups == 0 && recall >= min_recall && precision >= min_precision;
+    if (nsites)
+        ok = ok && bad_sites == 0 &&
+             (with_sites ? (double)all_sites / with_sites : 1.0) >= min_all_sites;
     if (exact)
         ok = ok && correct == expected && found == expected;
     json_decref(truth);
