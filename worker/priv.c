@@ -33,3 +33,35 @@ int vt_drop_privileges(char *err, size_t errlen)
     }
     return 0;
 }
+
+int vt_keep_only_net_raw(const char *owner, char *err, size_t errlen)
+{
+    capng_clear(CAPNG_SELECT_BOTH);
+    if (capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_NET_RAW) != 0) {
+        snprintf(err, errlen, "cannot keep CAP_NET_RAW");
+        return -1;
+    }
+    if (getuid() == 0 || geteuid() == 0) {
+        struct passwd *pw = getpwnam(owner ? owner : "nobody");
+        if (!pw) {
+            snprintf(err, errlen, "no user %s to run as", owner ? owner : "nobody");
+            return -1;
+        }
+        if (capng_change_id((int)pw->pw_uid, (int)pw->pw_gid,
+                            CAPNG_DROP_SUPP_GRP | CAPNG_CLEAR_BOUNDING) != 0) {
+            snprintf(err, errlen, "cannot become user %s keeping CAP_NET_RAW", pw->pw_name);
+            return -1;
+        }
+    } else if (capng_apply(CAPNG_SELECT_BOTH) != 0) {
+        snprintf(err, errlen,
+                 "cannot drop capabilities other than CAP_NET_RAW: %s (grant it with "
+                 "setcap cap_net_raw+ep)",
+                 strerror(errno));
+        return -1;
+    }
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+        snprintf(err, errlen, "cannot set no_new_privs: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}

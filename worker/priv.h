@@ -12,6 +12,13 @@
 
 int vt_drop_privileges(char *err, size_t errlen);
 
+/* For `vantage-worker run`, which opens raw sockets for every lease: keeps
+ * CAP_NET_RAW alone (effective and permitted; the bounding set is cleared of
+ * the rest), becomes `owner` (a user name; NULL: nobody) when root, and sets
+ * no_new_privs. Call before any thread starts: capabilities are per thread.
+ * Files the worker writes later (its spool) must be writable by that user. */
+int vt_keep_only_net_raw(const char *owner, char *err, size_t errlen);
+
 /* The hint every "operation not permitted" on a raw socket ends with. */
 #define VT_NEED_NET_RAW                                                                            \
     "scanning needs CAP_NET_RAW: run as root or grant it once with "                               \
