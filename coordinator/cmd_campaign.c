@@ -265,8 +265,8 @@ static int campaign_start(int argc, char **argv)
                                optarg);
             break;
         case 'k':
-            if (vt_parse_u64(optarg, 1, 64, &vantages) != 0)
-                vt_usage_error(prog, "bad --vantages '%s': give a number of sites, 1-64", optarg);
+            if (vt_parse_u64(optarg, 1, 16, &vantages) != 0)
+                vt_usage_error(prog, "bad --vantages '%s': give a number of sites, 1-16", optarg);
             break;
         case 'P':
             if (vt_parse_u64(optarg, 1, 16, &probes) != 0)

@@ -196,7 +196,7 @@ static int worker_list(int argc, char **argv)
         {
             char asn[16] = "-", seen[40] = "never", rate[32] = "-";
             json_t *a = json_object_get(w, "asn");
-            if (json_is_integer(a))
+            if (json_is_integer(a) && json_integer_value(a) > 0)
                 snprintf(asn, sizeof asn, "%" JSON_INTEGER_FORMAT, json_integer_value(a));
             json_t *ls = json_object_get(w, "last_seen_ms");
             if (json_is_integer(ls))

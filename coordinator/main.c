@@ -19,6 +19,8 @@ static const struct vt_command commands[] = {
     {"keygen", cmd_keygen, "create the coordinator's key pair; prints the public key"},
     {"worker", vt_cmd_worker, "enroll, list and revoke partner workers"},
     {"campaign", vt_cmd_campaign, "start, follow, pause and cancel scan campaigns"},
+    {"query", vt_cmd_query, "print the consolidated results: filter, count, group"},
+    {"blocklist", vt_cmd_blocklist, "the opt-out list: networks never to probe"},
 };
 
 static void usage(FILE *out)
@@ -35,7 +37,17 @@ static void usage(FILE *out)
                  "  -h, --help     show this help (also 'vantage COMMAND --help')\n"
                  "  -V, --version  show the version\n"
                  "\n"
-                 "Documentation: docs/architecture.md.\n");
+                 "The operator commands (worker, campaign, query, blocklist) talk to the\n"
+                 "daemon over its control socket: --control ipc://PATH, or VANTAGE_CONTROL,\n"
+                 "else ipc:///run/vantage/control.\n"
+                 "\n"
+                 "Examples:\n"
+                 "  vantage worker add isp-a-1 --key worker.key.pub --site isp-a\n"
+                 "  vantage campaign start iot --targets 198.18.0.0/16 --ports 23,80\n"
+                 "  vantage campaign status iot --watch\n"
+                 "  vantage query --campaign iot --state open --format csv\n"
+                 "\n"
+                 "Documentation: docs/operator-guide.md, docs/architecture.md.\n");
 }
 
 int main(int argc, char **argv)

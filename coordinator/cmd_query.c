@@ -1,0 +1,473 @@
+/* cmd_query.c: `vantage query`, the consolidated results in the store.
+ *
+ * Turns the filter flags into `query` requests (docs/control.md), pages
+ * through the replies (each names the key to continue `after`) and prints
+ * every row as it comes: an aligned table for people, JSON Lines exactly as
+ * the daemon sent each row, or CSV. --count and --group-by count here, in
+ * the CLI, over the same pages. A row is one (window, ip, port) record: the
+ * same address in two windows is two rows (DESIGN.md, "The store"). */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "control_client.h"
+
+#define PROG       "vantage query"
+#define PAGE_LIMIT 5000 /* rows per reply: about 1 MiB, well under the 4 MiB message bound */
+
+static const char *const fields[] = {"ip",         "port",      "state",    "ttl",     "window",
+                                     "first_seen", "last_seen", "vantages", "campaign"};
+#define NFIELDS (sizeof fields / sizeof fields[0])
+
+/* Table column widths: the values are mostly fixed-width (RFC 3339 with
+ * milliseconds is 24 characters); longer cells push the line, never cut. */
+static const int widths[NFIELDS] = {15, 5, 6, 3, 7, 24, 24, 0, 12};
+static const char *const heads[NFIELDS] = {
+    "IP", "PORT", "STATE", "TTL", "WINDOW", "FIRST-SEEN", "LAST-SEEN", "VANTAGES", "CAMPAIGN"};
+/* Table order: vantages, the only list, goes last. */
+static const int table_order[NFIELDS] = {0, 1, 2, 3, 4, 5, 6, 8, 7};
+
+int vt_query_print_header(FILE *out, enum vt_query_format fmt)
+{
+    int rc = 0;
+    for (size_t i = 0; i < NFIELDS && fmt != VT_QUERY_JSONL; i++) {
+        if (fmt == VT_QUERY_CSV) {
+            rc |= fprintf(out, "%s%s", i ? "," : "", fields[i]) < 0;
+        } else {
+            int f = table_order[i];
+            if (i + 1 < NFIELDS)
+                rc |= fprintf(out, "%-*s  ", widths[f], heads[f]) < 0;
+            else
+                rc |= fputs(heads[f], out) == EOF;
+        }
+    }
+    if (fmt != VT_QUERY_JSONL)
+        rc |= fputc('\n', out) == EOF;
+    return rc ? -1 : 0;
+}
+
+/* A field of a row as text: strings as they are, numbers in decimal, the
+ * vantages list joined with sep, null or missing as "" (csv) or "-" (table). */
+static char *field_text(json_t *row, const char *name, char sep, const char *missing)
+{
+    json_t *v = json_object_get(row, name);
+    char *s = NULL;
+    if (json_is_string(v)) {
+        s = strdup(json_string_value(v));
+    } else if (json_is_number(v)) {
+        char num[32];
+        if (json_is_integer(v))
+            snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        else
+            snprintf(num, sizeof num, "%g", json_real_value(v));
+        s = strdup(num);
+    } else if (json_is_array(v)) {
+        size_t len = 1, i;
+        json_t *e;
+        json_array_foreach(v, i, e) len +=
+            strlen(json_string_value(e) ? json_string_value(e) : "") + 1;
+        s = malloc(len);
+        if (s) {
+            char *p = s;
+            *p = '\0';
+            json_array_foreach(v, i, e)
+            {
+                const char *t = json_string_value(e) ? json_string_value(e) : "";
+                if (i)
+                    *p++ = sep;
+                size_t n = strlen(t);
+                memcpy(p, t, n + 1);
+                p += n;
+            }
+        }
+        if (s && !*s) {
+            free(s);
+            s = strdup(missing);
+        }
+    } else {
+        s = strdup(missing);
+    }
+    return s;
+}
+
+/* RFC 4180: quote a field holding a comma, a quote or a line break. */
+static int csv_field(FILE *out, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n"))
+        return fputs(s, out) == EOF ? -1 : 0;
+    if (fputc('"', out) == EOF)
+        return -1;
+    for (; *s; s++)
+        if ((*s == '"' && fputc('"', out) == EOF) || fputc(*s, out) == EOF)
+            return -1;
+    return fputc('"', out) == EOF ? -1 : 0;
+}
+
+int vt_query_print_row(FILE *out, enum vt_query_format fmt, json_t *row)
+{
+    if (fmt == VT_QUERY_JSONL)
+        return json_dumpf(row, out, JSON_COMPACT) != 0 || fputc('\n', out) == EOF ? -1 : 0;
+    int rc = 0;
+    for (size_t i = 0; i < NFIELDS; i++) {
+        int f = fmt == VT_QUERY_TABLE ? table_order[i] : (int)i;
+        char *s = field_text(row, fields[f], fmt == VT_QUERY_CSV ? '|' : ',',
+                             fmt == VT_QUERY_CSV ? "" : "-");
+        if (!s)
+            return -1;
+        if (fmt == VT_QUERY_CSV) {
+            rc |= (i && fputc(',', out) == EOF) || csv_field(out, s) != 0;
+        } else if (i + 1 < NFIELDS) {
+            rc |= fprintf(out, "%-*s  ", widths[f], s) < 0;
+        } else {
+            rc |= fputs(s, out) == EOF;
+        }
+        free(s);
+    }
+    rc |= fputc('\n', out) == EOF;
+    return rc ? -1 : 0;
+}
+
+static void query_usage(void)
+{
+    printf("usage: vantage query [FILTERS] [--count | --group-by FIELD] [--format FMT]\n"
+           "\n"
+           "Prints what the workers found, from the coordinator's store: one row per\n"
+           "(address, port) per time window, merged over every probe and vantage in that\n"
+           "window. The same address in two windows is two rows (it may be two devices:\n"
+           "addresses change hands). Filters combine with AND.\n"
+           "\n"
+           "Filters:\n"
+           "  -c, --campaign NAME       only rows from this campaign\n"
+           "  -p, --port P              only this port\n"
+           "  -x, --prefix CIDR         only addresses in CIDR, e.g. 198.18.0.0/24\n"
+           "  -s, --state STATE         open or closed\n"
+           "  -S, --since T             only rows last seen at or after T\n"
+           "  -U, --until T             only rows first seen at or before T\n"
+           "  -v, --vantage SITE        only rows that SITE saw (among others)\n"
+           "  -l, --label TEXT          device label from banners (not available yet)\n"
+           "\n"
+           "T is an RFC 3339 time (2026-11-28T10:00:00Z, 2026-11-28T11:00:00+01:00), a\n"
+           "date (2026-11-28, midnight UTC) or a duration ago (90s, 30m, 2h, 1d12h).\n"
+           "\n"
+           "Output:\n"
+           "  -n, --count               print only the number of rows (`--count devices`,\n"
+           "                            distinct devices, is not available yet)\n"
+           "  -g, --group-by FIELD      count rows per port, state, campaign, vantage or\n"
+           "                            window, most first (a row counts once for each\n"
+           "                            vantage that saw it)\n"
+           "  -f, --format FMT          table (default), jsonl (one JSON object per row, as\n"
+           "                            the daemon sends it) or csv (a header, then rows;\n"
+           "                            vantages joined with '|')\n" VT_CONTROL_HELP "\n"
+           "Row fields: ip, port, state, ttl, window, first_seen, last_seen (RFC 3339,\n"
+           "UTC), vantages (the sites that saw it), campaign (the last to see it).\n"
+           "\n"
+           "Examples:\n"
+           "  vantage query --campaign iot --port 23 --state open\n"
+           "  vantage query --prefix 198.18.0.0/24 --since 2h --format jsonl > recent.jsonl\n"
+           "  vantage query --campaign iot --group-by vantage\n"
+           "  vantage query --state open --since 2026-11-28 --count\n");
+}
+
+/* Counts per value of one field, for --group-by. */
+struct groups {
+    const char *field;
+    json_t *counts; /* value text → integer */
+};
+
+static int group_add(struct groups *g, const char *key)
+{
+    json_t *n = json_object_get(g->counts, key);
+    if (n)
+        return json_integer_set(n, json_integer_value(n) + 1);
+    return json_object_set_new(g->counts, key, json_integer(1));
+}
+
+static int group_row(struct groups *g, json_t *row)
+{
+    json_t *v = json_object_get(row, g->field);
+    if (json_is_array(v)) {
+        size_t i;
+        json_t *e;
+        json_array_foreach(v, i, e)
+        {
+            if (json_is_string(e) && group_add(g, json_string_value(e)) != 0)
+                return -1;
+        }
+        return 0;
+    }
+    char *s = field_text(row, g->field, ',', "-");
+    int rc = s ? group_add(g, s) : -1;
+    free(s);
+    return rc;
+}
+
+struct group_entry {
+    const char *key;
+    json_int_t count;
+    bool numeric;
+};
+
+static int group_cmp(const void *pa, const void *pb)
+{
+    const struct group_entry *a = pa, *b = pb;
+    if (a->count != b->count)
+        return a->count > b->count ? -1 : 1;
+    if (a->numeric) {
+        long long x = atoll(a->key), y = atoll(b->key);
+        return x < y ? -1 : x > y;
+    }
+    return strcmp(a->key, b->key);
+}
+
+static int group_print(struct groups *g, FILE *out, enum vt_query_format fmt)
+{
+    size_t n = json_object_size(g->counts), i = 0;
+    bool numeric = !strcmp(g->field, "port") || !strcmp(g->field, "window");
+    struct group_entry *e = calloc(n ? n : 1, sizeof *e);
+    if (!e)
+        return -1;
+    const char *key;
+    json_t *v;
+    json_object_foreach(g->counts, key, v)
+    {
+        e[i++] = (struct group_entry){key, json_integer_value(v), numeric};
+    }
+    qsort(e, n, sizeof *e, group_cmp);
+    int rc = 0;
+    if (fmt == VT_QUERY_TABLE) {
+        char head[32];
+        snprintf(head, sizeof head, "%s", g->field);
+        for (char *p = head; *p; p++)
+            *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+        const char *const heads2[] = {head, "COUNT"};
+        struct vt_table *t = vt_table_new(2, heads2);
+        rc = !t;
+        for (i = 0; t && i < n; i++) {
+            char c[24];
+            snprintf(c, sizeof c, "%" JSON_INTEGER_FORMAT, e[i].count);
+            const char *row[] = {e[i].key, c};
+            rc |= vt_table_add(t, row) != 0;
+        }
+        if (t)
+            rc |= vt_table_print(t, out, NULL) != 0;
+        vt_table_free(t);
+    } else if (fmt == VT_QUERY_CSV) {
+        rc |= fprintf(out, "%s,count\n", g->field) < 0;
+        for (i = 0; i < n; i++)
+            rc |= csv_field(out, e[i].key) != 0 ||
+                  fprintf(out, ",%" JSON_INTEGER_FORMAT "\n", e[i].count) < 0;
+    } else {
+        for (i = 0; i < n; i++) {
+            json_t *o = json_object();
+            rc |= !o ||
+                  json_object_set_new(o, g->field,
+                                      numeric ? json_integer(atoll(e[i].key))
+                                              : json_string(e[i].key)) != 0 ||
+                  json_object_set_new(o, "count", json_integer(e[i].count)) != 0 ||
+                  json_dumpf(o, out, JSON_COMPACT) != 0 || fputc('\n', out) == EOF;
+            json_decref(o);
+        }
+    }
+    free(e);
+    return rc ? -1 : 0;
+}
+
+int vt_cmd_query(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"campaign", required_argument, NULL, 'c'},
+        {"port", required_argument, NULL, 'p'},
+        {"prefix", required_argument, NULL, 'x'},
+        {"state", required_argument, NULL, 's'},
+        {"since", required_argument, NULL, 'S'},
+        {"until", required_argument, NULL, 'U'},
+        {"label", required_argument, NULL, 'l'},
+        {"vantage", required_argument, NULL, 'v'},
+        {"group-by", required_argument, NULL, 'g'},
+        {"count", optional_argument, NULL, 'n'},
+        {"format", required_argument, NULL, 'f'},
+        {"control", required_argument, NULL, VT_OPT_CONTROL},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *control = NULL, *campaign = NULL, *state = NULL, *vantage = NULL, *label = NULL;
+    const char *group_by = NULL, *count_arg = NULL;
+    char prefix[24] = "";
+    uint64_t port = 0;
+    int64_t since = 0, until = 0, now = vt_now_ms();
+    bool count = false;
+    enum vt_query_format fmt = VT_QUERY_TABLE;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":c:p:x:s:S:U:l:v:g:n::f:h", opts, NULL)) != -1) {
+        if (vt_control_opt(PROG, c, argv, &control))
+            continue;
+        switch (c) {
+        case 'c':
+            if (!vt_name_valid(optarg))
+                vt_usage_error(PROG, "bad --campaign '%s': not a campaign name", optarg);
+            campaign = optarg;
+            break;
+        case 'p':
+            if (vt_parse_u64(optarg, 1, 65535, &port) != 0)
+                vt_usage_error(PROG, "bad --port '%s': give one port, 1-65535", optarg);
+            break;
+        case 'x':
+            if (vt_cidr_parse(optarg, prefix, sizeof prefix) != 0)
+                vt_usage_error(PROG,
+                               "bad --prefix '%s': give a.b.c.d/N with the host bits zero, "
+                               "e.g. 198.18.0.0/24",
+                               optarg);
+            break;
+        case 's':
+            if (strcmp(optarg, "open") && strcmp(optarg, "closed"))
+                vt_usage_error(PROG, "bad --state '%s': give open or closed", optarg);
+            state = optarg;
+            break;
+        case 'S':
+        case 'U':
+            if (vt_time_parse(optarg, now, c == 'S' ? &since : &until) != 0)
+                vt_usage_error(PROG,
+                               "bad --%s '%s': give an RFC 3339 time (2026-11-28T10:00:00Z), "
+                               "a date (2026-11-28) or a duration ago (2h, 1d)",
+                               c == 'S' ? "since" : "until", optarg);
+            break;
+        case 'l':
+            label = optarg;
+            break;
+        case 'v':
+            if (!*optarg)
+                vt_usage_error(PROG, "bad --vantage: give a site name");
+            vantage = optarg;
+            break;
+        case 'g':
+            if (strcmp(optarg, "port") && strcmp(optarg, "state") && strcmp(optarg, "campaign") &&
+                strcmp(optarg, "vantage") && strcmp(optarg, "window"))
+                vt_usage_error(PROG,
+                               "bad --group-by '%s': give port, state, campaign, vantage or window",
+                               optarg);
+            group_by = optarg;
+            break;
+        case 'n':
+            count = true;
+            count_arg = optarg;
+            break;
+        case 'f':
+            if (!strcmp(optarg, "table"))
+                fmt = VT_QUERY_TABLE;
+            else if (!strcmp(optarg, "jsonl"))
+                fmt = VT_QUERY_JSONL;
+            else if (!strcmp(optarg, "csv"))
+                fmt = VT_QUERY_CSV;
+            else
+                vt_usage_error(PROG, "bad --format '%s': give table, jsonl or csv", optarg);
+            break;
+        case 'h':
+            query_usage();
+            return 0;
+        }
+    }
+    /* `--count devices` with a space: getopt leaves "devices" as an argument. */
+    if (count && !count_arg && optind < argc && !strcmp(argv[optind], "devices"))
+        count_arg = argv[optind++];
+    if (optind < argc)
+        vt_usage_error(PROG, "unexpected argument '%s'", argv[optind]);
+    if (count_arg && strcmp(count_arg, "devices"))
+        vt_usage_error(PROG, "bad --count '%s': give --count alone, or --count devices", count_arg);
+    if (since && until && since > until)
+        vt_usage_error(PROG, "--since is later than --until: nothing can match");
+    if (count && group_by)
+        vt_usage_error(PROG, "give --count or --group-by, not both (--group-by counts)");
+    if (label || count_arg)
+        vt_fatal("vantage", "%s: not available yet: needs banner labels (a later release)",
+                 label ? "--label" : "--count devices");
+
+    struct vt_control ctl;
+    vt_control_setup(&ctl, PROG, control);
+    json_t *filters = json_pack("{s:s, s:i}", "cmd", "query", "limit", PAGE_LIMIT);
+    int rc = !filters;
+    if (!rc && campaign)
+        rc |= json_object_set_new(filters, "campaign", json_string(campaign));
+    if (!rc && port)
+        rc |= json_object_set_new(filters, "port", json_integer((json_int_t)port));
+    if (!rc && prefix[0])
+        rc |= json_object_set_new(filters, "prefix", json_string(prefix));
+    if (!rc && state)
+        rc |= json_object_set_new(filters, "state", json_string(state));
+    if (!rc && since)
+        rc |= json_object_set_new(filters, "since_ms", json_integer(since));
+    if (!rc && until)
+        rc |= json_object_set_new(filters, "until_ms", json_integer(until));
+    if (!rc && vantage)
+        rc |= json_object_set_new(filters, "vantage", json_string(vantage));
+    if (rc) {
+        json_decref(filters);
+        vt_fatal("vantage", "cannot build the request (is every argument valid UTF-8 text?)");
+    }
+
+    struct groups g = {group_by, group_by ? json_object() : NULL};
+    if (group_by && !g.counts)
+        vt_fatal("vantage", "out of memory");
+    bool rows_out = !count && !group_by;
+    if (rows_out && vt_query_print_header(stdout, fmt) != 0)
+        vt_fatal("vantage", "cannot write to stdout");
+    uint64_t total = 0;
+    for (;;) {
+        json_t *reply = vt_control_request(&ctl, json_incref(filters));
+        json_t *rows = json_object_get(reply, "rows"), *next = json_object_get(reply, "next");
+        if (!json_is_array(rows)) {
+            json_decref(reply);
+            vt_fatal("vantage", "the coordinator's reply has no \"rows\" array (daemon and CLI "
+                                "of different versions?)");
+        }
+        size_t i;
+        json_t *row;
+        int wrc = 0;
+        json_array_foreach(rows, i, row)
+        {
+            total++;
+            if (rows_out)
+                wrc |= vt_query_print_row(stdout, fmt, row);
+            else if (group_by)
+                wrc |= group_row(&g, row);
+        }
+        if (wrc != 0) {
+            json_decref(reply);
+            vt_fatal("vantage", "cannot write the rows to stdout");
+        }
+        if (!json_is_string(next)) {
+            json_decref(reply);
+            break;
+        }
+        /* Keep the paging key before the reply that holds it goes. */
+        rc = json_object_set_new(filters, "after", json_string(json_string_value(next)));
+        json_decref(reply);
+        if (rc != 0)
+            vt_fatal("vantage", "out of memory");
+    }
+    json_decref(filters);
+
+    if (count) {
+        if (fmt == VT_QUERY_JSONL) {
+            json_t *o = json_pack("{s:I}", "count", (json_int_t)total);
+            rc = !o || json_dumpf(o, stdout, JSON_COMPACT) != 0 || putchar('\n') == EOF;
+            json_decref(o);
+        } else {
+            rc = printf("%" PRIu64 "\n", total) < 0;
+        }
+    } else if (group_by) {
+        rc = group_print(&g, stdout, fmt);
+        json_decref(g.counts);
+    } else {
+        rc = 0;
+    }
+    if (rc != 0 || fflush(stdout) != 0 || ferror(stdout))
+        vt_fatal("vantage", "cannot write the results to stdout");
+    if (rows_out && total == 0 && fmt == VT_QUERY_TABLE)
+        fprintf(stderr, "vantage: no rows match\n");
+    return 0;
+}
