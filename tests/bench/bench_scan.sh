@@ -91,6 +91,10 @@ fi
 
 WORK=$(mktemp -d /tmp/vantage-bench.XXXXXX)
 cd "$WORK"
+# zmap 2.1.1 becomes nobody early and opens its status file (-u) from a thread
+# that may start after that: give it a directory it may write in.
+chmod 0711 "$WORK"
+mkdir -m 1777 "$WORK/zmap"
 SAMPLER_PID=
 cleanup() {
   local rc=$?
@@ -146,6 +150,24 @@ sampler_rate() {
          printf "%d %.4f %.0f\n", c[NR] - base, d, (d > 0 ? goal / d : 0)
        }' "$1"
 }
+# The machine is shared (other engineers build and test on it): before a timed
+# run, wait up to QUIET_WAIT seconds for it to be quiet (less than 0.3 of a core
+# busy over half a second), and record how busy it was during the run.
+QUIET_WAIT=10
+cpu_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; } # jiffies
+busy_cores() { # busy_cores J0 J1 SECONDS
+  awk -v a="$1" -v b="$2" -v s="$3" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (b - a) / hz / s }'
+}
+wait_quiet() {
+  local i j0 j1
+  for ((i = 0; i < QUIET_WAIT * 2; i++)); do
+    j0=$(cpu_busy)
+    sleep 0.5
+    j1=$(cpu_busy)
+    awk -v c="$(busy_cores "$j0" "$j1" 0.5)" 'BEGIN { exit !(c < 0.3) }' && return 0
+  done
+  echo "  note: the machine stayed busy ($(busy_cores "$j0" "$j1" 0.5) cores) for ${QUIET_WAIT} s; measuring anyway"
+}
 rx_packets() { ip -n "$1" -s -j link show "$2" | jq '.[0].stats64.rx.packets'; }
 maxrss_kb() { awk -F': ' '/Maximum resident set size/ { print $2 }' "$1"; }
 median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
@@ -193,12 +215,15 @@ sink_run() {
   local name=$1 rep=$2 tag
   shift 2
   tag=$WORK/sink-$name-$rep
-  local before after t0 t1 rc=0
+  local before after t0 t1 j0 j1 rc=0
+  wait_quiet
   before=$(rx_packets "$SINK_PEER_NS" "$SINK_PEER_IF")
   sampler_start "$SINK_PEER_NS" "$SINK_PEER_IF" "$tag.samples"
+  j0=$(cpu_busy)
   t0=$EPOCHREALTIME
   timeout 120 ip netns exec "$LAB_SINK_NS" /usr/bin/time -v -o "$tag.time" "$@" >"$tag.out" 2>"$tag.err" || rc=$?
   t1=$EPOCHREALTIME
+  j1=$(cpu_busy)
   sampler_stop
   after=$(rx_packets "$SINK_PEER_NS" "$SINK_PEER_IF")
   [ "$rc" -eq 0 ] || die "$name (run $rep) failed with status $rc: $(tail -3 "$tag.err")"
@@ -209,7 +234,7 @@ sink_run() {
   zmap*) # zmap's status file (-u): sent-avg-per-sec at its last update, which
     # counts targets, so times the 40 probes per target (-P 40).
     claim=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "sent-avg-per-sec") k = i }
-                     NR > 1 && k { v = $k } END { if (v != "") print v * 40 }' "$tag.status" 2>/dev/null || true)
+                     NR > 1 && k { v = $k } END { if (v != "") print v * 40 }' "$WORK/zmap/sink-$name-$rep.status" 2>/dev/null || true)
     ;;
   *) claim=$(sed -n 's/.*probes (\([0-9]*\)\/s).*/\1/p' "$tag.err") ;;
   esac
@@ -217,8 +242,9 @@ sink_run() {
   cpu=$(awk -F': ' '/User time/ { u = $2 } /System time/ { s = $2 } END { print u "+" s }' "$tag.time")
   [ "$pkts" -eq "$SINK_PROBES" ] ||
     echo "  note: $name run $rep: the sink counted $pkts frames, want $SINK_PROBES"
-  printf '  %-16s run %d: %8s pps (sink, sending phase %.2f s), %8s pps (sink, whole process), claims %s/s, max RSS %s KiB, CPU user+sys %s s\n' \
-    "$name" "$rep" "$pps" "$active" "$wall" "${claim:--}" "$rss" "$cpu"
+  printf '  %-16s run %d: %8s pps (sink, sending phase %.2f s), %8s pps (sink, whole process), claims %s/s, max RSS %s KiB, CPU user+sys %s s, machine busy %s cores (incl. this run)\n' \
+    "$name" "$rep" "$pps" "$active" "$wall" "${claim:--}" "$rss" "$cpu" \
+    "$(busy_cores "$j0" "$j1" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')")"
   echo "$name $rep $pps $wall ${claim:--} $rss $pkts ${cpu%+*} ${cpu#*+}" >>"$WORK/sink.txt"
 }
 
@@ -232,7 +258,7 @@ sink_zmap() { # sink_zmap NAME REP RATE-FLAGS...
   shift 2
   sink_run "$name" "$rep" zmap -p 80 -P 40 "$@" -T 1 -i "$LAB_SINK_IF" -G "$LAB_SINK_GW_MAC" \
     -S "$LAB_SINK_IP" -b "$BLOCK" -c 0 -e "$rep" -o /dev/null -q --disable-syslog \
-    -m "$WORK/sink-$name-$rep.meta" -u "$WORK/sink-$name-$rep.status" 198.18.0.0/16
+    -m "$WORK/zmap/sink-$name-$rep.meta" -u "$WORK/zmap/sink-$name-$rep.status" 198.18.0.0/16
 }
 
 echo "-- 1. send rate into the sink, --rate 0 / -r 0, $SINK_PROBES probes per run"
@@ -244,6 +270,23 @@ for rep in $(seq 1 "$REPS"); do
   sink_zmap zmap-r0 "$rep" -r 0
   sink_zmap zmap-B10G "$rep" -B 10G
 done
+echo
+
+# Where the worker's memory is: its largest mappings in the middle of a paced
+# sink run (nothing answers there, so this is the floor at any rate).
+echo "-- 1b. vantage-worker's largest mappings (smaps Rss) during a run at --rate 100000"
+ip netns exec "$LAB_SINK_NS" "$WORKER" scan 198.18.0.0/16 --ports 1-3 --blocklist "$BLOCK" \
+  --rate 100000 --cooldown 0 --quiet --output /dev/null --interface "$LAB_SINK_IF" \
+  --source-ip "$LAB_SINK_IP" --gateway-mac "$LAB_SINK_GW_MAC" 2>"$WORK/smaps.err" &
+SMAPS_PID=$! # ip netns exec execs the worker: same process
+sleep 1
+if awk '/^[0-9a-f]+-[0-9a-f]+ / { name = ($6 == "" ? "[anonymous]" : $6) }
+        /^Rss:/ { if ($2 >= 1024) printf "  %8d KiB  %s\n", $2, name }' "/proc/$SMAPS_PID/smaps" |
+  sort -rn | head -6; then
+  echo "  VmRSS: $(awk '/^VmRSS/ { print $2, $3 }' "/proc/$SMAPS_PID/status")" \
+    "(socket: mappings are packet rings: the capture ring of libpcap and the TX ring)"
+fi
+wait "$SMAPS_PID" || die "the paced run for smaps failed: $(tail -3 "$WORK/smaps.err")"
 echo
 
 # ---------------------------------------------------------------- 3: recall
@@ -316,6 +359,7 @@ rate_run() {
   addrs=$((n / nports))
   last="198.18.$(((addrs - 1) / 256)).$(((addrs - 1) % 256))"
   tag=$WORK/rate-$rate
+  wait_quiet
   sampler_start "$SINK_PEER_NS" "$SINK_PEER_IF" "$tag.samples"
   timeout $((RATE_SECONDS * 3 + 10)) ip netns exec "$LAB_SINK_NS" "$WORKER" scan "198.18.0.0-$last" \
     --ports "1-$nports" --blocklist "$BLOCK" --rate "$rate" --cooldown 0 --quiet --output /dev/null \
@@ -345,7 +389,7 @@ col() { # col NAME FIELD: the FIELD-th column of every sink.txt row of NAME
 echo "== results (median of $REPS; pps = frames counted at the sink over the sending phase)"
 echo "machine: $CPU, $CORES cores, $MEM, kernel $KERNEL"
 echo
-printf '%-16s %12s %14s %12s %12s %14s\n' "sender" "sink pps" "whole-run pps" "own claim" "max RSS MiB" "CPU user+sys s"
+printf '%-16s %10s %19s %14s %12s %12s %15s\n' "sender" "sink pps" "(min..max)" "whole-run pps" "own claim" "max RSS MiB" "CPU user+sys s"
 declare -A PPS=() RSS=()
 for n in $SINK_NAMES; do
   pps=$(col "$n" 3 | median)
@@ -354,7 +398,9 @@ for n in $SINK_NAMES; do
   rss=$(col "$n" 6 | max)
   usr=$(col "$n" 8 | median)
   sys=$(col "$n" 9 | median)
-  printf '%-16s %12s %14s %12s %12s %14s\n' "$n" "$pps" "$wall" "${claim:--}" \
+  lo=$(col "$n" 3 | sort -g | head -1)
+  hi=$(col "$n" 3 | max)
+  printf '%-16s %10s %19s %14s %12s %12s %15s\n' "$n" "$pps" "($lo..$hi)" "$wall" "${claim:--}" \
     "$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')" "$usr+$sys"
   PPS[$n]=$pps RSS[$n]=$rss
 done
