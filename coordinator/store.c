@@ -86,7 +86,7 @@ static int obs_later(const Vantage__Observation *a, const Vantage__Observation *
         return a->open ? 1 : -1; /* an answer beats a reset at the same ms */
     if (a->has_ttl != b->has_ttl)
         return a->has_ttl ? 1 : -1;
-    if (a->ttl != b->ttl)
+    if (a->has_ttl && a->ttl != b->ttl) /* without has_ttl, ttl is not packed */
         return a->ttl > b->ttl ? 1 : -1;
     if (!a->campaign != !b->campaign)
         return a->campaign ? 1 : -1;
