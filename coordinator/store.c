@@ -554,6 +554,11 @@ int vt_store_write(struct vt_store *s, struct vt_batch *b, bool sync, char *err,
         snprintf(err, errlen, "cannot write to the store: out of memory building the batch");
         return -1;
     }
+    /* RocksDB counts every key comparison in a thread-local perf context by
+     * default; through the shared library each count is a __tls_get_addr
+     * call, some 10% of a memtable insert. Nobody reads those counts (db_bench
+     * turns them off too). The level is per thread, hence here. */
+    rocksdb_set_perf_level(rocksdb_disable);
     rocksdb_writebatch_clear(b->wb);
     for (size_t off = 0; off < b->len;) {
         const uint8_t *p = b->buf + off;
