@@ -1,0 +1,474 @@
+/* uplink.c: the worker's session with its coordinator. See uplink.h and
+ * docs/protocol.md.
+ *
+ * State lives in struct vt_uplink and changes only on this thread. The
+ * session is "welcomed" between a Welcome and the third unanswered heartbeat
+ * (or a new socket); batches, heartbeats and progress flow only while
+ * welcomed. Hello is repeated with backoff (1 s doubling to 30 s) until a
+ * Welcome comes, so a coordinator that restarted behind a live TCP
+ * connection still hears from us. */
+#include "uplink.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "envelope.h"
+#include "version.h"
+
+#define HELLO_BACKOFF_MIN_MS 1000
+#define HELLO_BACKOFF_MAX_MS 30000
+#define MISSED_MAX           3
+#define STOP_GRACE_MS        15000
+#define LINGER_MS            2000
+
+struct vt_uplink {
+    struct vt_uplink_config cfg;
+    char events_ep[64];
+    zsock_t *dealer;
+    zsock_t *events; /* PAIR, bound; the lease runner connects */
+    Vantage__Policy policy;
+
+    bool welcomed;
+    uint32_t credits;
+    uint32_t heartbeat_ms;
+    uint64_t sent_upto; /* highest batch seq sent in this session */
+    unsigned missed;    /* heartbeats without any answer */
+    int64_t next_beat_ms;
+    int64_t next_hello_ms;
+    int64_t hello_backoff_ms;
+    int64_t last_bad_log_ms;
+
+    uint64_t lease_id; /* running lease, 0 = none */
+    uint64_t lease_rate;
+    bool progress_pending; /* latest progress not yet sent */
+    Vantage__Progress progress;
+};
+
+static void logf_(struct vt_uplink *up, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void logf_(struct vt_uplink *up, const char *fmt, ...)
+{
+    if (up->cfg.quiet)
+        return;
+    char ts[32];
+    time_t t = time(NULL);
+    struct tm tm;
+    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s vantage-worker: ", ts);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+/* Packs and sends env without blocking. 0, or -1 (nothing sent). */
+static int send_env(struct vt_uplink *up, Vantage__Envelope *env)
+{
+    env->version = VT_PROTOCOL_VERSION;
+    uint8_t *buf;
+    size_t len;
+    if (vt_envelope_pack(env, &buf, &len) != 0)
+        return -1;
+    int rc = zmq_send(zsock_resolve(up->dealer), buf, len, ZMQ_DONTWAIT);
+    free(buf);
+    return rc < 0 ? -1 : 0;
+}
+
+static void send_hello(struct vt_uplink *up)
+{
+    Vantage__Envelope env = VANTAGE__ENVELOPE__INIT;
+    Vantage__Hello hello = VANTAGE__HELLO__INIT;
+    hello.name = (char *)up->cfg.name;
+    hello.software = "vantage-worker " VANTAGE_VERSION;
+    hello.policy = &up->policy;
+    env.body_case = VANTAGE__ENVELOPE__BODY_HELLO;
+    env.hello = &hello;
+    send_env(up, &env);
+}
+
+static int open_dealer(struct vt_uplink *up, char *err, size_t errlen)
+{
+    zsock_t *s = zsock_new(ZMQ_DEALER);
+    if (!s) {
+        snprintf(err, errlen, "cannot create a ZeroMQ socket: %s", zmq_strerror(errno));
+        return -1;
+    }
+    zsock_set_curve_serverkey(s, up->cfg.server_key);
+    zcert_apply(up->cfg.cert, s);
+    zsock_set_maxmsgsize(s, VT_MAX_MESSAGE);
+    zsock_set_linger(s, 0);
+    zsock_set_reconnect_ivl(s, HELLO_BACKOFF_MIN_MS);
+    zsock_set_reconnect_ivl_max(s, HELLO_BACKOFF_MAX_MS);
+    zsock_set_sndhwm(s, 1000);
+    if (zsock_connect(s, "%s", up->cfg.endpoint) != 0) {
+        snprintf(err, errlen, "cannot connect to %s: %s (give --coordinator tcp://HOST:PORT)",
+                 up->cfg.endpoint, zmq_strerror(errno));
+        zsock_destroy(&s);
+        return -1;
+    }
+    up->dealer = s;
+    up->welcomed = false;
+    up->missed = 0;
+    up->hello_backoff_ms = HELLO_BACKOFF_MIN_MS;
+    up->next_hello_ms = zclock_mono() + up->hello_backoff_ms;
+    send_hello(up);
+    return 0;
+}
+
+struct vt_uplink *vt_uplink_new(const struct vt_uplink_config *cfg, char *err, size_t errlen)
+{
+    struct vt_uplink *up = calloc(1, sizeof *up);
+    if (!up) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    up->cfg = *cfg;
+    up->heartbeat_ms = 1000;
+    vantage__progress__init(&up->progress);
+    if (vt_policy_to_proto(cfg->policy, &up->policy) != 0) {
+        snprintf(err, errlen, "out of memory");
+        free(up);
+        return NULL;
+    }
+    snprintf(up->events_ep, sizeof up->events_ep, "inproc://vantage-uplink-%p", (void *)up);
+    up->events = zsock_new_pair(NULL);
+    if (!up->events || zsock_bind(up->events, "%s", up->events_ep) != 0) {
+        snprintf(err, errlen, "cannot bind %s: %s", up->events_ep, zmq_strerror(errno));
+        vt_uplink_destroy(&up);
+        return NULL;
+    }
+    return up;
+}
+
+void vt_uplink_destroy(struct vt_uplink **upp)
+{
+    struct vt_uplink *up = *upp;
+    if (!up)
+        return;
+    zsock_destroy(&up->dealer);
+    zsock_destroy(&up->events);
+    vt_policy_proto_free(&up->policy);
+    free(up);
+    *upp = NULL;
+}
+
+const char *vt_uplink_events_endpoint(const struct vt_uplink *up)
+{
+    return up->events_ep;
+}
+
+static void send_refused(struct vt_uplink *up, uint64_t lease_id, const char *reason)
+{
+    Vantage__Envelope env = VANTAGE__ENVELOPE__INIT;
+    Vantage__LeaseRefused r = VANTAGE__LEASE_REFUSED__INIT;
+    r.lease_id = lease_id;
+    r.reason = (char *)reason;
+    env.body_case = VANTAGE__ENVELOPE__BODY_LEASE_REFUSED;
+    env.lease_refused = &r;
+    send_env(up, &env);
+    logf_(up, "refused lease %" PRIu64 ": %s", lease_id, reason);
+}
+
+static void send_progress(struct vt_uplink *up)
+{
+    if (!up->progress_pending || !up->welcomed)
+        return;
+    Vantage__Envelope env = VANTAGE__ENVELOPE__INIT;
+    env.body_case = VANTAGE__ENVELOPE__BODY_PROGRESS;
+    env.progress = &up->progress;
+    if (send_env(up, &env) == 0)
+        up->progress_pending = false;
+}
+
+/* Sends spooled batches above sent_upto while credit lasts. */
+static void pump_batches(struct vt_uplink *up)
+{
+    if (!up->welcomed)
+        return;
+    uint64_t seq;
+    while (vt_spool_count_between(up->cfg.spool, 0, up->sent_upto) < up->credits &&
+           vt_spool_next_after(up->cfg.spool, up->sent_upto, &seq)) {
+        uint8_t *buf;
+        size_t len;
+        char err[512];
+        if (vt_spool_read(up->cfg.spool, seq, &buf, &len, err, sizeof err) != 0) {
+            logf_(up, "%s", err);
+            return;
+        }
+        int rc = zmq_send(zsock_resolve(up->dealer), buf, len, ZMQ_DONTWAIT);
+        free(buf);
+        if (rc < 0)
+            return; /* the pipe is full: try again on the next turn */
+        up->sent_upto = seq;
+    }
+}
+
+static void handle_lease(struct vt_uplink *up, const Vantage__Lease *lease)
+{
+    char reason[512];
+    if (lease->lease_id == 0) {
+        send_refused(up, 0, "lease_id 0 is not a lease");
+        return;
+    }
+    if (up->lease_id == lease->lease_id)
+        return; /* a repeat of the lease we run */
+    if (up->lease_id) {
+        snprintf(reason, sizeof reason, "this worker runs lease %" PRIu64 " already", up->lease_id);
+        send_refused(up, lease->lease_id, reason);
+        return;
+    }
+    if (vt_policy_check_lease(up->cfg.policy, lease, reason, sizeof reason) != 0) {
+        send_refused(up, lease->lease_id, reason);
+        return;
+    }
+    if (lease->probes < 1 || lease->probes > 16 || lease->steps == 0 ||
+        lease->done > lease->steps) {
+        send_refused(up, lease->lease_id, "lease has probes outside 1-16 or an empty arc");
+        return;
+    }
+    if (!up->cfg.ops.start) {
+        send_refused(up, lease->lease_id, "this worker has no scanner");
+        return;
+    }
+    uint64_t rate = vt_policy_clamp_rate(up->cfg.policy, lease->rate);
+    if (up->cfg.ops.start(up->cfg.ops.arg, lease, rate, reason, sizeof reason) != 0) {
+        send_refused(up, lease->lease_id, reason);
+        return;
+    }
+    up->lease_id = lease->lease_id;
+    up->lease_rate = rate;
+    logf_(up,
+          "lease %" PRIu64 " of campaign %s: shard %u, steps %" PRIu64 "+%" PRIu64 " of %" PRIu64
+          ", %" PRIu64 " probes/s",
+          lease->lease_id, lease->campaign, lease->shard, lease->first_step, lease->done,
+          lease->steps, rate);
+}
+
+static void handle_message(struct vt_uplink *up, const uint8_t *buf, size_t len)
+{
+    char err[512];
+    Vantage__Envelope *env = vt_envelope_unpack(buf, len, err, sizeof err);
+    up->missed = 0; /* the coordinator is alive, whatever it said */
+    if (!env) {
+        int64_t now = zclock_mono();
+        if (now - up->last_bad_log_ms > 60000) {
+            up->last_bad_log_ms = now;
+            logf_(up, "bad message from the coordinator: %s", err);
+        }
+        return;
+    }
+    switch (env->body_case) {
+    case VANTAGE__ENVELOPE__BODY_WELCOME: {
+        const Vantage__Welcome *w = env->welcome;
+        if (vt_spool_ack(up->cfg.spool, w->acked_seq, err, sizeof err) != 0)
+            logf_(up, "%s", err);
+        if (!up->welcomed)
+            logf_(up, "connected to %s as site %s; %zu result batches to send", up->cfg.endpoint,
+                  w->site, vt_spool_count(up->cfg.spool));
+        up->welcomed = true;
+        up->sent_upto = w->acked_seq; /* re-send everything not yet stored */
+        up->credits = w->credits;
+        up->heartbeat_ms = w->has_heartbeat_ms && w->heartbeat_ms ? w->heartbeat_ms : 1000;
+        up->next_beat_ms = zclock_mono();
+        up->hello_backoff_ms = HELLO_BACKOFF_MIN_MS;
+        send_progress(up);
+        break;
+    }
+    case VANTAGE__ENVELOPE__BODY_HEARTBEAT:
+        break;
+    case VANTAGE__ENVELOPE__BODY_ACK:
+        if (vt_spool_ack(up->cfg.spool, env->ack->seq, err, sizeof err) != 0)
+            logf_(up, "%s", err);
+        break;
+    case VANTAGE__ENVELOPE__BODY_CREDIT:
+        up->credits = env->credit->batches;
+        break;
+    case VANTAGE__ENVELOPE__BODY_LEASE:
+        handle_lease(up, env->lease);
+        break;
+    case VANTAGE__ENVELOPE__BODY_RATE:
+        if (up->lease_id && env->rate->lease_id == up->lease_id && up->cfg.ops.set_rate) {
+            up->lease_rate = vt_policy_clamp_rate(up->cfg.policy, env->rate->rate);
+            up->cfg.ops.set_rate(up->cfg.ops.arg, up->lease_rate);
+        }
+        break;
+    case VANTAGE__ENVELOPE__BODY_BLOCKLIST:
+        if (up->lease_id && up->cfg.ops.add_blocklist)
+            up->cfg.ops.add_blocklist(up->cfg.ops.arg, env->blocklist);
+        break;
+    case VANTAGE__ENVELOPE__BODY_CANCEL:
+        if (up->lease_id && env->cancel->lease_id == up->lease_id && up->cfg.ops.stop) {
+            logf_(up, "lease %" PRIu64 " cancelled by the coordinator", up->lease_id);
+            up->cfg.ops.stop(up->cfg.ops.arg);
+        }
+        break;
+    case VANTAGE__ENVELOPE__BODY_ERROR:
+        logf_(up, "coordinator says: %s%s", env->error->text ? env->error->text : "error",
+              env->error->code == VANTAGE__ERROR__CODE__NOT_ALLOWED
+                  ? " (is this worker enrolled? send the coordinator's operator the key "
+                    "from 'vantage-worker keygen')"
+                  : "");
+        break;
+    default:
+        break;
+    }
+    vt_envelope_free(env);
+}
+
+static void handle_event(struct vt_uplink *up)
+{
+    char *cmd = NULL, *text = NULL;
+    uint64_t lease_id = 0, done = 0;
+    uint8_t finished = 0;
+    if (zsock_recv(up->events, "s881s", &cmd, &lease_id, &done, &finished, &text) != 0)
+        return;
+    if (cmd && strcmp(cmd, "progress") == 0) {
+        vantage__progress__init(&up->progress);
+        up->progress.lease_id = lease_id;
+        up->progress.done = done;
+        up->progress.has_finished = true;
+        up->progress.finished = finished;
+        up->progress.has_rate = true;
+        up->progress.rate = up->lease_rate;
+        up->progress_pending = true;
+        pump_batches(up); /* the batches this checkpoint covers go first */
+        send_progress(up);
+    } else if (cmd && strcmp(cmd, "ended") == 0) {
+        if (text && text[0]) {
+            char reason[600];
+            snprintf(reason, sizeof reason, "scan failed: %s", text);
+            send_refused(up, lease_id, reason);
+        } else {
+            logf_(up, "lease %" PRIu64 " ended", lease_id);
+        }
+        if (lease_id == up->lease_id) {
+            up->lease_id = 0;
+            up->lease_rate = 0;
+        }
+    }
+    zstr_free(&cmd);
+    zstr_free(&text);
+}
+
+static void send_heartbeat(struct vt_uplink *up, bool stopping)
+{
+    Vantage__Envelope env = VANTAGE__ENVELOPE__INIT;
+    Vantage__Heartbeat hb = VANTAGE__HEARTBEAT__INIT;
+    hb.has_want_lease = true;
+    hb.want_lease =
+        !stopping && up->cfg.ops.start && !up->lease_id && !vt_spool_full(up->cfg.spool);
+    hb.has_rate = true;
+    hb.rate = up->lease_id ? up->lease_rate : 0;
+    env.body_case = VANTAGE__ENVELOPE__BODY_HEARTBEAT;
+    env.heartbeat = &hb;
+    send_env(up, &env);
+}
+
+/* Timers: heartbeat while welcomed (and the missed-answer count), Hello with
+ * backoff while not. */
+static int tick(struct vt_uplink *up, bool stopping, char *err, size_t errlen)
+{
+    int64_t now = zclock_mono();
+    if (up->welcomed) {
+        if (now < up->next_beat_ms)
+            return 0;
+        up->next_beat_ms = now + up->heartbeat_ms;
+        if (up->missed >= MISSED_MAX) {
+            logf_(up, "no answer from %s for %u heartbeats; reconnecting", up->cfg.endpoint,
+                  up->missed);
+            zsock_destroy(&up->dealer);
+            return open_dealer(up, err, errlen);
+        }
+        up->missed++;
+        send_heartbeat(up, stopping);
+    } else if (now >= up->next_hello_ms) {
+        if (up->hello_backoff_ms >= 8000)
+            logf_(up,
+                  "no Welcome from %s yet (is it running and reachable, is --server-key its "
+                  "public key, is this worker enrolled?)",
+                  up->cfg.endpoint);
+        up->hello_backoff_ms *= 2;
+        if (up->hello_backoff_ms > HELLO_BACKOFF_MAX_MS)
+            up->hello_backoff_ms = HELLO_BACKOFF_MAX_MS;
+        up->next_hello_ms = now + up->hello_backoff_ms;
+        send_hello(up);
+    }
+    return 0;
+}
+
+int vt_uplink_run(struct vt_uplink *up, atomic_bool *stop, char *err, size_t errlen)
+{
+    if (open_dealer(up, err, errlen) != 0)
+        return -1;
+    zmq_pollitem_t items[2] = {{zsock_resolve(up->dealer), 0, ZMQ_POLLIN, 0},
+                               {zsock_resolve(up->events), 0, ZMQ_POLLIN, 0}};
+    bool stopping = false;
+    int64_t stop_deadline = 0;
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    for (;;) {
+        if (!stopping && atomic_load(stop)) {
+            stopping = true;
+            stop_deadline = zclock_mono() + STOP_GRACE_MS;
+            if (up->lease_id && up->cfg.ops.stop) {
+                logf_(up, "stopping lease %" PRIu64, up->lease_id);
+                up->cfg.ops.stop(up->cfg.ops.arg);
+            }
+        }
+        if (stopping && (!up->lease_id || zclock_mono() > stop_deadline))
+            break;
+        items[0].socket = zsock_resolve(up->dealer);
+        int n = zmq_poll(items, 2, 100);
+        if (n < 0 && errno != EINTR) {
+            snprintf(err, errlen, "polling failed: %s", zmq_strerror(errno));
+            zmq_msg_close(&msg);
+            return -1;
+        }
+        if (n > 0 && (items[0].revents & ZMQ_POLLIN)) {
+            while (zmq_msg_recv(&msg, zsock_resolve(up->dealer), ZMQ_DONTWAIT) >= 0) {
+                if (zmq_msg_more(&msg)) {
+                    /* One frame per message; drop the rest of a multi-frame one. */
+                    while (zmq_msg_more(&msg) &&
+                           zmq_msg_recv(&msg, zsock_resolve(up->dealer), ZMQ_DONTWAIT) >= 0)
+                        ;
+                    continue;
+                }
+                handle_message(up, zmq_msg_data(&msg), zmq_msg_size(&msg));
+            }
+        }
+        if (n > 0 && (items[1].revents & ZMQ_POLLIN))
+            handle_event(up);
+        pump_batches(up);
+        if (tick(up, stopping, err, errlen) != 0) {
+            zmq_msg_close(&msg);
+            return -1;
+        }
+    }
+    zmq_msg_close(&msg);
+    if (up->lease_id)
+        logf_(up, "lease %" PRIu64 " did not stop within %d s; leaving it to lapse", up->lease_id,
+              STOP_GRACE_MS / 1000);
+    /* Last words: progress and what credit allows, then a bounded linger. */
+    pump_batches(up);
+    send_progress(up);
+    zsock_set_linger(up->dealer, LINGER_MS);
+    zsock_destroy(&up->dealer);
+    return 0;
+}
+
+int vt_uplink_post_progress(zsock_t *events, uint64_t lease_id, uint64_t done, bool finished)
+{
+    return zsock_send(events, "s881s", "progress", lease_id, done, (uint8_t)finished, "");
+}
+
+int vt_uplink_post_ended(zsock_t *events, uint64_t lease_id, const char *error)
+{
+    return zsock_send(events, "s881s", "ended", lease_id, (uint64_t)0, (uint8_t)0,
+                      error ? error : "");
+}
