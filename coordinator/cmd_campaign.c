@@ -634,8 +634,9 @@ static int campaign_wait(int argc, char **argv)
                 vt_fatal("vantage", "cannot write to stdout");
             return 0;
         }
-        json_decref(st);
-        if (!strcmp(state, "cancelled"))
+        bool cancelled = !strcmp(state, "cancelled");
+        json_decref(st); /* state pointed into it */
+        if (cancelled)
             vt_fatal("vantage", "campaign %s was cancelled", name);
         int64_t left = deadline - mono_ms();
         if (have_timeout && left <= 0) {

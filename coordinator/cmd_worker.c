@@ -202,7 +202,7 @@ static int worker_list(int argc, char **argv)
             if (json_is_integer(ls))
                 vt_time_ago(json_integer_value(ls), now, seen, sizeof seen);
             json_t *r = json_object_get(w, "rate");
-            if (json_is_number(r))
+            if (json_is_number(r) && json_is_string(json_object_get(w, "lease")))
                 snprintf(rate, sizeof rate, "%.0f/s", json_number_value(r));
             const char *online = json_is_true(json_object_get(w, "revoked"))  ? "revoked"
                                  : json_is_true(json_object_get(w, "online")) ? "yes"
