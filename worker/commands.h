@@ -5,5 +5,6 @@
 #define VANTAGE_WORKER_COMMANDS_H
 
 int vt_cmd_scan(int argc, char **argv);
+int vt_cmd_run(int argc, char **argv);
 
 #endif

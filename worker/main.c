@@ -16,6 +16,7 @@ static int cmd_keygen(int argc, char **argv)
 
 static const struct vt_command commands[] = {
     {"scan", vt_cmd_scan, "SYN-scan targets from this host, as zmap does"},
+    {"run", vt_cmd_run, "work for a vantage coordinator: take leases, stream results"},
     {"keygen", cmd_keygen, "create this worker's key pair; prints the public key"},
 };
 

@@ -1,0 +1,330 @@
+/* cmd_run.c: `vantage-worker run`, the long-running worker: connects to a
+ * coordinator, takes leases within the local policy and streams results back
+ * (docs/protocol.md, docs/partner-guide.md).
+ *
+ * Order matters: flags and config are checked first (bad usage exits 2), the
+ * spool is opened, the scan helper process is forked before any thread or
+ * ZeroMQ context exists (lease.h), the main process then drops every
+ * capability, and only then does ZeroMQ start. SIGTERM/SIGINT stop the
+ * running lease, send its last progress and exit 0. */
+#include <cap-ng.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <czmq.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "config.h"
+#include "keys.h"
+#include "lease.h"
+#include "link.h"
+#include "policy.h"
+#include "spool.h"
+#include "uplink.h"
+
+#define PROG "vantage-worker run"
+
+static atomic_bool stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    atomic_store(&stop_requested, true);
+}
+
+static void run_usage(void)
+{
+    printf(
+        "usage: vantage-worker run --coordinator tcp://HOST:PORT --server-key Z85|FILE --key FILE\n"
+        "                          [OPTIONS]\n"
+        "\n"
+        "Runs this host as a vantage worker: connects out to the coordinator (CURVE-encrypted\n"
+        "ZeroMQ), takes leases (arcs of a campaign's scan) and runs them one at a time with\n"
+        "the SYN scan engine, spools results on disk until the coordinator has stored them,\n"
+        "and reports progress. Leases reaching outside the local policy (--scope,\n"
+        "--allow-ports) are refused; the rate never exceeds --max-rate, whatever the\n"
+        "coordinator asks. Runs until SIGTERM or SIGINT, which stop the lease cleanly.\n"
+        "Needs CAP_NET_RAW (root, or setcap cap_net_raw+ep); see docs/partner-guide.md.\n"
+        "\n"
+        "Options (each is also a key in the --config file, without '--'):\n"
+        "  -c, --coordinator URL     the coordinator, tcp://HOST:PORT (required)\n"
+        "  -s, --server-key Z85|FILE the coordinator's public key: 40 Z85 characters, or its\n"
+        "                            key file (FILE or FILE.pub) (required)\n"
+        "  -k, --key FILE            this worker's secret key, made by\n"
+        "                            'vantage-worker keygen --out FILE' (required)\n"
+        "  -n, --name NAME           name told to the coordinator (default: the hostname)\n"
+        "  -i, --interface IF        send on IF (default: the route to each lease's targets)\n"
+        "  -S, --source-ip IP        source address (default: the interface's)\n"
+        "  -G, --gateway-mac MAC     next hop's MAC (default: from the neighbour table)\n"
+        "  -r, --max-rate PPS        never send more probes per second than this\n"
+        "                            (default 0 = no local ceiling: the lease's rate)\n"
+        "      --scope CIDR,...      the only addresses this worker may probe (default: all\n"
+        "                            of IPv4 minus the built-in IANA special-purpose list;\n"
+        "                            an explicit --scope replaces that default)\n"
+        "      --allow-ports LIST    the only ports it may probe (default 1-65535)\n"
+        "      --spool DIR           results wait here until stored (default\n"
+        "                            " VT_SPOOL_DEFAULT_DIR ", created mode 0700)\n"
+        "      --spool-max SIZE      spool bound, e.g. 512M or 2G (default 1G; also at most\n"
+        "                            100000 batches); when full, the lease pauses\n"
+        "  -f, --config FILE         read 'key = value' settings; flags override them\n"
+        "\n"
+        "Example (the lab, tests/lab/README):\n"
+        "  vantage-worker keygen --out /etc/vantage/worker.key\n"
+        "  ip netns exec vl-v1 vantage-worker run --coordinator tcp://198.19.254.1:7400 \\\n"
+        "      --server-key /etc/vantage/coordinator.key.pub --key /etc/vantage/worker.key \\\n"
+        "      --scope 198.18.0.0/16 --allow-ports 23,80 --max-rate 20000 --spool /tmp/spool-v1\n"
+        "\n"
+        "See docs/partner-guide.md and docs/protocol.md.\n");
+}
+
+/* "123", "512K", "64M", "2G": bytes. 0, or -1. */
+static int parse_size(const char *s, uint64_t *out)
+{
+    char num[32];
+    size_t len = strlen(s);
+    uint64_t mult = 1;
+    if (len == 0 || len >= sizeof num)
+        return -1;
+    memcpy(num, s, len + 1);
+    switch (num[len - 1]) {
+    case 'K':
+    case 'k':
+        mult = 1ull << 10;
+        break;
+    case 'M':
+    case 'm':
+        mult = 1ull << 20;
+        break;
+    case 'G':
+    case 'g':
+        mult = 1ull << 30;
+        break;
+    case 'T':
+    case 't':
+        mult = 1ull << 40;
+        break;
+    default:
+        break;
+    }
+    if (mult > 1)
+        num[len - 1] = '\0';
+    uint64_t v;
+    if (vt_parse_u64(num, 1, UINT64_MAX / mult, &v) != 0)
+        return -1;
+    *out = v * mult;
+    return 0;
+}
+
+/* The coordinator's public key from Z85 text or a key file. */
+static int server_key_text(const char *arg, char z85[VT_Z85_KEY_LEN + 1])
+{
+    uint8_t raw[32];
+    if (strlen(arg) == VT_Z85_KEY_LEN && zmq_z85_decode(raw, arg)) {
+        snprintf(z85, VT_Z85_KEY_LEN + 1, "%s", arg);
+        return 0;
+    }
+    zcert_t *cert = access(arg, R_OK) == 0 ? zcert_load(arg) : NULL;
+    if (!cert) {
+        char pub[4096];
+        snprintf(pub, sizeof pub, "%s.pub", arg);
+        if (access(pub, R_OK) == 0)
+            cert = zcert_load(pub);
+    }
+    if (!cert)
+        return -1;
+    snprintf(z85, VT_Z85_KEY_LEN + 1, "%s", zcert_public_txt(cert));
+    zcert_destroy(&cert);
+    return 0;
+}
+
+int vt_cmd_run(int argc, char **argv)
+{
+    enum { OPT_SCOPE = 256, OPT_PORTS, OPT_SPOOL, OPT_SPOOL_MAX };
+    static const struct option opts[] = {
+        {"coordinator", required_argument, NULL, 'c'},
+        {"server-key", required_argument, NULL, 's'},
+        {"key", required_argument, NULL, 'k'},
+        {"name", required_argument, NULL, 'n'},
+        {"interface", required_argument, NULL, 'i'},
+        {"source-ip", required_argument, NULL, 'S'},
+        {"gateway-mac", required_argument, NULL, 'G'},
+        {"max-rate", required_argument, NULL, 'r'},
+        {"scope", required_argument, NULL, OPT_SCOPE},
+        {"allow-ports", required_argument, NULL, OPT_PORTS},
+        {"spool", required_argument, NULL, OPT_SPOOL},
+        {"spool-max", required_argument, NULL, OPT_SPOOL_MAX},
+        {"config", required_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct vt_worker_config flags = {0}, cfg = {0};
+    const char *config_file = NULL;
+    char err[1024];
+
+    opterr = 0;
+    int c, idx = 0;
+    while ((c = getopt_long(argc, argv, ":c:s:k:n:i:S:G:r:f:h", opts, &idx)) != -1) {
+        const char *key = NULL;
+        switch (c) {
+        case 'h':
+            run_usage();
+            return 0;
+        case 'f':
+            config_file = optarg;
+            continue;
+        case ':':
+            vt_usage_error(PROG, "%s needs a value", argv[optind - 1]);
+        case '?':
+            vt_usage_error(PROG, "unknown option '%s'", argv[optind - 1]);
+        default:
+            for (const struct option *o = opts; o->name; o++)
+                if (o->val == c)
+                    key = o->name;
+        }
+        if (!key || vt_worker_config_set(&flags, key, optarg) != 0)
+            vt_fatal(PROG, "out of memory");
+    }
+    if (optind < argc)
+        vt_usage_error(PROG, "unexpected argument '%s'", argv[optind]);
+    if (config_file && vt_worker_config_load(&cfg, config_file, err, sizeof err) != 0)
+        vt_usage_error(PROG, "%s", err);
+    if (vt_worker_config_merge(&cfg, &flags) != 0)
+        vt_fatal(PROG, "out of memory");
+    vt_worker_config_free(&flags);
+
+    /* Check every setting before anything starts. */
+    if (!cfg.coordinator)
+        vt_usage_error(PROG, "--coordinator tcp://HOST:PORT is required");
+    if (strncmp(cfg.coordinator, "tcp://", 6) != 0 && strncmp(cfg.coordinator, "ipc://", 6) != 0)
+        vt_usage_error(PROG, "bad --coordinator '%s': give tcp://HOST:PORT", cfg.coordinator);
+    if (!cfg.server_key)
+        vt_usage_error(PROG, "--server-key is required: the coordinator's public key (Z85) or "
+                             "its key file");
+    if (!cfg.key)
+        vt_usage_error(PROG, "--key FILE is required (create one with 'vantage-worker keygen "
+                             "--out FILE')");
+    char hostname[256];
+    if (!cfg.name) {
+        if (gethostname(hostname, sizeof hostname) != 0)
+            vt_usage_error(PROG, "cannot read the hostname: give --name NAME");
+        hostname[sizeof hostname - 1] = '\0';
+    }
+    const char *name = cfg.name ? cfg.name : hostname;
+    if (!name[0] || strlen(name) > 255)
+        vt_usage_error(PROG, "bad --name: give 1-255 characters");
+    struct vt_lease_link link = {0};
+    if (cfg.interface) {
+        if (strlen(cfg.interface) >= 16 || !cfg.interface[0])
+            vt_usage_error(PROG, "bad --interface '%s': not an interface name", cfg.interface);
+        link.ifname = cfg.interface;
+    }
+    if (cfg.source_ip && vt_ip_parse(cfg.source_ip, &link.source_ip) != 0)
+        vt_usage_error(PROG, "bad --source-ip '%s': give an IPv4 address", cfg.source_ip);
+    if (cfg.gateway_mac) {
+        if (vt_mac_parse(cfg.gateway_mac, link.gw_mac) != 0)
+            vt_usage_error(PROG,
+                           "bad --gateway-mac '%s': give six hex bytes, e.g. 02:00:00:00:00:01",
+                           cfg.gateway_mac);
+        link.have_gw_mac = true;
+    }
+    uint64_t max_rate = 0, spool_max = VT_SPOOL_DEFAULT_MAX_BYTES;
+    if (cfg.max_rate && vt_parse_u64(cfg.max_rate, 0, 100000000, &max_rate) != 0)
+        vt_usage_error(PROG,
+                       "bad --max-rate '%s': give probes per second, 0-100000000 (0 = no "
+                       "ceiling)",
+                       cfg.max_rate);
+    if (cfg.spool_max && parse_size(cfg.spool_max, &spool_max) != 0)
+        vt_usage_error(PROG, "bad --spool-max '%s': give a size such as 512M or 2G", cfg.spool_max);
+    struct vt_policy policy;
+    if (vt_policy_init(&policy, cfg.scope, cfg.allow_ports, max_rate, err, sizeof err) != 0)
+        vt_usage_error(PROG, "%s", err);
+    const char *spool_dir = cfg.spool ? cfg.spool : VT_SPOOL_DEFAULT_DIR;
+
+    struct vt_spool *spool = vt_spool_open(spool_dir, spool_max, 0, err, sizeof err);
+    if (!spool)
+        vt_fatal(PROG, "%s", err);
+
+    /* Before any thread or ZeroMQ context: the process that will fork scans. */
+    struct vt_lease_runner *runner = vt_lease_runner_fork(&link, &policy, err, sizeof err);
+    if (!runner)
+        vt_fatal(PROG, "%s", err);
+    /* This process talks to the network and parses what comes in: it keeps no
+     * capability at all (the helper keeps CAP_NET_RAW for the scans). */
+    capng_clear(CAPNG_SELECT_BOTH);
+    if (capng_apply(CAPNG_SELECT_BOTH) != 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+        vt_lease_runner_destroy(&runner);
+        vt_fatal(PROG, "cannot drop capabilities: %s", strerror(errno));
+    }
+
+    zcert_t *cert = access(cfg.key, R_OK) == 0 ? zcert_load(cfg.key) : NULL;
+    if (!cert || strspn(zcert_secret_txt(cert), "0") == VT_Z85_KEY_LEN) {
+        vt_lease_runner_destroy(&runner);
+        vt_fatal(PROG,
+                 "cannot load the secret key %s: %s (create it with 'vantage-worker keygen "
+                 "--out %s'; give the secret file, not the .pub)",
+                 cfg.key, cert ? "it holds no secret key" : strerror(errno ? errno : ENOENT),
+                 cfg.key);
+    }
+    char server_key[VT_Z85_KEY_LEN + 1];
+    if (server_key_text(cfg.server_key, server_key) != 0) {
+        vt_lease_runner_destroy(&runner);
+        vt_fatal(PROG,
+                 "bad --server-key '%s': neither a 40-character Z85 key nor a readable key file "
+                 "(ask the coordinator's operator for its public key)",
+                 cfg.server_key);
+    }
+
+    zsys_handler_set(NULL); /* our handler, not CZMQ's */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
+        vt_fatal(PROG, "cannot install signal handlers: %s", strerror(errno));
+    signal(SIGPIPE, SIG_IGN);
+    zsys_init();
+
+    struct vt_uplink_config ucfg = {
+        .endpoint = cfg.coordinator,
+        .server_key = server_key,
+        .cert = cert,
+        .name = name,
+        .policy = &policy,
+        .spool = spool,
+        .ops = vt_lease_runner_ops(runner),
+    };
+    struct vt_uplink *up = vt_uplink_new(&ucfg, err, sizeof err);
+    if (!up || vt_lease_runner_attach(runner, spool, vt_uplink_events_endpoint(up), err,
+                                      sizeof err) != 0) {
+        vt_uplink_destroy(&up);
+        vt_lease_runner_destroy(&runner);
+        vt_fatal(PROG, "%s", err);
+    }
+    char ps[64];
+    vt_ports_format(&policy.ports, ps, sizeof ps);
+    fprintf(stderr,
+            "vantage-worker: %s connecting to %s; scope %zu ranges (%llu addresses), ports %s, "
+            "max rate %llu%s, spool %s (%zu batches waiting)\n",
+            name, cfg.coordinator, policy.scope.n,
+            (unsigned long long)vt_targets_count(&policy.scope), ps, (unsigned long long)max_rate,
+            max_rate ? "/s" : " (none)", spool_dir, vt_spool_count(spool));
+    int rc = vt_uplink_run(up, &stop_requested, err, sizeof err);
+    vt_uplink_destroy(&up);
+    vt_lease_runner_destroy(&runner);
+    vt_spool_close(spool);
+    zcert_destroy(&cert);
+    vt_policy_free(&policy);
+    vt_worker_config_free(&cfg);
+    if (rc != 0)
+        vt_fatal(PROG, "%s", err);
+    fprintf(stderr, "vantage-worker: stopped\n");
+    return 0;
+}

@@ -1,0 +1,60 @@
+/* lease.h: the lease runner: runs one lease at a time with the scan engine and
+ * turns its results into spooled ResultBatches and its checkpoints into
+ * progress events for the uplink.
+ *
+ * Privileges. The scan engine opens its raw sockets and then drops every
+ * privilege for good (worker/priv.c), which suits one scan per process. A
+ * worker runs many leases, so each lease runs in its own short-lived process,
+ * forked by a helper process that vt_lease_runner_fork() starts before any
+ * thread or ZeroMQ context exists (forking a process that runs ZeroMQ is
+ * unsafe). The helper keeps CAP_NET_RAW and does nothing but fork; the scan
+ * process drops everything once its sockets are open; the main process, which
+ * talks to the network, drops every capability right after the fork.
+ *
+ * Main process ⇄ helper: a socketpair with frames [u32 length][u8 type][body]:
+ *   to the scan:   'L' packed Lease (rate already clamped), 'R' u64 rate,
+ *                  'B' packed BlocklistAdd, 'S' stop
+ *   from the scan: 'r' results (16 bytes each), 'p' progress (u64 done, u8
+ *                  finished), 'e' end (text: empty, or why the scan failed)
+ * In the main process, the uplink thread writes (through vt_lease_ops) and
+ * the lease thread reads: it batches results (up to 1000 or 1 s) into the
+ * spool, and posts progress only once every result before it is spooled. */
+#ifndef VANTAGE_WORKER_LEASE_H
+#define VANTAGE_WORKER_LEASE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy.h"
+#include "spool.h"
+#include "uplink.h"
+
+/* How this host sends: the link flags of `vantage-worker run`. */
+struct vt_lease_link {
+    const char *ifname; /* NULL: from the route */
+    uint32_t source_ip; /* 0: the interface's */
+    bool have_gw_mac;
+    uint8_t gw_mac[6];
+};
+
+struct vt_lease_runner;
+
+/* Starts the helper process. Call before any thread or ZeroMQ context. NULL
+ * with err set. */
+struct vt_lease_runner *vt_lease_runner_fork(const struct vt_lease_link *link,
+                                             const struct vt_policy *policy, char *err,
+                                             size_t errlen);
+
+/* Starts the lease thread: results go to spool, events to the uplink's
+ * events endpoint. 0, or -1 with err set. */
+int vt_lease_runner_attach(struct vt_lease_runner *lr, struct vt_spool *spool,
+                           const char *events_endpoint, char *err, size_t errlen);
+
+/* The uplink's handle on the runner. */
+struct vt_lease_ops vt_lease_runner_ops(struct vt_lease_runner *lr);
+
+/* Ends the helper (and a scan still running), joins the lease thread. */
+void vt_lease_runner_destroy(struct vt_lease_runner **lr);
+
+#endif
