@@ -78,7 +78,7 @@ static void run_usage(void)
         "\n"
         "Example (the lab, tests/lab/README):\n"
         "  vantage-worker keygen --out /etc/vantage/worker.key\n"
-        "  ip netns exec vl-v1 vantage-worker run --coordinator tcp://198.19.254.1:7400 \\\n"
+        "  ip netns exec vl-v1 vantage-worker run --coordinator tcp://198.19.254.2:7700 \\\n"
         "      --server-key /etc/vantage/coordinator.key.pub --key /etc/vantage/worker.key \\\n"
         "      --scope 198.18.0.0/16 --allow-ports 23,80 --max-rate 20000 --spool /tmp/spool-v1\n"
         "\n"
