@@ -188,7 +188,9 @@ static int group_add(struct groups *g, const char *key)
 
 static int group_row(struct groups *g, json_t *row)
 {
-    json_t *v = json_object_get(row, g->field);
+    /* --group-by vantage counts over each row's "vantages" list. */
+    const char *field = !strcmp(g->field, "vantage") ? "vantages" : g->field;
+    json_t *v = json_object_get(row, field);
     if (json_is_array(v)) {
         size_t i;
         json_t *e;
@@ -199,7 +201,7 @@ static int group_row(struct groups *g, json_t *row)
         }
         return 0;
     }
-    char *s = field_text(row, g->field, ',', "-");
+    char *s = field_text(row, field, ',', "-");
     int rc = s ? group_add(g, s) : -1;
     free(s);
     return rc;
