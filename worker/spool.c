@@ -307,6 +307,29 @@ int vt_spool_ack(struct vt_spool *sp, uint64_t seq, char *err, size_t errlen)
     return rc;
 }
 
+int vt_spool_drop(struct vt_spool *sp, uint64_t seq, char *err, size_t errlen)
+{
+    int rc = 0;
+    pthread_mutex_lock(&sp->mu);
+    for (size_t i = 0; i < sp->n; i++) {
+        if (sp->e[i].seq != seq)
+            continue;
+        char name[40];
+        snprintf(name, sizeof name, "%" PRIu64 ".batch", seq);
+        if (unlinkat(sp->dirfd, name, 0) != 0 && errno != ENOENT) {
+            snprintf(err, errlen, "cannot remove %s/%s: %s", sp->dir, name, strerror(errno));
+            rc = -1;
+        }
+        sp->bytes -= sp->e[i].size;
+        memmove(sp->e + i, sp->e + i + 1, (sp->n - i - 1) * sizeof *sp->e);
+        sp->n--;
+        pthread_cond_broadcast(&sp->space);
+        break;
+    }
+    pthread_mutex_unlock(&sp->mu);
+    return rc;
+}
+
 bool vt_spool_next_after(struct vt_spool *sp, uint64_t after, uint64_t *seq)
 {
     bool found = false;

@@ -46,6 +46,10 @@ int vt_spool_put(struct vt_spool *sp, uint64_t seq, const void *buf, size_t len,
  * removed; the index forgets it anyway). */
 int vt_spool_ack(struct vt_spool *sp, uint64_t seq, char *err, size_t errlen);
 
+/* Removes batch seq alone: the coordinator refused it for good (an Error
+ * naming it), so keeping it would block the credit window forever. */
+int vt_spool_drop(struct vt_spool *sp, uint64_t seq, char *err, size_t errlen);
+
 /* The lowest spooled seq above `after`: true with *seq set, or false. */
 bool vt_spool_next_after(struct vt_spool *sp, uint64_t after, uint64_t *seq);
 

@@ -42,6 +42,8 @@ struct vt_uplink {
     int64_t next_hello_ms;
     int64_t hello_backoff_ms;
     int64_t last_bad_log_ms;
+    char last_error[128]; /* the last Error logged, to log repeats once a minute */
+    int64_t last_error_log_ms;
 
     uint64_t lease_id; /* running lease, 0 = none */
     uint64_t lease_rate;
@@ -250,6 +252,38 @@ static void handle_lease(struct vt_uplink *up, const Vantage__Lease *lease)
           lease->steps, rate);
 }
 
+/* An Error from the coordinator. NOT_ALLOWED while we think we are welcomed
+ * means it lost our session (it restarted, or our connection is new to it):
+ * say Hello again. An Error naming a batch ("batch N: ...") refuses that
+ * batch for good: drop it, or it would hold a credit slot forever. */
+static void handle_error(struct vt_uplink *up, const Vantage__Error *e)
+{
+    const char *text = e->text ? e->text : "error";
+    int64_t now = zclock_mono();
+    if (strcmp(text, up->last_error) != 0 || now - up->last_error_log_ms > 60000) {
+        snprintf(up->last_error, sizeof up->last_error, "%s", text);
+        up->last_error_log_ms = now;
+        logf_(up, "coordinator says: %s%s", text,
+              e->code == VANTAGE__ERROR__CODE__NOT_ALLOWED && !up->welcomed
+                  ? " (is this worker enrolled? send the coordinator's operator the key "
+                    "from 'vantage-worker keygen')"
+                  : "");
+    }
+    unsigned long long seq;
+    char err[512];
+    if (sscanf(text, "batch %llu", &seq) == 1 && seq > 0) {
+        if (vt_spool_drop(up->cfg.spool, seq, err, sizeof err) != 0)
+            logf_(up, "%s", err);
+        return;
+    }
+    if (e->code == VANTAGE__ERROR__CODE__NOT_ALLOWED && up->welcomed) {
+        up->welcomed = false;
+        up->hello_backoff_ms = HELLO_BACKOFF_MIN_MS;
+        up->next_hello_ms = now + up->hello_backoff_ms;
+        send_hello(up);
+    }
+}
+
 static void handle_message(struct vt_uplink *up, const uint8_t *buf, size_t len)
 {
     char err[512];
@@ -309,11 +343,7 @@ static void handle_message(struct vt_uplink *up, const uint8_t *buf, size_t len)
         }
         break;
     case VANTAGE__ENVELOPE__BODY_ERROR:
-        logf_(up, "coordinator says: %s%s", env->error->text ? env->error->text : "error",
-              env->error->code == VANTAGE__ERROR__CODE__NOT_ALLOWED
-                  ? " (is this worker enrolled? send the coordinator's operator the key "
-                    "from 'vantage-worker keygen')"
-                  : "");
+        handle_error(up, env->error);
         break;
     default:
         break;

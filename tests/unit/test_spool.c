@@ -90,6 +90,13 @@ static void write_read_ack(void **state)
     assert_true(vt_spool_next_after(sp, 0, &seq));
     assert_int_equal(seq, 3);
     assert_int_equal(vt_spool_read(sp, 1, &(uint8_t *){NULL}, &(size_t){0}, err, sizeof err), -1);
+
+    /* A batch the coordinator refused for good goes alone. */
+    put_text(sp, "four");
+    assert_int_equal(vt_spool_drop(sp, 3, err, sizeof err), 0);
+    assert_true(vt_spool_next_after(sp, 0, &seq));
+    assert_int_equal(seq, 4);
+    assert_int_equal(vt_spool_count(sp), 1);
     vt_spool_close(sp);
 }
 

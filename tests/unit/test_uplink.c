@@ -370,6 +370,47 @@ static void missed_heartbeats_bring_a_new_hello(void **state)
     vt_envelope_free(env);
 }
 
+static void send_error(struct fixture *fx, Vantage__Error__Code code, const char *text)
+{
+    Vantage__Envelope env = VANTAGE__ENVELOPE__INIT;
+    Vantage__Error e = VANTAGE__ERROR__INIT;
+    e.code = code;
+    e.text = (char *)text;
+    env.body_case = VANTAGE__ENVELOPE__BODY_ERROR;
+    env.error = &e;
+    send_to_worker(fx, &env);
+}
+
+static void coordinator_that_lost_the_session_gets_a_new_hello(void **state)
+{
+    struct fixture *fx = *state;
+    spool_batch(fx, IP(198, 18, 0, 1));
+    spool_batch(fx, IP(198, 18, 0, 2));
+    start_uplink(fx);
+    vt_envelope_free(expect(fx, VANTAGE__ENVELOPE__BODY_HELLO));
+    welcome(fx, 0, 1);
+    Vantage__Envelope *env = expect(fx, VANTAGE__ENVELOPE__BODY_RESULTS);
+    assert_int_equal(env->results->seq, 1);
+    vt_envelope_free(env);
+    /* A batch refused for good is dropped, freeing its credit for the next. */
+    send_error(fx, VANTAGE__ERROR__CODE__UNKNOWN, "batch 1: lease 8 is not yours");
+    env = expect(fx, VANTAGE__ENVELOPE__BODY_RESULTS);
+    assert_int_equal(env->results->seq, 2);
+    vt_envelope_free(env);
+    assert_int_equal(vt_spool_count(fx->spool), 1);
+    /* The coordinator restarted behind our connection: Hello again, at once. */
+    send_error(fx, VANTAGE__ERROR__CODE__NOT_ALLOWED, "say Hello first");
+    int64_t t0 = zclock_mono();
+    env = expect(fx, VANTAGE__ENVELOPE__BODY_HELLO);
+    assert_true(zclock_mono() - t0 < 500);
+    vt_envelope_free(env);
+    /* After the new Welcome, unacked batch 2 is sent again. */
+    welcome(fx, 0, 1);
+    env = expect(fx, VANTAGE__ENVELOPE__BODY_RESULTS);
+    assert_int_equal(env->results->seq, 2);
+    vt_envelope_free(env);
+}
+
 int main(void)
 {
     zsys_init();
@@ -381,6 +422,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(spooled_batches_are_resent_and_dropped_after_ack, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(missed_heartbeats_bring_a_new_hello, setup, teardown),
+        cmocka_unit_test_setup_teardown(coordinator_that_lost_the_session_gets_a_new_hello, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
