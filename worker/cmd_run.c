@@ -267,11 +267,15 @@ int vt_cmd_run(int argc, char **argv)
     zcert_t *cert = access(cfg.key, R_OK) == 0 ? zcert_load(cfg.key) : NULL;
     if (!cert || strspn(zcert_secret_txt(cert), "0") == VT_Z85_KEY_LEN) {
         vt_lease_runner_destroy(&runner);
+        if (cert)
+            vt_fatal(PROG,
+                     "%s holds no secret key: give the secret key file (the one without .pub) "
+                     "that 'vantage-worker keygen --out FILE' wrote",
+                     cfg.key);
         vt_fatal(PROG,
                  "cannot load the secret key %s: %s (create it with 'vantage-worker keygen "
-                 "--out %s'; give the secret file, not the .pub)",
-                 cfg.key, cert ? "it holds no secret key" : strerror(errno ? errno : ENOENT),
-                 cfg.key);
+                 "--out %s')",
+                 cfg.key, strerror(errno ? errno : ENOENT), cfg.key);
     }
     char server_key[VT_Z85_KEY_LEN + 1];
     if (server_key_text(cfg.server_key, server_key) != 0) {
