@@ -41,7 +41,7 @@ static void add_usage(void)
         "  -r, --reason TEXT         who asked, and how to reach them (required)\n" VT_CONTROL_HELP
         "\n"
         "Example:\n"
-        "  vantage blocklist add 203.0.113.0/24 --reason 'abuse@example.net, ticket 4711'\n");
+        "  vantage blocklist add 203.0.113.0/24 --reason 'abuse@example.net, #4711'\n");
 }
 
 static int blocklist_add(int argc, char **argv)

@@ -180,8 +180,7 @@ int vt_campaign_status_print(FILE *out, json_t *st, int64_t now_ms)
 static void start_usage(void)
 {
     printf("usage: vantage campaign start NAME --targets CIDR[,CIDR...]|@FILE --ports LIST\n"
-           "                              [--rate PPS] [--vantages K] [--probes N] [--banners]\n"
-           "                              [--every DUR]\n"
+           "           [--rate PPS] [--vantages K] [--probes N] [--banners] [--every DUR]\n"
            "\n"
            "Starts a campaign: every (address, port) of (targets - blocklist) x ports is\n"
            "probed, cut into shards that online workers lease, each only within its own\n"
@@ -190,23 +189,26 @@ static void start_usage(void)
            "NAME is 1-64 of A-Z a-z 0-9 . _ - and must be new.\n"
            "\n"
            "Options:\n"
-           "  -t, --targets LIST        CIDRs, ranges (a.b.c.d-e.f.g.h) or addresses, separated\n"
-           "                            by commas; or @FILE with one per line ('#' comments),\n"
-           "                            read here, not by the daemon (required)\n"
+           "  -t, --targets LIST        CIDRs, ranges (a.b.c.d-e.f.g.h) or addresses,\n"
+           "                            separated by commas; or @FILE with one per line\n"
+           "                            ('#' comments), read here, not by the daemon\n"
+           "                            (required)\n"
            "  -p, --ports LIST          ports and ranges, e.g. 23,80,8000-8010 (required)\n"
-           "  -r, --rate PPS            probes per second for the whole campaign, shared out\n"
-           "                            among the workers: a global budget, not per worker\n"
-           "                            (default 0: the daemon's default, 10000)\n"
+           "  -r, --rate PPS            probes per second for the whole campaign, shared\n"
+           "                            out among its workers: a global budget, not per\n"
+           "                            worker (default: the daemon's, 10000)\n"
            "  -k, --vantages K          every shard is scanned from K different sites, and\n"
            "                            results record which sites saw them (default 1)\n"
            "  -P, --probes N            probes per target, 1-16 (default 1)\n"
-           "  -b, --banners             also grab banners from open ports (sent to the daemon;\n"
-           "                            workers may not grab banners yet)\n"
+           "  -b, --banners             also grab banners from open ports (sent to the\n"
+           "                            daemon; workers do not grab banners yet)\n"
            "  -e, --every DUR           run again DUR after each start, e.g. 6h, 1d, 1h30m\n"
            "                            (default: once)\n" VT_CONTROL_HELP "\n"
            "Examples:\n"
-           "  vantage campaign start iot --targets 198.18.0.0/16 --ports 23,80 --rate 100000\n"
-           "  vantage campaign start daily --targets @nl.txt --ports 23 --vantages 3 --every 1d\n");
+           "  vantage campaign start iot --targets 198.18.0.0/16 --ports 23,80 \\\n"
+           "      --rate 100000\n"
+           "  vantage campaign start daily --targets @nl.txt --ports 23 --vantages 3 \\\n"
+           "      --every 1d\n");
 }
 
 /* The canonical text of a target set: "a.b.c.d-e.f.g.h" or "a.b.c.d" per range. */
@@ -563,7 +565,8 @@ static void wait_usage(void)
            "  -t, --timeout DUR         give up after DUR: seconds (600) or 10m, 2h, 1h30m\n"
            "                            (default: wait as long as it takes)\n" VT_CONTROL_HELP "\n"
            "Example:\n"
-           "  vantage campaign wait iot --timeout 2h && vantage query --campaign iot --count\n");
+           "  vantage campaign wait iot --timeout 2h && \\\n"
+           "      vantage query --campaign iot --count\n");
 }
 
 static int campaign_wait(int argc, char **argv)

@@ -58,8 +58,8 @@ json_t *vt_control_request(const struct vt_control *c, json_t *req);
 enum { VT_OPT_CONTROL = 1000 };
 bool vt_control_opt(const char *prog, int c, char **argv, const char **control);
 #define VT_CONTROL_HELP                                                                            \
-    "      --control ipc://PATH  the daemon's control socket (default: $VANTAGE_CONTROL,\n"        \
-    "                            else ipc:///run/vantage/control)\n"                               \
+    "      --control ipc://PATH  the daemon's control socket (default:\n"                          \
+    "                            $VANTAGE_CONTROL, else ipc:///run/vantage/control)\n"             \
     "  -h, --help                show this help\n"
 
 /* Parses a time given on the command line into Unix milliseconds: RFC 3339
