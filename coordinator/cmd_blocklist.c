@@ -77,6 +77,7 @@ static int blocklist_add(int argc, char **argv)
     json_decref(vt_control_request(&ctl, json_pack("{s:s, s:s, s:s}", "cmd", "blocklist.add",
                                                    "cidr", cidr, "reason", reason)));
     printf("blocked %s: no campaign probes it from now on\n", cidr);
+    vt_stdout_done();
     return 0;
 }
 
@@ -198,6 +199,7 @@ static int blocklist_remove(int argc, char **argv)
     json_decref(
         vt_control_request(&ctl, json_pack("{s:s, s:s}", "cmd", "blocklist.remove", "cidr", cidr)));
     printf("unblocked %s\n", cidr);
+    vt_stdout_done();
     return 0;
 }
 

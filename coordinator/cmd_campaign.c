@@ -703,6 +703,7 @@ static int campaign_control(int argc, char **argv)
            !strcmp(what, "pause")    ? "paused"
            : !strcmp(what, "resume") ? "resumed"
                                      : "cancelled");
+    vt_stdout_done();
     return 0;
 }
 

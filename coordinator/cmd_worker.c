@@ -128,6 +128,7 @@ static int worker_add(int argc, char **argv)
     }
     json_decref(vt_control_request(&ctl, req));
     printf("enrolled worker %s at site %s; it may connect now\n", name, site);
+    vt_stdout_done();
     return 0;
 }
 
@@ -277,6 +278,7 @@ static int worker_revoke(int argc, char **argv)
     json_decref(
         vt_control_request(&ctl, json_pack("{s:s, s:s}", "cmd", "worker.revoke", "name", name)));
     printf("revoked worker %s\n", name);
+    vt_stdout_done();
     return 0;
 }
 

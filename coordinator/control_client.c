@@ -517,3 +517,9 @@ int vt_json_print(FILE *out, json_t *j)
         return -1;
     return 0;
 }
+
+void vt_stdout_done(void)
+{
+    if (fflush(stdout) != 0 || ferror(stdout))
+        vt_fatal("vantage", "cannot write to stdout");
+}

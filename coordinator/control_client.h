@@ -108,4 +108,8 @@ void vt_table_free(struct vt_table *t);
  * the "ok" member. 0, or -1 if writing failed. */
 int vt_json_print(FILE *out, json_t *j);
 
+/* Flushes stdout; if anything written to it failed (a full disk, a closed
+ * pipe), prints "vantage: cannot write to stdout" and exits 1. */
+void vt_stdout_done(void);
+
 #endif
