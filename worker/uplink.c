@@ -25,6 +25,7 @@
 #define MISSED_MAX           3
 #define STOP_GRACE_MS        15000
 #define LINGER_MS            2000
+#define SCAN_FAIL_PAUSE_MS   30000
 
 struct vt_uplink {
     struct vt_uplink_config cfg;
@@ -45,7 +46,8 @@ struct vt_uplink {
     char last_error[128]; /* the last Error logged, to log repeats once a minute */
     int64_t last_error_log_ms;
 
-    uint64_t lease_id; /* running lease, 0 = none */
+    int64_t no_lease_until_ms; /* after a failed scan, ask for no lease for a while */
+    uint64_t lease_id;         /* running lease, 0 = none */
     uint64_t lease_rate;
     bool progress_pending; /* latest progress not yet sent */
     Vantage__Progress progress;
@@ -374,6 +376,9 @@ static void handle_event(struct vt_uplink *up)
             char reason[600];
             snprintf(reason, sizeof reason, "scan failed: %s", text);
             send_refused(up, lease_id, reason);
+            /* Whatever broke (the link, a privilege) is unlikely to mend in a
+             * second: do not take lease after lease only to fail each. */
+            up->no_lease_until_ms = zclock_mono() + SCAN_FAIL_PAUSE_MS;
         } else {
             logf_(up, "lease %" PRIu64 " ended", lease_id);
         }
@@ -391,8 +396,8 @@ static void send_heartbeat(struct vt_uplink *up, bool stopping)
     Vantage__Envelope env = VANTAGE__ENVELOPE__INIT;
     Vantage__Heartbeat hb = VANTAGE__HEARTBEAT__INIT;
     hb.has_want_lease = true;
-    hb.want_lease =
-        !stopping && up->cfg.ops.start && !up->lease_id && !vt_spool_full(up->cfg.spool);
+    hb.want_lease = !stopping && up->cfg.ops.start && !up->lease_id &&
+                    zclock_mono() >= up->no_lease_until_ms && !vt_spool_full(up->cfg.spool);
     hb.has_rate = true;
     hb.rate = up->lease_id ? up->lease_rate : 0;
     env.body_case = VANTAGE__ENVELOPE__BODY_HEARTBEAT;
