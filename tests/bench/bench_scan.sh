@@ -277,18 +277,20 @@ echo
 # Where the worker's memory is: its largest mappings in the middle of a paced
 # sink run (nothing answers there, so this is the floor at any rate).
 echo "-- 1b. vantage-worker's largest mappings (smaps Rss) during a run at --rate 100000"
-ip netns exec "$LAB_SINK_NS" "$WORKER" scan 198.18.0.0/16 --ports 1-3 --blocklist "$BLOCK" \
+timeout 30 ip netns exec "$LAB_SINK_NS" "$WORKER" scan 198.18.0.0/16 --ports 1-3 --blocklist "$BLOCK" \
   --rate 100000 --cooldown 0 --quiet --output /dev/null --interface "$LAB_SINK_IF" \
   --source-ip "$LAB_SINK_IP" --gateway-mac "$LAB_SINK_GW_MAC" 2>"$WORK/smaps.err" &
-SMAPS_PID=$! # ip netns exec execs the worker: same process
+TIMEOUT_PID=$!
 sleep 1
-if awk '/^[0-9a-f]+-[0-9a-f]+ / { name = ($6 == "" ? "[anonymous]" : $6) }
+# timeout's child: ip netns exec, which has exec'd the worker (same process).
+SMAPS_PID=$(pgrep -P "$TIMEOUT_PID" -x vantage-worker || true)
+if [ -n "$SMAPS_PID" ] && awk '/^[0-9a-f]+-[0-9a-f]+ / { name = ($6 == "" ? "[anonymous]" : $6) }
         /^Rss:/ { if ($2 >= 1024) printf "  %8d KiB  %s\n", $2, name }' "/proc/$SMAPS_PID/smaps" |
   sort -rn | head -6; then
   echo "  VmRSS: $(awk '/^VmRSS/ { print $2, $3 }' "/proc/$SMAPS_PID/status")" \
     "(socket: mappings are packet rings: the capture ring of libpcap and the TX ring)"
 fi
-wait "$SMAPS_PID" || die "the paced run for smaps failed: $(tail -3 "$WORK/smaps.err")"
+wait "$TIMEOUT_PID" || die "the paced run for smaps failed: $(tail -3 "$WORK/smaps.err")"
 echo
 
 # ---------------------------------------------------------------- 3: recall
