@@ -24,8 +24,8 @@
 #include <string.h>
 #include <time.h>
 
-#define RECV_SNAPLEN    1600 /* whole frames: the parser wants every IP byte */
-#define RECV_BUFFER     (64 << 20)
+#define RECV_SNAPLEN    1600       /* whole frames: the parser wants every IP byte */
+#define RECV_BUFFER     (32 << 20) /* resident in full: keeps the worker under 64 MiB */
 #define RECV_TIMEOUT_MS 100
 #define STATS_EVERY_NS  100000000ULL
 

@@ -1,7 +1,7 @@
 /* recv.h: the libpcap receive thread that captures answers to our probes.
  *
  * vt_receiver_start() opens the interface (whole frames, not promiscuous,
- * immediate mode, 64 MiB kernel buffer, inbound only), installs the caller's
+ * immediate mode, 32 MiB kernel buffer, inbound only), installs the caller's
  * BPF filter and starts a thread that calls `cb` for each matching frame. The
  * callback runs on that thread and should only validate and enqueue (DESIGN.md,
  * "Where the time goes"). When start returns, capture is live: no answer to a

@@ -525,7 +525,7 @@ int vt_scan_run(const struct vt_scan_config *cfg, struct vt_scan_summary *sum, c
                 status_line(sc, &st, now, sent, false);
         }
         if (rc == 0)
-            vt_sender_flush(sc->sender);
+            vt_sender_drain(sc->sender); /* the end of sending, and final counts */
         sum->send_seconds = (vt_now_ns() - start) / 1e9;
         /* Late answers: wait out the cooldown, still reporting each second. */
         bool stopped = ctl && atomic_load(&ctl->stop);

@@ -718,6 +718,13 @@ int vt_sender_flush(struct vt_sender *s)
     return s->mode == VT_SEND_MMSG ? mmsg_send(s) : pcap_send(s);
 }
 
+int vt_sender_drain(struct vt_sender *s)
+{
+    if (vt_sender_flush(s) != 0)
+        return -1;
+    return s->mode == VT_SEND_RING ? ring_wait(s, 0) : 0;
+}
+
 void vt_sender_stats(const struct vt_sender *s, struct vt_send_stats *st)
 {
     *st = s->st;

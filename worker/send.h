@@ -84,6 +84,10 @@ int vt_sender_flush(struct vt_sender *s);
 
 /* Counts so far; a frame counts once the kernel has finished with it, which
  * on a NIC is a few microseconds after flush. Cheap: fine once a second. */
+/* Flushes and waits (at most about a second) until the kernel has taken every
+ * frame, so that the statistics that follow are final. Returns 0 or -1. */
+int vt_sender_drain(struct vt_sender *s);
+
 void vt_sender_stats(const struct vt_sender *s, struct vt_send_stats *st);
 
 /* "ring", "mmsg" or "pcap": the mode actually in use. */
