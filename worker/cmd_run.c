@@ -306,8 +306,8 @@ int vt_cmd_run(int argc, char **argv)
         .ops = vt_lease_runner_ops(runner),
     };
     struct vt_uplink *up = vt_uplink_new(&ucfg, err, sizeof err);
-    if (!up || vt_lease_runner_attach(runner, spool, vt_uplink_events_endpoint(up), err,
-                                      sizeof err) != 0) {
+    if (!up || vt_lease_runner_attach(runner, spool, vt_uplink_events_endpoint(up), &stop_requested,
+                                      err, sizeof err) != 0) {
         vt_uplink_destroy(&up);
         vt_lease_runner_destroy(&runner);
         vt_fatal(PROG, "%s", err);
@@ -321,6 +321,12 @@ int vt_cmd_run(int argc, char **argv)
             (unsigned long long)vt_targets_count(&policy.scope), ps, (unsigned long long)max_rate,
             max_rate ? "/s" : " (none)", spool_dir, vt_spool_count(spool));
     int rc = vt_uplink_run(up, &stop_requested, err, sizeof err);
+    if (rc == 0 && vt_lease_runner_dead(runner)) {
+        snprintf(err, sizeof err,
+                 "the scan helper process died (see the log above; killed, or out of memory?): "
+                 "restart vantage-worker");
+        rc = -1;
+    }
     vt_uplink_destroy(&up);
     vt_lease_runner_destroy(&runner);
     vt_spool_close(spool);

@@ -421,6 +421,9 @@ struct vt_lease_runner {
     pthread_t thread;
     bool thread_running;
     _Atomic uint64_t lease_id;
+    atomic_bool *stop;   /* the worker's: set when the helper dies */
+    atomic_bool dead;    /* the helper died on its own */
+    atomic_bool closing; /* vt_lease_runner_destroy ends the helper */
 };
 
 struct vt_lease_runner *vt_lease_runner_fork(const struct vt_lease_link *link,
@@ -561,6 +564,12 @@ static void *lease_thread(void *arg)
             if (running)
                 vt_uplink_post_ended(events, atomic_load(&lr->lease_id),
                                      "the scan helper process is gone");
+            if (!atomic_load(&lr->closing)) {
+                fprintf(stderr, "vantage-worker: the scan helper process died; stopping\n");
+                atomic_store(&lr->dead, true);
+                if (lr->stop)
+                    atomic_store(lr->stop, true);
+            }
             break;
         }
         if (type == 'r') {
@@ -601,10 +610,16 @@ static void *lease_thread(void *arg)
     return NULL;
 }
 
+bool vt_lease_runner_dead(struct vt_lease_runner *lr)
+{
+    return atomic_load(&lr->dead);
+}
+
 int vt_lease_runner_attach(struct vt_lease_runner *lr, struct vt_spool *spool,
-                           const char *events_endpoint, char *err, size_t errlen)
+                           const char *events_endpoint, atomic_bool *stop, char *err, size_t errlen)
 {
     lr->spool = spool;
+    lr->stop = stop;
     snprintf(lr->events_ep, sizeof lr->events_ep, "%s", events_endpoint);
     int e = pthread_create(&lr->thread, NULL, lease_thread, lr);
     if (e != 0) {
@@ -668,6 +683,7 @@ void vt_lease_runner_destroy(struct vt_lease_runner **lrp)
     struct vt_lease_runner *lr = *lrp;
     if (!lr)
         return;
+    atomic_store(&lr->closing, true);
     send_frame(lr, 'S', NULL, 0);
     shutdown(lr->fd, SHUT_WR); /* the helper reads end of file and exits */
     if (lr->spool)

@@ -22,6 +22,7 @@
 #ifndef VANTAGE_WORKER_LEASE_H
 #define VANTAGE_WORKER_LEASE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -47,9 +48,13 @@ struct vt_lease_runner *vt_lease_runner_fork(const struct vt_lease_link *link,
                                              size_t errlen);
 
 /* Starts the lease thread: results go to spool, events to the uplink's
- * events endpoint. 0, or -1 with err set. */
+ * events endpoint. If the helper process dies, the thread sets *stop (so the
+ * worker shuts down) and vt_lease_runner_dead() turns true. 0, or -1 with
+ * err set. */
 int vt_lease_runner_attach(struct vt_lease_runner *lr, struct vt_spool *spool,
-                           const char *events_endpoint, char *err, size_t errlen);
+                           const char *events_endpoint, atomic_bool *stop, char *err,
+                           size_t errlen);
+bool vt_lease_runner_dead(struct vt_lease_runner *lr);
 
 /* The uplink's handle on the runner. */
 struct vt_lease_ops vt_lease_runner_ops(struct vt_lease_runner *lr);
