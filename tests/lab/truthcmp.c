@@ -89,6 +89,8 @@ int main(int argc, char **argv)
         {"min-recall", required_argument, NULL, 'r'},
         {"min-precision", required_argument, NULL, 'P'},
         {"exact", no_argument, NULL, 'x'},
+        {"sites", required_argument, NULL, 's'},
+        {"min-all-sites", required_argument, NULL, 'a'},
         {NULL, 0, NULL, 0},
     };
     const char *truth_path = NULL, *ports_arg = NULL;
