@@ -52,6 +52,7 @@ static int cut(struct vt_campaign *k, char *err, size_t errlen)
     if (ns > k->steps)
         ns = k->steps;
     free(k->shard);
+    k->next_free = 0;
     k->nshards = (unsigned)ns;
     k->shard = calloc(ns, sizeof *k->shard);
     if (!k->shard) {
@@ -358,9 +359,9 @@ int vt_campaign_set_state(struct vt_coord *c, struct vt_campaign *k, enum vt_cam
         return -1;
     }
     if (st != VT_CAMPAIGN_RUNNING) /* pause or cancel: take every lease back */
-        for (size_t i = 0; i < c->nleases; i++)
-            if (c->leases[i]->active && c->leases[i]->campaign == k)
-                vt_lease_end(c, c->leases[i], true);
+        for (size_t i = c->nactive; i-- > 0;)
+            if (c->active[i]->campaign == k)
+                vt_lease_end(c, c->active[i], true);
     k->state = st;
     if (st == VT_CAMPAIGN_CANCELLED)
         k->completed_ms = vt_now_ms();
@@ -442,9 +443,9 @@ json_t *vt_campaign_status(struct vt_coord *c, struct vt_campaign *k)
             pending++;
     }
     uint64_t rate_now = 0;
-    for (size_t i = 0; i < c->nleases; i++) {
-        struct vt_lease *l = c->leases[i];
-        if (!l->active || l->campaign != k)
+    for (size_t i = 0; i < c->nactive; i++) {
+        struct vt_lease *l = c->active[i];
+        if (l->campaign != k)
             continue;
         char lease[160];
         snprintf(lease, sizeof lease, "%s/%u/%u", k->name, k->run, l->shard);

@@ -91,7 +91,9 @@ struct vt_campaign {
     unsigned run;
     int64_t created_ms, run_started_ms, completed_ms;
     uint64_t found_open, found_closed;
-    uint64_t steps; /* of the walk */
+    uint64_t steps;         /* of the walk */
+    unsigned active_leases; /* leases running now: the budget is shared by them */
+    unsigned next_free;     /* shards before this one have no slot left to lease */
     unsigned nshards;
     struct vt_shard *shard;
 };
@@ -122,8 +124,10 @@ struct vt_coord {
     size_t nworkers;
     struct vt_campaign **campaigns;
     size_t ncampaigns;
-    struct vt_lease **leases;
+    struct vt_lease **leases; /* every lease ever given, by ascending id */
     size_t nleases;
+    struct vt_lease **active; /* the ones running now, in no order */
+    size_t nactive, cap_active;
     uint64_t next_lease_id;
 
     /* ingest: writes since the last sync, and the acks waiting for it */

@@ -76,6 +76,33 @@ static struct vt_lease *append(struct vt_coord *c)
     return l;
 }
 
+static int activate(struct vt_coord *c, struct vt_lease *l)
+{
+    if (c->nactive == c->cap_active) {
+        size_t cap = c->cap_active ? 2 * c->cap_active : 64;
+        struct vt_lease **n = realloc(c->active, cap * sizeof *n);
+        if (!n)
+            return -1;
+        c->active = n;
+        c->cap_active = cap;
+    }
+    c->active[c->nactive++] = l;
+    l->active = true;
+    l->campaign->active_leases++;
+    return 0;
+}
+
+static void deactivate(struct vt_coord *c, struct vt_lease *l)
+{
+    for (size_t i = 0; i < c->nactive; i++)
+        if (c->active[i] == l) {
+            c->active[i] = c->active[--c->nactive];
+            break;
+        }
+    l->active = false;
+    l->campaign->active_leases--;
+}
+
 static int load_one(void *arg, const char *key, const void *val, size_t len)
 {
     struct vt_coord *c = arg;
@@ -107,9 +134,8 @@ static int load_one(void *arg, const char *key, const void *val, size_t len)
         l->worker = w;
         /* A lease held when the coordinator stopped stays with its worker, who
          * gets a fresh deadline to report in. */
-        l->active = active && (unsigned)run == k->run && k->state == VT_CAMPAIGN_RUNNING &&
-                    !k->shard[shard].slot[slot].finished;
-        if (l->active) {
+        if (active && (unsigned)run == k->run && k->state == VT_CAMPAIGN_RUNNING &&
+            !k->shard[shard].slot[slot].finished && activate(c, l) == 0) {
             l->deadline_ms = vt_now_ms() + VT_LEASE_MS;
             k->shard[shard].slot[slot].lease_id = l->id;
             w->lease_id = l->id;
@@ -187,6 +213,23 @@ static void send_lease(struct vt_coord *c, struct vt_lease *l)
     free(tr), free(tp), free(br), free(bp), free(pr), free(pp);
 }
 
+static bool shard_finished(const struct vt_campaign *k, unsigned s)
+{
+    for (unsigned j = 0; j < k->vantages; j++)
+        if (!k->shard[s].slot[j].finished)
+            return false;
+    return true;
+}
+
+/* An equal share of the campaign's budget, capped by the worker's own limit.
+ * The others' shares follow at the next vt_leases_rebalance (each tick). */
+static uint64_t share(struct vt_coord *c, const struct vt_campaign *k, const struct vt_worker *w)
+{
+    unsigned n = k->active_leases ? k->active_leases : 1;
+    uint64_t r = k->rate / n ? k->rate / n : 1;
+    return w->max_rate && r > w->max_rate ? w->max_rate : r;
+}
+
 void vt_lease_offer(struct vt_coord *c, struct vt_worker *w)
 {
     if (w->lease_id || w->revoked || !w->hello)
@@ -195,7 +238,10 @@ void vt_lease_offer(struct vt_coord *c, struct vt_worker *w)
         struct vt_campaign *k = c->campaigns[i];
         if (k->state != VT_CAMPAIGN_RUNNING || !k->shard || !vt_lease_eligible(w, k))
             continue;
-        for (unsigned s = 0; s < k->nshards; s++) {
+        /* Skip the shards finished for good; the hint only moves forward. */
+        while (k->next_free < k->nshards && shard_finished(k, k->next_free))
+            k->next_free++;
+        for (unsigned s = k->next_free; s < k->nshards; s++) {
             struct vt_shard *sh = &k->shard[s];
             /* Candidates: slots neither finished nor leased. Best is the
              * slot this site already started, then an untouched one, then one
@@ -226,7 +272,8 @@ void vt_lease_offer(struct vt_coord *c, struct vt_worker *w)
             l->shard = s;
             l->slot = (unsigned)pick;
             l->worker = w;
-            l->active = true;
+            if (activate(c, l) != 0)
+                return;
             l->deadline_ms = vt_now_ms() + VT_LEASE_MS;
             struct vt_slot *sl = &sh->slot[pick];
             snprintf(sl->site, sizeof sl->site, "%s", w->site);
@@ -234,7 +281,7 @@ void vt_lease_offer(struct vt_coord *c, struct vt_worker *w)
             w->lease_id = l->id;
             save(c, l);
             vt_campaign_save_shard(c, k, s);
-            vt_leases_rebalance(c); /* sets l->rate, tells the others */
+            l->rate = share(c, k, w); /* the others follow at the next rebalance */
             send_lease(c, l);
             vt_log("lease %" PRIu64 ": %s/%u shard %u/%u slot %d to %s (site %s) from step %" PRIu64
                    " of %" PRIu64 " at %" PRIu64 "/s",
@@ -249,7 +296,7 @@ void vt_lease_end(struct vt_coord *c, struct vt_lease *l, bool cancel)
 {
     if (!l->active)
         return;
-    l->active = false;
+    deactivate(c, l);
     struct vt_slot *sl = &l->campaign->shard[l->shard].slot[l->slot];
     if (sl->lease_id == l->id)
         sl->lease_id = 0;
@@ -268,7 +315,6 @@ void vt_lease_end(struct vt_coord *c, struct vt_lease *l, bool cancel)
     }
     save(c, l);
     vt_campaign_save_shard(c, l->campaign, l->shard);
-    vt_leases_rebalance(c);
 }
 
 void vt_lease_on_progress(struct vt_coord *c, struct vt_worker *w, const Vantage__Progress *p)
@@ -314,9 +360,9 @@ void vt_lease_on_refused(struct vt_coord *c, struct vt_worker *w, const Vantage_
 
 void vt_leases_tick(struct vt_coord *c, int64_t now)
 {
-    for (size_t i = 0; i < c->nleases; i++) {
-        struct vt_lease *l = c->leases[i];
-        if (l->active && now > l->deadline_ms) {
+    for (size_t i = c->nactive; i-- > 0;) { /* backwards: ending one moves the last here */
+        struct vt_lease *l = c->active[i];
+        if (now > l->deadline_ms) {
             vt_log("lease %" PRIu64 " of worker %s lapsed (no progress for %d s); shard %u goes "
                    "back to the queue at step %" PRIu64,
                    l->id, l->worker->name, VT_LEASE_MS / 1000, l->shard,
@@ -328,35 +374,21 @@ void vt_leases_tick(struct vt_coord *c, int64_t now)
 
 void vt_leases_rebalance(struct vt_coord *c)
 {
-    for (size_t i = 0; i < c->ncampaigns; i++) {
-        struct vt_campaign *k = c->campaigns[i];
-        unsigned n = 0;
-        for (size_t j = 0; j < c->nleases; j++)
-            n += c->leases[j]->active && c->leases[j]->campaign == k;
-        if (!n)
+    for (size_t j = 0; j < c->nactive; j++) {
+        struct vt_lease *l = c->active[j];
+        uint64_t r = share(c, l->campaign, l->worker);
+        /* small drifts are not worth a message to every worker */
+        if (r == l->rate || (r > l->rate ? r - l->rate : l->rate - r) * 20 < l->rate)
             continue;
-        for (size_t j = 0; j < c->nleases; j++) {
-            struct vt_lease *l = c->leases[j];
-            if (!l->active || l->campaign != k)
-                continue;
-            uint64_t r = k->rate / n ? k->rate / n : 1;
-            if (l->worker->max_rate && r > l->worker->max_rate)
-                r = l->worker->max_rate;
-            if (r == l->rate)
-                continue;
-            bool tell = l->rate != 0; /* a new lease carries its rate itself */
-            l->rate = r;
-            if (tell) {
-                Vantage__RateChange m = VANTAGE__RATE_CHANGE__INIT;
-                m.lease_id = l->id;
-                m.rate = r;
-                Vantage__Envelope env = VANTAGE__ENVELOPE__INIT;
-                env.version = VT_PROTOCOL_VERSION;
-                env.body_case = VANTAGE__ENVELOPE__BODY_RATE;
-                env.rate = &m;
-                vt_send_to(c, l->worker, &env);
-            }
-        }
+        l->rate = r;
+        Vantage__RateChange m = VANTAGE__RATE_CHANGE__INIT;
+        m.lease_id = l->id;
+        m.rate = r;
+        Vantage__Envelope env = VANTAGE__ENVELOPE__INIT;
+        env.version = VT_PROTOCOL_VERSION;
+        env.body_case = VANTAGE__ENVELOPE__BODY_RATE;
+        env.rate = &m;
+        vt_send_to(c, l->worker, &env);
     }
 }
 

@@ -379,6 +379,7 @@ static int serve(struct vt_coord *c, struct serve_opts *o)
         int64_t now = vt_now_ms();
         if (now >= next_tick) {
             vt_leases_tick(c, now);
+            vt_leases_rebalance(c);
             vt_campaigns_tick(c, now);
             next_tick = now + 250;
         }
