@@ -87,10 +87,10 @@ void vt_ingest_batch(struct vt_coord *c, struct vt_worker *w, const Vantage__Res
         uint32_t window = (uint32_t)(r->ts_ms / 1000 / c->window_s);
         if (vt_batch_obs_merge(c->batch, window, r->ip, (uint16_t)r->port, &o) != 0)
             return; /* out of memory: not acked, the worker re-sends */
-        if (r->open)
-            k->found_open++;
-        else
-            k->found_closed++;
+        /* Counted from one slot per shard only, so that a pair seen from K
+         * vantages is found once. */
+        if (l->slot == 0)
+            *(r->open ? &k->found_open : &k->found_closed) += 1;
     }
     char key[128];
     snprintf(key, sizeof key, "seq/%s", w->name);

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # demo.sh: vantage end to end on this machine, in the lab (tests/lab/): installs
 # what is needed, builds, brings up an Internet of simulated IoT devices in
-# network namespaces, scans it from every vantage with `vantage-worker scan`,
-# prints what was found next to the ground truth, and takes the lab down again
-# (also on failure). No packet leaves the lab's namespaces.
+# network namespaces, scans it once by hand with `vantage-worker scan`, then
+# runs the cluster — a coordinator and one worker per vantage — through a
+# 3-vantage campaign, prints the consolidated result next to the ground truth,
+# and takes the lab down again (also on failure). No packet leaves the lab.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -31,8 +32,11 @@ LAB=$REPO/tests/lab/lab
 WORK=$(mktemp -d /tmp/vantage-demo.XXXXXX)
 
 "$LAB" down >/dev/null 2>&1 || true
+PIDS=()
 cleanup() {
   local rc=$?
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
   "$LAB" down >/dev/null 2>&1 || echo "demo.sh: lab down failed; run $LAB down" >&2
   rm -rf "$WORK"
   [ $rc -eq 0 ] || echo "demo.sh: failed (exit $rc)" >&2
@@ -55,28 +59,53 @@ jq -r '[.devices[].kind] | group_by(.) | map("  \(.[0])\t\(length)") | .[]' "$TR
 echo "what each vantage cannot see:"
 jq -r '.blocked[] | "  vantage \(.vantage) (\(.source)): \(.network) is blocked"' "$TRUTH"
 
-say "scanning 198.18.0.0/16 x {$PORTS} from each vantage (vantage-worker scan, 100k probes/s, 2 probes per target)"
-for v in $(seq 1 $VANTAGES); do
-  ip netns exec "vl-v$v" "$WORKER" scan 198.18.0.0/16 --ports "$PORTS" \
-    --blocklist /run/vantage-lab/blocklist.txt --rate 100000 --probes 2 --cooldown 2 --quiet \
-    --output "$WORK/v$v.jsonl" 2>"$WORK/v$v.err" || {
-    cat "$WORK/v$v.err" >&2
-    exit 1
-  }
-  echo "vantage $v: $(tail -1 "$WORK/v$v.err" | sed 's/^vantage-worker scan: //')"
-done
-
-say "what the scans found, against the ground truth"
-printf '%-9s %8s %8s  %s\n' vantage open closed "accuracy (truthcmp)"
-for v in $(seq 1 $VANTAGES); do
-  open=$(grep -c '"state":"open"' "$WORK/v$v.jsonl" || true)
-  closed=$(grep -c '"state":"closed"' "$WORK/v$v.jsonl" || true)
-  acc=$("$TRUTHCMP" --truth "$TRUTH" --vantage "$v" "$WORK/v$v.jsonl" 2>/dev/null | sed 's/.*; //')
-  printf '%-9s %8s %8s  %s\n' "$v" "$open" "$closed" "$acc"
-done
-echo "open services per port, from vantage 1:"
-jq -r 'select(.state == "open") | .port' "$WORK/v1.jsonl" | sort -n | uniq -c | awk '{printf "  %s/tcp\t%s\n", $2, $1}'
-echo "first results from vantage 1 (JSON Lines, as vantage-worker writes them):"
+say "1. one scanner by hand: vantage-worker scan from vantage 1 (100k probes/s, 2 probes per target)"
+ip netns exec vl-v1 "$WORKER" scan 198.18.0.0/16 --ports "$PORTS" \
+  --blocklist /run/vantage-lab/blocklist.txt --rate 100000 --probes 2 --cooldown 2 --quiet \
+  --output "$WORK/v1.jsonl" 2>"$WORK/v1.err" || {
+  cat "$WORK/v1.err" >&2
+  exit 1
+}
+echo "$(tail -1 "$WORK/v1.err" | sed 's/^vantage-worker scan: //')"
+echo "against the ground truth: $("$TRUTHCMP" --truth "$TRUTH" --vantage 1 "$WORK/v1.jsonl" 2>/dev/null | sed 's/.*; //')"
+echo "first results (JSON Lines, as vantage-worker writes them):"
 head -3 "$WORK/v1.jsonl" | sed 's/^/  /'
+
+say "2. the cluster: a coordinator in vl-coord, one worker per vantage, a 3-vantage campaign"
+VANTAGE=$REPO/build/coordinator/vantage
+export VANTAGE_CONTROL=ipc://$WORK/control
+"$VANTAGE" keygen --out "$WORK/coord.key" >/dev/null
+ip netns exec vl-coord "$VANTAGE" serve --db "$WORK/db" --listen tcp://198.19.254.2:7700 \
+  --control "$VANTAGE_CONTROL" --key "$WORK/coord.key" \
+  --blocklist /run/vantage-lab/blocklist.txt --window 1d >"$WORK/coord.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do [ -S "$WORK/control" ] && break; sleep 0.1; done
+echo "coordinator up, public key $(cat "$WORK/coord.key.pub" | sed -n 's/.*public-key = "\(.*\)"/\1/p')"
+for v in $(seq 1 $VANTAGES); do
+  pub=$("$WORKER" keygen --out "$WORK/w$v.key")
+  "$VANTAGE" worker add "w$v" --key "$pub" --site "isp-$v" >/dev/null
+  ip netns exec "vl-v$v" "$WORKER" run --coordinator tcp://198.19.254.2:7700 \
+    --server-key "$WORK/coord.key.pub" --key "$WORK/w$v.key" --name "w$v" \
+    --scope 198.18.0.0/16 --spool "$WORK/spool-$v" >"$WORK/w$v.log" 2>&1 &
+  PIDS+=($!)
+done
+sleep 2
+"$VANTAGE" worker list
+"$VANTAGE" campaign start iot --targets 198.18.0.0/16 --ports "$PORTS" --rate 300000 \
+  --vantages $VANTAGES --probes 2 >/dev/null
+"$VANTAGE" campaign wait iot --timeout 240
+"$VANTAGE" campaign status iot
+
+say "what the cluster stored (vantage query), against the ground truth"
+"$VANTAGE" query --format jsonl >"$WORK/all.jsonl"
+"$TRUTHCMP" --truth "$TRUTH" --vantage 0 --sites isp-1=1,isp-2=2,isp-3=3 "$WORK/all.jsonl" 2>/dev/null |
+  sed 's/^truthcmp: //'
+echo "open services per port:"
+"$VANTAGE" query --state open --group-by port
+echo "how many vantages saw each record:"
+jq -r '.vantages | length' "$WORK/all.jsonl" | sort | uniq -c | awk '{printf "  %s vantage(s): %s records\n", $2, $1}'
+echo "a record seen from a blocked network (only the other vantages could see it):"
+net=$(jq -r '.blocked[0].network' "$TRUTH")
+jq -c -s --arg p "${net%.0/24}." 'map(select(.ip | startswith($p))) | .[0]' "$WORK/all.jsonl" | sed 's/^/  /'
 
 say "done; the lab is taken down"
