@@ -1,0 +1,681 @@
+/* test_lease.c: unit tests for coordinator/lease.c and the shard arithmetic of
+ * coordinator/campaign.c, the coordinator's lease state machine, in-process.
+ *
+ * Each test builds a `struct vt_coord` by hand around a temporary store, with
+ * no sockets: workers are enrolled with vt_worker_add and "connect" by a Hello
+ * handed to vt_worker_on_hello; their route stays NULL, so nothing is sent.
+ *
+ * What an operator would notice: a campaign's shards cover its walk exactly
+ * once; a partner's policy (scope, ports, max rate) is never overridden; one
+ * worker holds one lease; a checkpoint only moves forward and survives a lapse,
+ * a pause and a coordinator restart; K vantages are K distinct sites; a revoked
+ * worker gets nothing; a campaign's rate is one budget shared by its leases. */
+#define _GNU_SOURCE /* nftw */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "coord.h"
+
+struct fixture {
+    char dir[64];    /* the store */
+    char keydir[64]; /* zauth's certificate directory */
+    struct vt_coord *c;
+};
+
+static char err[512];
+
+/* A coordinator context as `vantage serve` builds it, minus the sockets, with
+ * whatever the store holds loaded. */
+static struct vt_coord *coord_open(const char *dir, const char *keydir)
+{
+    struct vt_coord *c = calloc(1, sizeof *c);
+    assert_non_null(c);
+    err[0] = '\0';
+    c->store = vt_store_open(dir, err, sizeof err);
+    if (!c->store)
+        fail_msg("%s", err);
+    snprintf(c->keydir, sizeof c->keydir, "%s", keydir);
+    c->window_s = 3600;
+    vt_targets_init(&c->base_blocklist);
+    vt_targets_init(&c->optout);
+    assert_int_equal(vt_targets_builtin_blocklist(&c->base_blocklist), 0);
+    c->batch = vt_batch_new();
+    assert_non_null(c->batch);
+    if (vt_registry_load(c, err, sizeof err) != 0 || vt_blocklist_load(c) != 0 ||
+        vt_campaigns_load(c, err, sizeof err) != 0 || vt_leases_load(c) != 0)
+        fail_msg("cannot load the store: %s", err);
+    return c;
+}
+
+static void coord_close(struct vt_coord *c)
+{
+    for (size_t i = 0; i < c->nleases; i++)
+        free(c->leases[i]);
+    free(c->leases);
+    free(c->active);
+    for (size_t i = 0; i < c->ncampaigns; i++) {
+        struct vt_campaign *k = c->campaigns[i];
+        for (unsigned s = 0; k->shard && s < k->nshards; s++)
+            free(k->shard[s].slot);
+        free(k->shard);
+        free(k->targets_text);
+        vt_targets_free(&k->targets);
+        vt_ports_free(&k->ports);
+        free(k);
+    }
+    free(c->campaigns);
+    for (size_t i = 0; i < c->nworkers; i++) {
+        struct vt_worker *w = c->workers[i];
+        zframe_destroy(&w->route);
+        vt_targets_free(&w->scope);
+        vt_ports_free(&w->ports);
+        free(w);
+    }
+    free(c->workers);
+    free(c->pending_acks);
+    vt_targets_free(&c->base_blocklist);
+    vt_targets_free(&c->optout);
+    vt_batch_free(c->batch);
+    vt_store_close(c->store);
+    free(c);
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    strcpy(f->dir, "/tmp/test_lease.XXXXXX");
+    strcpy(f->keydir, "/tmp/test_lease_keys.XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    assert_non_null(mkdtemp(f->keydir));
+    f->c = coord_open(f->dir, f->keydir);
+    *state = f;
+    return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    if (f->c)
+        coord_close(f->c);
+    nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    nftw(f->keydir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+/* A partner's local policy. */
+struct policy {
+    uint32_t scope_first, scope_last;
+    uint32_t port_first, port_last;
+    uint64_t max_rate; /* 0: none */
+};
+
+static const struct policy ANYTHING = {0, UINT32_MAX, 1, 65535, 0};
+
+/* Enrolls a worker and has it say Hello with policy p; it is online now. */
+static struct vt_worker *connect_worker(struct vt_coord *c, const char *name, const char *site,
+                                        struct policy p)
+{
+    char pub[41], secret[41];
+    assert_int_equal(zmq_curve_keypair(pub, secret), 0);
+    if (vt_worker_add(c, name, pub, site, 0, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    struct vt_worker *w = vt_worker_by_name(c, name);
+    assert_non_null(w);
+
+    Vantage__Range scope = VANTAGE__RANGE__INIT, *scopes[1] = {&scope};
+    scope.first = p.scope_first;
+    scope.last = p.scope_last;
+    Vantage__PortRange ports = VANTAGE__PORT_RANGE__INIT, *portv[1] = {&ports};
+    ports.first = p.port_first;
+    ports.last = p.port_last;
+    Vantage__Policy pol = VANTAGE__POLICY__INIT;
+    pol.scope = scopes;
+    pol.n_scope = 1;
+    pol.ports = portv;
+    pol.n_ports = 1;
+    pol.has_max_rate = p.max_rate != 0;
+    pol.max_rate = p.max_rate;
+    Vantage__Hello h = VANTAGE__HELLO__INIT;
+    h.name = (char *)name;
+    h.software = "test_lease";
+    h.policy = &pol;
+    vt_worker_on_hello(c, w, &h);
+    w->last_seen_ms = vt_now_ms();
+    return w;
+}
+
+/* "1.0.0.0/16" x "23,80": 131072 pairs. */
+static struct vt_campaign *start(struct vt_coord *c, const char *name, uint64_t rate, unsigned k)
+{
+    struct vt_campaign *camp =
+        vt_campaign_start(c, name, "1.0.0.0/16", "23,80", rate, k, 1, 0, err, sizeof err);
+    if (!camp)
+        fail_msg("%s", err);
+    return camp;
+}
+
+static void progress(struct vt_coord *c, struct vt_worker *w, uint64_t done, bool finished)
+{
+    Vantage__Progress p = VANTAGE__PROGRESS__INIT;
+    p.lease_id = w->lease_id;
+    p.done = done;
+    p.has_finished = finished;
+    p.finished = finished;
+    vt_lease_on_progress(c, w, &p);
+}
+
+static struct vt_slot *slot_of(struct vt_lease *l)
+{
+    return &l->campaign->shard[l->shard].slot[l->slot];
+}
+
+static struct vt_lease *lease_of(struct vt_coord *c, struct vt_worker *w)
+{
+    assert_int_not_equal(w->lease_id, 0);
+    struct vt_lease *l = vt_lease_by_id(c, w->lease_id);
+    assert_non_null(l);
+    assert_true(l->active);
+    assert_ptr_equal(l->worker, w);
+    return l;
+}
+
+static const char *status_str(struct vt_coord *c, struct vt_campaign *k, const char *field,
+                              char *buf, size_t len)
+{
+    json_t *st = vt_campaign_status(c, k);
+    assert_non_null(st);
+    const char *v = json_string_value(json_object_get(st, field));
+    snprintf(buf, len, "%s", v ? v : "(null)");
+    json_decref(st);
+    return buf;
+}
+
+/* ---- the tests ---- */
+
+/* Shards are consecutive arcs that cover the walk exactly once, whatever the rate. */
+static void test_shards_partition_the_walk(void **state)
+{
+    struct fixture *f = *state;
+    const uint64_t rates[] = {10, 100, 1000, 10000, 1000000};
+    for (size_t r = 0; r < sizeof rates / sizeof rates[0]; r++) {
+        char name[32];
+        snprintf(name, sizeof name, "c%zu", r);
+        struct vt_campaign *k = start(f->c, name, rates[r], 1);
+        assert_true(k->steps >= 131072); /* every (address, port) pair is a step */
+        assert_true(k->nshards >= VT_MIN_SHARDS);
+        uint64_t next = 0;
+        for (unsigned s = 0; s < k->nshards; s++) {
+            assert_int_equal(k->shard[s].first, next);
+            assert_true(k->shard[s].steps > 0);
+            next = k->shard[s].first + k->shard[s].steps;
+        }
+        assert_int_equal(next, k->steps);
+    }
+}
+
+/* A worker whose policy does not allow the whole campaign is offered nothing. */
+static void test_policy_is_respected(void **state)
+{
+    struct fixture *f = *state;
+    struct vt_campaign *k = start(f->c, "iot", 1000, 1);
+    /* scope 1.0.0.0/17: half the targets */
+    struct vt_worker *half =
+        connect_worker(f->c, "half", "a", (struct policy){0x01000000, 0x01007fff, 1, 65535, 0});
+    /* every address, but port 23 only */
+    struct vt_worker *p23 =
+        connect_worker(f->c, "p23", "b", (struct policy){0, UINT32_MAX, 23, 23, 0});
+    /* ports 22-79: 80 missing */
+    struct vt_worker *p79 =
+        connect_worker(f->c, "p79", "c", (struct policy){0, UINT32_MAX, 22, 79, 0});
+    struct vt_worker *ok = connect_worker(f->c, "ok", "d", ANYTHING);
+    struct vt_worker *bad[] = {half, p23, p79};
+    for (size_t i = 0; i < 3; i++) {
+        assert_false(vt_lease_eligible(bad[i], k));
+        vt_lease_offer(f->c, bad[i]);
+        assert_int_equal(bad[i]->lease_id, 0);
+    }
+    assert_int_equal(f->c->nactive, 0);
+    assert_true(vt_lease_eligible(ok, k));
+    vt_lease_offer(f->c, ok);
+    assert_int_not_equal(ok->lease_id, 0);
+    assert_int_equal(f->c->nactive, 1);
+}
+
+/* No route (never connected): sending fails, harmlessly. */
+static void test_send_without_route_fails(void **state)
+{
+    struct fixture *f = *state;
+    struct vt_worker *w = connect_worker(f->c, "w", "a", ANYTHING);
+    assert_null(w->route);
+    Vantage__Heartbeat hb = VANTAGE__HEARTBEAT__INIT;
+    Vantage__Envelope env = VANTAGE__ENVELOPE__INIT;
+    env.version = VT_PROTOCOL_VERSION;
+    env.body_case = VANTAGE__ENVELOPE__BODY_HEARTBEAT;
+    env.heartbeat = &hb;
+    assert_int_equal(vt_send_to(f->c, w, &env), -1);
+    vt_send_error(f->c, w, VANTAGE__ERROR__CODE__UNKNOWN, "nobody hears this");
+}
+
+/* K=1: one lease at a time; the checkpoint only moves forward, never past the
+ * arc; finishing frees the worker; the campaign completes with its last shard. */
+static void test_single_vantage_life_cycle(void **state)
+{
+    struct fixture *f = *state;
+    struct vt_campaign *k = start(f->c, "iot", 1000, 1);
+    struct vt_worker *w = connect_worker(f->c, "w", "a", ANYTHING);
+
+    for (unsigned n = 0; n < k->nshards; n++) {
+        vt_lease_offer(f->c, w);
+        struct vt_lease *l = lease_of(f->c, w);
+        uint64_t id = l->id;
+        vt_lease_offer(f->c, w); /* a second ask while it holds one: nothing new */
+        assert_int_equal(w->lease_id, id);
+        assert_int_equal(f->c->nactive, 1);
+        assert_int_equal(k->active_leases, 1);
+
+        struct vt_slot *sl = slot_of(l);
+        uint64_t steps = k->shard[l->shard].steps;
+        assert_int_equal(sl->lease_id, id);
+        assert_string_equal(sl->site, "a");
+        assert_int_equal(sl->done, 0);
+        progress(f->c, w, 100, false);
+        assert_int_equal(sl->done, 100);
+        progress(f->c, w, 50, false); /* a late, older checkpoint */
+        assert_int_equal(sl->done, 100);
+        progress(f->c, w, steps + 1, false); /* beyond the arc: ignored */
+        assert_int_equal(sl->done, 100);
+        progress(f->c, w, steps, false);
+        assert_int_equal(sl->done, steps);
+        assert_false(sl->finished);
+
+        vt_campaigns_tick(f->c, vt_now_ms());
+        assert_int_equal(k->state, VT_CAMPAIGN_RUNNING);
+
+        progress(f->c, w, steps, true);
+        assert_true(sl->finished);
+        assert_int_equal(sl->done, steps);
+        assert_int_equal(sl->lease_id, 0);
+        assert_int_equal(w->lease_id, 0);
+        assert_false(l->active);
+        assert_int_equal(f->c->nactive, 0);
+        assert_int_equal(k->active_leases, 0);
+    }
+    vt_lease_offer(f->c, w); /* nothing left */
+    assert_int_equal(w->lease_id, 0);
+    vt_campaigns_tick(f->c, vt_now_ms());
+    assert_int_equal(k->state, VT_CAMPAIGN_COMPLETE);
+    assert_int_not_equal(k->completed_ms, 0);
+    char buf[64];
+    assert_string_equal(status_str(f->c, k, "state", buf, sizeof buf), "complete");
+}
+
+/* Progress for a lease that is not the sender's moves nothing. */
+static void test_progress_of_others_ignored(void **state)
+{
+    struct fixture *f = *state;
+    start(f->c, "iot", 1000, 1);
+    struct vt_worker *a = connect_worker(f->c, "a", "a", ANYTHING);
+    struct vt_worker *b = connect_worker(f->c, "b", "b", ANYTHING);
+    vt_lease_offer(f->c, a);
+    struct vt_lease *l = lease_of(f->c, a);
+    Vantage__Progress p = VANTAGE__PROGRESS__INIT;
+    p.lease_id = l->id;
+    p.done = 10;
+    p.has_finished = true;
+    p.finished = true;
+    vt_lease_on_progress(f->c, b, &p);
+    assert_int_equal(slot_of(l)->done, 0);
+    assert_false(slot_of(l)->finished);
+    assert_true(l->active);
+    p.lease_id = 9999; /* no such lease */
+    vt_lease_on_progress(f->c, b, &p);
+    assert_int_equal(b->lease_id, 0);
+}
+
+/* K=3: a shard's slots go to three distinct sites; a second worker of a site
+ * gets a slot of another shard only; fewer sites than K: "waiting". */
+static void test_distinct_sites(void **state)
+{
+    struct fixture *f = *state;
+    struct vt_campaign *k = start(f->c, "iot", 1000, 3);
+    char buf[256];
+
+    struct vt_worker *a1 = connect_worker(f->c, "a1", "site-a", ANYTHING);
+    struct vt_worker *b1 = connect_worker(f->c, "b1", "site-b", ANYTHING);
+    assert_string_equal(status_str(f->c, k, "state", buf, sizeof buf), "waiting");
+    assert_string_not_equal(status_str(f->c, k, "waiting", buf, sizeof buf), "(null)");
+    assert_string_equal(vt_campaign_state_name(k, f->c), "waiting");
+
+    struct vt_worker *c1 = connect_worker(f->c, "c1", "site-c", ANYTHING);
+    assert_string_equal(status_str(f->c, k, "state", buf, sizeof buf), "running");
+    assert_string_equal(status_str(f->c, k, "waiting", buf, sizeof buf), "(null)");
+
+    struct vt_worker *a2 = connect_worker(f->c, "a2", "site-a", ANYTHING);
+    struct vt_worker *order[] = {a1, b1, c1, a2};
+    for (size_t i = 0; i < 4; i++)
+        vt_lease_offer(f->c, order[i]);
+    struct vt_lease *la1 = lease_of(f->c, a1), *lb1 = lease_of(f->c, b1), *lc1 = lease_of(f->c, c1),
+                    *la2 = lease_of(f->c, a2);
+    assert_int_equal(la1->shard, lb1->shard);
+    assert_int_equal(la1->shard, lc1->shard);
+    assert_int_not_equal(la2->shard, la1->shard);
+
+    /* Every shard: no site in two of its slots. */
+    for (unsigned s = 0; s < k->nshards; s++)
+        for (unsigned i = 0; i < k->vantages; i++)
+            for (unsigned j = i + 1; j < k->vantages; j++)
+                if (k->shard[s].slot[i].site[0])
+                    assert_string_not_equal(k->shard[s].slot[i].site, k->shard[s].slot[j].site);
+
+    /* Site c goes offline: the campaign waits again. */
+    c1->last_seen_ms = vt_now_ms() - 2 * VT_ONLINE_MS;
+    assert_string_equal(status_str(f->c, k, "state", buf, sizeof buf), "waiting");
+    assert_string_not_equal(status_str(f->c, k, "waiting", buf, sizeof buf), "(null)");
+}
+
+/* Two sites, K=3: the same site never fills two slots of one shard, even when
+ * the only free slots left are on shards it already works on. */
+static void test_site_never_doubles_up(void **state)
+{
+    struct fixture *f = *state;
+    struct vt_campaign *k = start(f->c, "iot", 1000, 3);
+    struct vt_worker *w[8];
+    for (int i = 0; i < 8; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "w%d", i);
+        w[i] = connect_worker(f->c, name, i % 2 ? "site-b" : "site-a", ANYTHING);
+        vt_lease_offer(f->c, w[i]);
+    }
+    for (unsigned s = 0; s < k->nshards; s++)
+        for (unsigned i = 0; i < k->vantages; i++)
+            for (unsigned j = i + 1; j < k->vantages; j++)
+                if (k->shard[s].slot[i].site[0])
+                    assert_string_not_equal(k->shard[s].slot[i].site, k->shard[s].slot[j].site);
+    /* Each shard can take one worker of each site: 2 per shard at most. */
+    unsigned leased = 0;
+    for (int i = 0; i < 8; i++)
+        leased += w[i]->lease_id != 0;
+    assert_true(leased <= 2 * k->nshards);
+    assert_int_equal(leased, 8 < 2 * k->nshards ? 8 : 2 * k->nshards);
+}
+
+/* A lease without progress lapses; its slot keeps its checkpoint and the next
+ * worker resumes from it. */
+static void test_lapse_requeues_with_checkpoint(void **state)
+{
+    struct fixture *f = *state;
+    struct vt_campaign *k = start(f->c, "iot", 1000, 1);
+    struct vt_worker *a = connect_worker(f->c, "a", "site-a", ANYTHING);
+    struct vt_worker *b = connect_worker(f->c, "b", "site-b", ANYTHING);
+    vt_lease_offer(f->c, a);
+    struct vt_lease *la = lease_of(f->c, a);
+    unsigned shard = la->shard, slot = la->slot;
+    uint64_t id = la->id;
+    progress(f->c, a, 500, false);
+
+    vt_leases_tick(f->c, vt_now_ms()); /* deadline not reached: nothing happens */
+    assert_true(la->active);
+
+    la->deadline_ms = vt_now_ms() - 1;
+    vt_leases_tick(f->c, vt_now_ms());
+    assert_false(la->active);
+    assert_int_equal(a->lease_id, 0);
+    assert_int_equal(f->c->nactive, 0);
+    assert_int_equal(k->active_leases, 0);
+    struct vt_slot *sl = &k->shard[shard].slot[slot];
+    assert_int_equal(sl->lease_id, 0);
+    assert_int_equal(sl->done, 500);
+    assert_false(sl->finished);
+
+    vt_lease_offer(f->c, b);
+    struct vt_lease *lb = lease_of(f->c, b);
+    assert_int_not_equal(lb->id, id);
+    assert_int_equal(lb->shard, shard);
+    assert_int_equal(lb->slot, slot);
+    assert_int_equal(sl->lease_id, lb->id);
+    assert_int_equal(sl->done, 500); /* resumes, not restarts */
+    assert_string_equal(sl->site, "site-b");
+    /* The old lease is still known (its holder's late results are taken). */
+    assert_ptr_equal(vt_lease_by_id(f->c, id), la);
+}
+
+/* A lapsed lease with nothing done frees its slot for any site. */
+static void test_lapse_without_progress(void **state)
+{
+    struct fixture *f = *state;
+    struct vt_campaign *k = start(f->c, "iot", 1000, 1);
+    struct vt_worker *a = connect_worker(f->c, "a", "site-a", ANYTHING);
+    vt_lease_offer(f->c, a);
+    struct vt_lease *la = lease_of(f->c, a);
+    la->deadline_ms = vt_now_ms() - 1;
+    vt_leases_tick(f->c, vt_now_ms());
+    struct vt_slot *sl = &k->shard[la->shard].slot[la->slot];
+    assert_string_equal(sl->site, "");
+    assert_int_equal(sl->done, 0);
+}
+
+/* Revocation takes the lease back and no lease is offered afterwards. */
+static void test_revoke(void **state)
+{
+    struct fixture *f = *state;
+    struct vt_campaign *k = start(f->c, "iot", 1000, 1);
+    struct vt_worker *w = connect_worker(f->c, "w", "a", ANYTHING);
+    vt_lease_offer(f->c, w);
+    struct vt_lease *l = lease_of(f->c, w);
+    progress(f->c, w, 7, false);
+    assert_int_equal(vt_worker_revoke(f->c, "w", err, sizeof err), 0);
+    assert_false(l->active);
+    assert_int_equal(w->lease_id, 0);
+    assert_int_equal(slot_of(l)->lease_id, 0);
+    assert_int_equal(slot_of(l)->done, 7);
+    assert_int_equal(f->c->nactive, 0);
+    assert_false(vt_lease_eligible(w, k));
+    vt_lease_offer(f->c, w);
+    assert_int_equal(w->lease_id, 0);
+    /* its certificate is gone from zauth's directory */
+    char path[4200];
+    snprintf(path, sizeof path, "%s/w.key", f->c->keydir);
+    assert_int_not_equal(access(path, F_OK), 0);
+}
+
+/* Pause takes every lease back, resume offers again, cancel is final. */
+static void test_pause_resume_cancel(void **state)
+{
+    struct fixture *f = *state;
+    struct vt_campaign *k = start(f->c, "iot", 1000, 1);
+    struct vt_worker *a = connect_worker(f->c, "a", "site-a", ANYTHING);
+    struct vt_worker *b = connect_worker(f->c, "b", "site-b", ANYTHING);
+    vt_lease_offer(f->c, a);
+    vt_lease_offer(f->c, b);
+    struct vt_lease *la = lease_of(f->c, a);
+    lease_of(f->c, b);
+    progress(f->c, a, 42, false);
+
+    assert_int_equal(vt_campaign_set_state(f->c, k, VT_CAMPAIGN_PAUSED, err, sizeof err), 0);
+    assert_int_equal(f->c->nactive, 0);
+    assert_int_equal(k->active_leases, 0);
+    assert_int_equal(a->lease_id, 0);
+    assert_int_equal(b->lease_id, 0);
+    assert_int_equal(slot_of(la)->done, 42);
+    vt_lease_offer(f->c, a);
+    assert_int_equal(a->lease_id, 0);
+    char buf[64];
+    assert_string_equal(status_str(f->c, k, "state", buf, sizeof buf), "paused");
+    /* resume, once: resuming a running campaign is an error */
+    assert_int_equal(vt_campaign_set_state(f->c, k, VT_CAMPAIGN_RUNNING, err, sizeof err), 0);
+    assert_int_not_equal(vt_campaign_set_state(f->c, k, VT_CAMPAIGN_RUNNING, err, sizeof err), 0);
+
+    vt_lease_offer(f->c, a);
+    struct vt_lease *la2 = lease_of(f->c, a);
+    assert_int_equal(la2->shard, la->shard); /* its own half-done slot first */
+    assert_int_equal(slot_of(la2)->done, 42);
+
+    assert_int_equal(vt_campaign_set_state(f->c, k, VT_CAMPAIGN_CANCELLED, err, sizeof err), 0);
+    assert_int_equal(f->c->nactive, 0);
+    assert_int_equal(a->lease_id, 0);
+    vt_lease_offer(f->c, a);
+    vt_lease_offer(f->c, b);
+    assert_int_equal(a->lease_id, 0);
+    assert_int_equal(b->lease_id, 0);
+    assert_int_not_equal(vt_campaign_set_state(f->c, k, VT_CAMPAIGN_RUNNING, err, sizeof err), 0);
+    assert_int_not_equal(vt_campaign_set_state(f->c, k, VT_CAMPAIGN_PAUSED, err, sizeof err), 0);
+    assert_int_equal(k->state, VT_CAMPAIGN_CANCELLED);
+    vt_campaigns_tick(f->c, vt_now_ms());
+    assert_int_equal(k->state, VT_CAMPAIGN_CANCELLED);
+    assert_string_equal(status_str(f->c, k, "state", buf, sizeof buf), "cancelled");
+}
+
+/* A restarted coordinator has every checkpoint, finished slot and active lease. */
+static void test_restart_restores_state(void **state)
+{
+    struct fixture *f = *state;
+    struct vt_campaign *k = start(f->c, "iot", 1000, 2);
+    struct vt_worker *a = connect_worker(f->c, "a", "site-a", ANYTHING);
+    struct vt_worker *b = connect_worker(f->c, "b", "site-b", ANYTHING);
+    vt_lease_offer(f->c, a);
+    vt_lease_offer(f->c, b);
+    struct vt_lease *la = lease_of(f->c, a), *lb = lease_of(f->c, b);
+    assert_int_equal(la->shard, lb->shard);
+    unsigned s0 = la->shard, slot_a = la->slot, slot_b = lb->slot;
+    uint64_t id_a = la->id, id_b = lb->id, steps0 = k->shard[s0].steps;
+    progress(f->c, a, 300, false);
+    progress(f->c, b, steps0, true);
+    vt_lease_offer(f->c, b); /* b moves on to the next shard */
+    struct vt_lease *lb2 = lease_of(f->c, b);
+    unsigned s1 = lb2->shard, slot_b2 = lb2->slot;
+    uint64_t id_b2 = lb2->id;
+    progress(f->c, b, 11, false);
+    assert_int_not_equal(s1, s0);
+
+    uint64_t seed = k->seed, steps = k->steps;
+    unsigned nshards = k->nshards;
+    uint64_t first[64], len[64];
+    assert_true(nshards <= 64);
+    for (unsigned s = 0; s < nshards; s++)
+        first[s] = k->shard[s].first, len[s] = k->shard[s].steps;
+
+    coord_close(f->c);
+    f->c = coord_open(f->dir, f->keydir);
+    struct vt_coord *c = f->c;
+
+    k = vt_campaign_by_name(c, "iot");
+    assert_non_null(k);
+    assert_int_equal(k->state, VT_CAMPAIGN_RUNNING);
+    assert_int_equal(k->seed, seed);
+    assert_int_equal(k->steps, steps);
+    assert_int_equal(k->nshards, nshards);
+    assert_int_equal(k->vantages, 2);
+    for (unsigned s = 0; s < nshards; s++) {
+        assert_int_equal(k->shard[s].first, first[s]);
+        assert_int_equal(k->shard[s].steps, len[s]);
+    }
+    a = vt_worker_by_name(c, "a");
+    b = vt_worker_by_name(c, "b");
+    assert_non_null(a);
+    assert_non_null(b);
+
+    struct vt_slot *sa = &k->shard[s0].slot[slot_a], *sb = &k->shard[s0].slot[slot_b],
+                   *sb2 = &k->shard[s1].slot[slot_b2];
+    assert_int_equal(sa->done, 300);
+    assert_string_equal(sa->site, "site-a");
+    assert_false(sa->finished);
+    assert_true(sb->finished);
+    assert_int_equal(sb->done, steps0);
+    assert_string_equal(sb->site, "site-b");
+    assert_int_equal(sb2->done, 11);
+
+    /* the two running leases are running again, with their holders */
+    assert_int_equal(c->nactive, 2);
+    assert_int_equal(k->active_leases, 2);
+    assert_int_equal(a->lease_id, id_a);
+    assert_int_equal(b->lease_id, id_b2);
+    assert_int_equal(sa->lease_id, id_a);
+    assert_int_equal(sb2->lease_id, id_b2);
+    assert_true(vt_lease_by_id(c, id_a)->active);
+    assert_true(vt_lease_by_id(c, id_b2)->active);
+    assert_true(vt_lease_by_id(c, id_a)->deadline_ms > vt_now_ms());
+    /* the ended one is known, not active */
+    struct vt_lease *old = vt_lease_by_id(c, id_b);
+    assert_non_null(old);
+    assert_false(old->active);
+    assert_ptr_equal(old->worker, b);
+    /* new ids never reuse old ones */
+    assert_true(c->next_lease_id > id_b2);
+
+    /* and the lease goes on: progress after the restart moves the checkpoint */
+    a->hello = true;
+    a->last_seen_ms = vt_now_ms();
+    progress(c, a, 400, false);
+    assert_int_equal(sa->done, 400);
+}
+
+/* The campaign's rate is shared equally by its leases, capped by a worker's
+ * own max_rate. */
+static void test_rate_budget(void **state)
+{
+    struct fixture *f = *state;
+    struct vt_campaign *k = start(f->c, "iot", 9000, 1);
+    assert_true(k->nshards >= 3);
+    struct vt_worker *a = connect_worker(f->c, "a", "site-a", ANYTHING);
+    struct vt_worker *b = connect_worker(f->c, "b", "site-b", ANYTHING);
+    struct policy slow = ANYTHING;
+    slow.max_rate = 1000;
+    struct vt_worker *s = connect_worker(f->c, "s", "site-c", slow);
+
+    vt_lease_offer(f->c, a);
+    assert_int_equal(lease_of(f->c, a)->rate, 9000); /* alone: the whole budget */
+    vt_lease_offer(f->c, b);
+    vt_lease_offer(f->c, s);
+    assert_int_equal(lease_of(f->c, s)->rate, 1000); /* capped at the grant already */
+    vt_leases_rebalance(f->c);
+    assert_int_equal(lease_of(f->c, a)->rate, 3000);
+    assert_int_equal(lease_of(f->c, b)->rate, 3000);
+    assert_int_equal(lease_of(f->c, s)->rate, 1000);
+    uint64_t total = 0;
+    for (size_t i = 0; i < f->c->nactive; i++)
+        total += f->c->active[i]->rate;
+    assert_true(total <= k->rate);
+
+    /* one lease ends: the others share its part at the next rebalance */
+    progress(f->c, b, 0, true);
+    vt_leases_rebalance(f->c);
+    assert_int_equal(lease_of(f->c, a)->rate, 4500);
+    assert_int_equal(lease_of(f->c, s)->rate, 1000);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_shards_partition_the_walk, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_policy_is_respected, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_send_without_route_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_single_vantage_life_cycle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_progress_of_others_ignored, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_distinct_sites, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_site_never_doubles_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lapse_requeues_with_checkpoint, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lapse_without_progress, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_revoke, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pause_resume_cancel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restart_restores_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rate_budget, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
