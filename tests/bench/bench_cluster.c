@@ -54,7 +54,7 @@ struct sim {
 static struct {
     const char *control, *server, *server_key;
     int pid;
-    int workers, sites, seconds;
+    int workers, sites, seconds, policy_ports;
     uint64_t rate, batches;
     const char *campaign, *targets, *ports;
 } opt;
@@ -204,7 +204,7 @@ static void send_hello(struct sim *s)
     r.last = 0xffffffffu;
     Vantage__PortRange pr = VANTAGE__PORT_RANGE__INIT, *prp = &pr;
     pr.first = 1;
-    pr.last = 65535;
+    pr.last = (uint32_t)opt.policy_ports; /* the policy allows ports 1-N */
     Vantage__Policy p = VANTAGE__POLICY__INIT;
     p.scope = &rp;
     p.n_scope = 1;
@@ -259,6 +259,11 @@ static int64_t *lat_hello;
 static size_t n_hello;
 static uint64_t n_ratechange, n_cancel, n_error, n_regrant, n_welcome, n_hb_answer, n_acks;
 static int64_t t_last_welcome;
+/* the simulator's own delay: the longest turn (drain + timers), µs */
+static int64_t turn_max_us;
+/* the slowest grants: when (µs since the run started) and how long */
+#define NSLOW 8
+static int64_t slow_at[NSLOW], slow_lat[NSLOW], t_run0;
 
 static void create_sims(int n, const char *prefix, zcert_t ***certs_out)
 {
@@ -280,9 +285,14 @@ static void create_sims(int n, const char *prefix, zcert_t ***certs_out)
     *certs_out = certs;
 }
 
+static void turn(int timeout_ms, bool finish);
+
+/* Connects every worker and sends its Hello, polling between groups of 25 so
+ * that the Welcomes are timed as they come, not after the last connect. */
 static void connect_sims(zcert_t **certs)
 {
-    for (int i = 0; i < nsims; i++) {
+    int n = nsims;
+    for (int i = 0; i < n; i++) {
         struct sim *s = &sims[i];
         s->zs = zsock_new(ZMQ_DEALER);
         if (!s->zs)
@@ -300,7 +310,13 @@ static void connect_sims(zcert_t **certs)
         s->t_hello = now_us();
         send_hello(s);
         zcert_destroy(&certs[i]);
+        if (i % 25 == 24) {
+            nsims = i + 1; /* poll those made so far */
+            turn(0, false);
+            nsims = n;
+        }
     }
+    nsims = n;
     free(certs);
 }
 
@@ -367,6 +383,14 @@ static void on_message(struct sim *s, const uint8_t *buf, size_t len, int64_t no
                 push_lat(&lat_first, &n_first, now - s->t_req);
             else
                 push_lat(&lat_again, &n_again, now - s->t_req);
+            int m = 0; /* keep the NSLOW slowest */
+            for (int k = 1; k < NSLOW; k++)
+                if (slow_lat[k] < slow_lat[m])
+                    m = k;
+            if (now - s->t_req > slow_lat[m]) {
+                slow_lat[m] = now - s->t_req;
+                slow_at[m] = s->t_req - t_run0;
+            }
             s->first_grant_done = true;
         } else {
             n_regrant++; /* a second lease while holding one: the coordinator took the first back */
@@ -451,7 +475,7 @@ static void on_timers(struct sim *s, int64_t now, bool finish)
 static void turn(int timeout_ms, bool finish)
 {
     int rc = zmq_poll(items, nsims, timeout_ms);
-    int64_t now = now_us();
+    int64_t now = now_us(), start = now;
     if (rc > 0)
         for (int i = 0; i < nsims; i++) {
             if (!(items[i].revents & ZMQ_POLLIN))
@@ -470,6 +494,8 @@ static void turn(int timeout_ms, bool finish)
     now = now_us();
     for (int i = 0; i < nsims; i++)
         on_timers(&sims[i], now, finish);
+    if (now_us() - start > turn_max_us)
+        turn_max_us = now_us() - start;
 }
 
 static void init_zmq(int sockets)
@@ -528,6 +554,8 @@ static int fleet(void)
 
     /* The run: leases held, progressed, finished and asked for again. */
     int64_t t1 = now_us(), end = t1 + (int64_t)opt.seconds * 1000000, next_sample = t1;
+    turn_max_us = 0;
+    t_run0 = t0;
     long rss_max = 0;
     double scpu0 = self_cpu_s();
     while (now_us() < end) {
@@ -558,6 +586,10 @@ static int fleet(void)
     print_dist("grant", all, n_first + n_again);
     print_dist("grant_first", lat_first, n_first);
     print_dist("grant_again", lat_again, n_again);
+    printf("sim_turn_max_ms=%.2f slowest_grants(requested_at_s:ms)=", turn_max_us / 1e3);
+    for (int k = 0; k < NSLOW; k++)
+        printf("%s%.1f:%.0f", k ? "," : "", slow_at[k] / 1e6, slow_lat[k] / 1e3);
+    printf("\n");
     printf("coord_cpu_run_s=%.2f coord_cpu_run_pct=%.0f bench_cpu_run_pct=%.0f\n", cpu2 - cpu1,
            100 * (cpu2 - cpu1) / run_s, 100 * (self_cpu_s() - scpu0) / run_s);
     printf("coord_rss_max_sampled_kib=%ld coord_vmhwm_kib=%ld coord_cpu_total_s=%.2f\n", rss_max,
@@ -740,6 +772,7 @@ static void usage(int rc)
             "                     --server-key Z85 [--pid PID] [--workers N] [--sites N]\n"
             "                     [--seconds S] [--batches N] [--campaign NAME]\n"
             "                     [--targets T] [--ports P] [--rate R]\n"
+            "                     [--policy-ports N] (the workers allow ports 1-N; 65535)\n"
             "Simulates workers against a running `vantage serve` (see the top of\n"
             "tests/bench/bench_cluster.c); bench_cluster.sh runs it.\n");
     exit(rc);
@@ -760,6 +793,7 @@ int main(int argc, char **argv)
         {"targets", required_argument, NULL, 'T'},
         {"ports", required_argument, NULL, 'P'},
         {"rate", required_argument, NULL, 'r'},
+        {"policy-ports", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -773,6 +807,7 @@ int main(int argc, char **argv)
         usage(2);
     opt.workers = is_fleet ? 1000 : 8;
     opt.sites = 10;
+    opt.policy_ports = 65535;
     opt.seconds = 60;
     opt.batches = 250;
     opt.campaign = is_fleet ? "ipv4" : "ingest";
@@ -819,6 +854,9 @@ int main(int argc, char **argv)
         case 'r':
             opt.rate = strtoull(optarg, NULL, 10);
             break;
+        case 'o':
+            opt.policy_ports = atoi(optarg);
+            break;
         case 'h':
             usage(0);
             break;
@@ -827,7 +865,7 @@ int main(int argc, char **argv)
         }
     }
     if (!opt.control || !opt.server || !opt.server_key || opt.workers < 1 || opt.sites < 1 ||
-        opt.seconds < 1 || opt.batches < 1)
+        opt.seconds < 1 || opt.batches < 1 || opt.policy_ports < 80 || opt.policy_ports > 65535)
         usage(2);
     srandom((unsigned)getpid());
     setvbuf(stdout, NULL, _IOLBF, 0);

@@ -11,13 +11,15 @@
 #      with the same key and value sizes, measured in the same run.
 #
 #   tests/bench/bench_cluster.sh [--quick] [--seconds S] [--workers N]
-#                                [--batches N] [--build DIR] [--keep DIR]
+#                                [--batches N] [--policy-ports N] [--build DIR]
+#                                [--keep DIR]
 #
 # Each part gets a fresh coordinator and store in a temporary directory under
 # /var/tmp; both are killed and removed on exit. Root is not needed (loopback
 # TCP and an ipc socket only). --quick: 20 s fleet run, 100 batches per ingest
-# worker. It prints figures and never fails on them: exit 1 only when it cannot
-# measure, 2 for bad usage.
+# worker. --policy-ports N: the simulated workers' local policy allows ports
+# 1-N (default 65535, every port). It prints figures and never fails on them:
+# exit 1 only when it cannot measure, 2 for bad usage.
 set -euo pipefail
 
 PROG=bench_cluster
@@ -28,9 +30,10 @@ SECONDS_RUN=60
 WORKERS=1000
 BATCHES=250
 KEEP=
+POLICY_PORTS=65535
 
 die() { echo "$PROG: $*" >&2; exit 1; }
-usage() { echo "usage: $PROG.sh [--quick] [--seconds S] [--workers N] [--batches N] [--build DIR] [--keep DIR]" >&2; exit 2; }
+usage() { echo "usage: $PROG.sh [--quick] [--seconds S] [--workers N] [--batches N] [--policy-ports N] [--build DIR] [--keep DIR]" >&2; exit 2; }
 
 while [ $# -gt 0 ]; do
     case $1 in
@@ -40,7 +43,8 @@ while [ $# -gt 0 ]; do
     --batches) [ $# -ge 2 ] || usage; BATCHES=$2; shift ;;
     --build) [ $# -ge 2 ] || usage; BUILD=$2; shift ;;
     --keep) [ $# -ge 2 ] || usage; KEEP=$2; shift ;;
-    -h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --policy-ports) [ $# -ge 2 ] || usage; POLICY_PORTS=$2; shift ;;
+    -h | --help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) usage ;;
     esac
     shift
@@ -102,6 +106,7 @@ echo "== 1. $WORKERS workers, CURVE, full-IPv4 campaign (ports 23,80), ${SECONDS
 start_coord fleet
 "$BIN" fleet --control "ipc://$TMP/ctl-fleet" --server "tcp://127.0.0.1:$PORT" \
     --server-key "$SERVER_KEY" --pid "$COORD_PID" --workers "$WORKERS" --seconds "$SECONDS_RUN" \
+    --policy-ports "$POLICY_PORTS" \
     | tee "$TMP/fleet.out" | sed 's/^/  /' || die "bench_cluster fleet failed (see $TMP/coord-fleet.log)"
 stop_coord
 F=$(cat "$TMP/fleet.out")
