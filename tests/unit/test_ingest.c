@@ -1,0 +1,534 @@
+/* test_ingest.c: unit tests for coordinator/ingest.c, result batches into the
+ * store, in-process (a hand-built `struct vt_coord` around a temporary store,
+ * no sockets: the Acks vt_ingest_commit sends go nowhere).
+ *
+ * What an operator would notice: what a worker reports is stored once per
+ * (window, address, port) with every site that saw it; a batch sent twice
+ * counts once; a batch that breaks a check (an address or port outside the
+ * campaign, a time stamp that is not now, a lease that is not the sender's) is
+ * refused whole, so nothing of it reaches the store or the campaign's counts. */
+#define _GNU_SOURCE /* nftw */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "coord.h"
+
+#define IP(a, b, c, d)                                                                             \
+    ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))
+
+struct fixture {
+    char dir[64];    /* the store */
+    char keydir[64]; /* zauth's certificate directory */
+    struct vt_coord *c;
+};
+
+static char err[512];
+
+/* A coordinator context as `vantage serve` builds it, minus the sockets, with
+ * whatever the store holds loaded. */
+static struct vt_coord *coord_open(const char *dir, const char *keydir)
+{
+    struct vt_coord *c = calloc(1, sizeof *c);
+    assert_non_null(c);
+    err[0] = '\0';
+    c->store = vt_store_open(dir, err, sizeof err);
+    if (!c->store)
+        fail_msg("%s", err);
+    snprintf(c->keydir, sizeof c->keydir, "%s", keydir);
+    c->window_s = 3600;
+    vt_targets_init(&c->base_blocklist);
+    vt_targets_init(&c->optout);
+    assert_int_equal(vt_targets_builtin_blocklist(&c->base_blocklist), 0);
+    c->batch = vt_batch_new();
+    assert_non_null(c->batch);
+    if (vt_registry_load(c, err, sizeof err) != 0 || vt_blocklist_load(c) != 0 ||
+        vt_campaigns_load(c, err, sizeof err) != 0 || vt_leases_load(c) != 0)
+        fail_msg("cannot load the store: %s", err);
+    return c;
+}
+
+static void coord_close(struct vt_coord *c)
+{
+    for (size_t i = 0; i < c->nleases; i++)
+        free(c->leases[i]);
+    free(c->leases);
+    free(c->active);
+    for (size_t i = 0; i < c->ncampaigns; i++) {
+        struct vt_campaign *k = c->campaigns[i];
+        for (unsigned s = 0; k->shard && s < k->nshards; s++)
+            free(k->shard[s].slot);
+        free(k->shard);
+        free(k->targets_text);
+        vt_targets_free(&k->targets);
+        vt_ports_free(&k->ports);
+        free(k);
+    }
+    free(c->campaigns);
+    for (size_t i = 0; i < c->nworkers; i++) {
+        struct vt_worker *w = c->workers[i];
+        zframe_destroy(&w->route);
+        vt_targets_free(&w->scope);
+        vt_ports_free(&w->ports);
+        free(w);
+    }
+    free(c->workers);
+    free(c->pending_acks);
+    vt_targets_free(&c->base_blocklist);
+    vt_targets_free(&c->optout);
+    vt_batch_free(c->batch);
+    vt_store_close(c->store);
+    free(c);
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    strcpy(f->dir, "/tmp/test_ingest.XXXXXX");
+    strcpy(f->keydir, "/tmp/test_ingest_keys.XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    assert_non_null(mkdtemp(f->keydir));
+    f->c = coord_open(f->dir, f->keydir);
+    *state = f;
+    return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    if (f->c)
+        coord_close(f->c);
+    nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    nftw(f->keydir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+/* A partner's local policy. */
+struct policy {
+    uint32_t scope_first, scope_last;
+    uint32_t port_first, port_last;
+    uint64_t max_rate; /* 0: none */
+};
+
+static const struct policy ANYTHING = {0, UINT32_MAX, 1, 65535, 0};
+
+/* Enrolls a worker and has it say Hello with policy p; it is online now. */
+static struct vt_worker *connect_worker(struct vt_coord *c, const char *name, const char *site,
+                                        struct policy p)
+{
+    char pub[41], secret[41];
+    assert_int_equal(zmq_curve_keypair(pub, secret), 0);
+    if (vt_worker_add(c, name, pub, site, 0, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    struct vt_worker *w = vt_worker_by_name(c, name);
+    assert_non_null(w);
+
+    Vantage__Range scope = VANTAGE__RANGE__INIT, *scopes[1] = {&scope};
+    scope.first = p.scope_first;
+    scope.last = p.scope_last;
+    Vantage__PortRange ports = VANTAGE__PORT_RANGE__INIT, *portv[1] = {&ports};
+    ports.first = p.port_first;
+    ports.last = p.port_last;
+    Vantage__Policy pol = VANTAGE__POLICY__INIT;
+    pol.scope = scopes;
+    pol.n_scope = 1;
+    pol.ports = portv;
+    pol.n_ports = 1;
+    pol.has_max_rate = p.max_rate != 0;
+    pol.max_rate = p.max_rate;
+    Vantage__Hello h = VANTAGE__HELLO__INIT;
+    h.name = (char *)name;
+    h.software = "test_ingest";
+    h.policy = &pol;
+    vt_worker_on_hello(c, w, &h);
+    w->last_seen_ms = vt_now_ms();
+    return w;
+}
+
+/* A campaign over 1.0.0.0/16 × {23, 80} with two vantages, and worker a
+ * (site-a) holding a lease of it. */
+struct world {
+    struct vt_campaign *k;
+    struct vt_worker *a;
+    struct vt_lease *la;
+};
+
+static struct world world(struct vt_coord *c)
+{
+    struct world x;
+    x.k = vt_campaign_start(c, "iot", "1.0.0.0/16", "23,80", 1000, 2, 1, 0, err, sizeof err);
+    if (!x.k)
+        fail_msg("%s", err);
+    x.a = connect_worker(c, "a", "site-a", ANYTHING);
+    vt_lease_offer(c, x.a);
+    assert_int_not_equal(x.a->lease_id, 0);
+    x.la = vt_lease_by_id(c, x.a->lease_id);
+    assert_non_null(x.la);
+    return x;
+}
+
+/* A batch of up to 8 results, built on the stack. */
+struct batch {
+    Vantage__ResultBatch b;
+    Vantage__Result r[8], *rp[8];
+};
+
+static void batch_init(struct batch *x, uint64_t seq, uint64_t lease_id)
+{
+    vantage__result_batch__init(&x->b);
+    x->b.seq = seq;
+    x->b.lease_id = lease_id;
+    x->b.results = x->rp;
+    x->b.n_results = 0;
+}
+
+static Vantage__Result *batch_add(struct batch *x, uint32_t ip, uint32_t port, bool open,
+                                  uint64_t ts_ms)
+{
+    assert_true(x->b.n_results < 8);
+    Vantage__Result *r = &x->r[x->b.n_results];
+    vantage__result__init(r);
+    r->ip = ip;
+    r->port = port;
+    r->open = open;
+    r->has_ttl = true;
+    r->ttl = 57;
+    r->ts_ms = ts_ms;
+    x->rp[x->b.n_results++] = r;
+    return r;
+}
+
+static void ingest(struct vt_coord *c, struct vt_worker *w, struct batch *x)
+{
+    vt_ingest_batch(c, w, &x->b);
+    vt_ingest_commit(c);
+    assert_int_equal(c->npending, 0);
+}
+
+/* The store's obs records, as comparable text: "window ip:port open|closed site,site". */
+struct rows {
+    size_t n;
+    char row[32][160];
+};
+
+static int collect(void *arg, const struct vt_obs_row *row)
+{
+    struct rows *r = arg;
+    assert_true(r->n < 32);
+    char ip[16], sites[100] = "";
+    for (size_t i = 0; i < row->obs->n_sites; i++)
+        snprintf(sites + strlen(sites), sizeof sites - strlen(sites), "%s%s", i ? "," : "",
+                 row->obs->sites[i]);
+    snprintf(r->row[r->n++], sizeof r->row[0], "%u %s:%u %s %s", row->window,
+             vt_ip_str(row->ip, ip), row->port, row->obs->open ? "open" : "closed", sites);
+    return 0;
+}
+
+static void scan(struct vt_coord *c, struct rows *r)
+{
+    memset(r, 0, sizeof *r);
+    if (vt_obs_scan(c->store, NULL, 0, collect, r, NULL) < 0)
+        fail_msg("%s", vt_store_errmsg(c->store));
+}
+
+static void assert_same_rows(const struct rows *a, const struct rows *b)
+{
+    assert_int_equal(a->n, b->n);
+    for (size_t i = 0; i < a->n; i++)
+        assert_string_equal(a->row[i], b->row[i]);
+}
+
+static uint64_t stored_seq(struct vt_coord *c, const char *worker)
+{
+    char key[128];
+    snprintf(key, sizeof key, "seq/%s", worker);
+    void *v;
+    size_t len;
+    uint64_t seq = 0;
+    int rc = vt_meta_get(c->store, key, &v, &len);
+    assert_true(rc >= 0);
+    if (rc == 1) {
+        assert_int_equal(len, sizeof seq);
+        memcpy(&seq, v, sizeof seq);
+        free(v);
+    }
+    return seq;
+}
+
+/* ---- the tests ---- */
+
+/* A valid batch: one record per (window, ip, port) with the sender's site; acked. */
+static void test_valid_batch_stored(void **state)
+{
+    struct fixture *f = *state;
+    struct world x = world(f->c);
+    uint64_t now = (uint64_t)vt_now_ms();
+    uint32_t win = (uint32_t)(now / 1000 / 3600);
+    struct batch b;
+    batch_init(&b, 1, x.la->id);
+    batch_add(&b, IP(1, 0, 0, 5), 80, true, now);
+    batch_add(&b, IP(1, 0, 0, 5), 23, false, now);
+    batch_add(&b, IP(1, 0, 255, 255), 23, true, now - 1000);
+    batch_add(&b, IP(1, 0, 0, 5), 80, true, now + 10); /* the same pair again: one record */
+    ingest(f->c, x.a, &b);
+
+    assert_int_equal(x.a->acked_seq, 1);
+    assert_int_equal(stored_seq(f->c, "a"), 1);
+    struct rows r;
+    scan(f->c, &r);
+    assert_int_equal(r.n, 3);
+    /* the third result falls in the previous window if now is just past an hour */
+    uint32_t win2 = (uint32_t)((now - 1000) / 1000 / 3600);
+    char want[3][160];
+    snprintf(want[win2 != win ? 1 : 0], sizeof want[0], "%u 1.0.0.5:23 closed site-a", win);
+    snprintf(want[win2 != win ? 2 : 1], sizeof want[0], "%u 1.0.0.5:80 open site-a", win);
+    snprintf(want[win2 != win ? 0 : 2], sizeof want[0], "%u 1.0.255.255:23 open site-a", win2);
+    for (int i = 0; i < 3; i++)
+        assert_string_equal(r.row[i], want[i]);
+    /* found counts the first slot of each shard (a's) */
+    assert_int_equal(x.la->slot, 0);
+    assert_int_equal(x.k->found_open, 3);
+    assert_int_equal(x.k->found_closed, 1);
+}
+
+/* The same batch again (the Ack was lost): acked again, nothing changes. */
+static void test_redelivery_changes_nothing(void **state)
+{
+    struct fixture *f = *state;
+    struct world x = world(f->c);
+    uint64_t now = (uint64_t)vt_now_ms();
+    struct batch b;
+    batch_init(&b, 1, x.la->id);
+    batch_add(&b, IP(1, 0, 0, 5), 80, true, now);
+    batch_add(&b, IP(1, 0, 0, 6), 23, false, now);
+    ingest(f->c, x.a, &b);
+    struct rows before, after;
+    for (int i = 0; i < 3; i++)
+        ingest(f->c, x.a, &b);
+    /* also an older one, after a newer was stored */
+    struct batch b2;
+    batch_init(&b2, 2, x.la->id);
+    batch_add(&b2, IP(1, 0, 0, 7), 80, true, now);
+    ingest(f->c, x.a, &b2);
+    scan(f->c, &before);
+    uint64_t open = x.k->found_open, closed = x.k->found_closed;
+    ingest(f->c, x.a, &b);
+    ingest(f->c, x.a, &b2);
+    scan(f->c, &after);
+    assert_same_rows(&before, &after);
+    assert_int_equal(before.n, 3);
+    assert_int_equal(x.k->found_open, open);
+    assert_int_equal(x.k->found_closed, closed);
+    assert_int_equal(x.a->acked_seq, 2);
+    assert_int_equal(stored_seq(f->c, "a"), 2);
+}
+
+/* One bad result spoils the batch: nothing of it is stored, its seq is not
+ * recorded, the counts do not move; the next good batch is taken. */
+static void test_bad_result_rejects_whole_batch(void **state)
+{
+    struct fixture *f = *state;
+    struct world x = world(f->c);
+    uint64_t now = (uint64_t)vt_now_ms();
+    struct batch good;
+    batch_init(&good, 1, x.la->id);
+    batch_add(&good, IP(1, 0, 0, 1), 80, true, now);
+    ingest(f->c, x.a, &good);
+    struct rows before, after;
+    scan(f->c, &before);
+    uint64_t open = x.k->found_open, closed = x.k->found_closed;
+
+    enum { OUTSIDE, PORT, FUTURE, ANCIENT, TTL, PORT0, PORT_HIGH, NBAD };
+    for (int bad = 0; bad < NBAD; bad++) {
+        struct batch b;
+        batch_init(&b, 2, x.la->id);
+        batch_add(&b, IP(1, 0, 0, 2), 80, true, now); /* fine */
+        batch_add(&b, IP(1, 0, 0, 3), 23, false, now);
+        Vantage__Result *r = batch_add(&b, IP(1, 0, 0, 4), 80, true, now);
+        switch (bad) {
+        case OUTSIDE:
+            r->ip = IP(1, 1, 0, 4); /* next to 1.0.0.0/16 */
+            break;
+        case PORT:
+            r->port = 443;
+            break;
+        case FUTURE:
+            r->ts_ms = now + 2 * 86400000ull;
+            break;
+        case ANCIENT:
+            r->ts_ms = 1000;
+            break;
+        case TTL:
+            r->ttl = 300;
+            break;
+        case PORT0:
+            r->port = 0;
+            break;
+        case PORT_HIGH:
+            r->port = 65536 + 80; /* 80 once truncated to 16 bits */
+            break;
+        }
+        batch_add(&b, IP(1, 0, 0, 9), 23, true, now); /* fine, after the bad one */
+        ingest(f->c, x.a, &b);
+        scan(f->c, &after);
+        assert_same_rows(&before, &after);
+        assert_int_equal(x.a->acked_seq, 1);
+        assert_int_equal(stored_seq(f->c, "a"), 1);
+        assert_int_equal(x.k->found_open, open);
+        assert_int_equal(x.k->found_closed, closed);
+    }
+
+    struct batch next;
+    batch_init(&next, 2, x.la->id);
+    batch_add(&next, IP(1, 0, 0, 2), 80, true, now);
+    ingest(f->c, x.a, &next);
+    assert_int_equal(x.a->acked_seq, 2);
+    scan(f->c, &after);
+    assert_int_equal(after.n, before.n + 1);
+}
+
+/* Results for someone else's lease, or for no lease at all, are not stored. */
+static void test_foreign_or_unknown_lease(void **state)
+{
+    struct fixture *f = *state;
+    struct world x = world(f->c);
+    struct vt_worker *b = connect_worker(f->c, "b", "site-b", ANYTHING);
+    struct vt_worker *idle = connect_worker(f->c, "idle", "site-c", ANYTHING);
+    vt_lease_offer(f->c, b);
+    assert_int_not_equal(b->lease_id, 0);
+    uint64_t now = (uint64_t)vt_now_ms();
+
+    struct batch bb;
+    batch_init(&bb, 1, x.la->id); /* b names a's lease */
+    batch_add(&bb, IP(1, 0, 0, 1), 80, true, now);
+    ingest(f->c, b, &bb);
+    batch_init(&bb, 1, 9999); /* nobody's */
+    batch_add(&bb, IP(1, 0, 0, 1), 80, true, now);
+    ingest(f->c, b, &bb);
+    ingest(f->c, idle, &bb);
+    batch_init(&bb, 1, 0); /* "no lease" */
+    batch_add(&bb, IP(1, 0, 0, 1), 80, true, now);
+    ingest(f->c, idle, &bb);
+
+    struct rows r;
+    scan(f->c, &r);
+    assert_int_equal(r.n, 0);
+    assert_int_equal(b->acked_seq, 0);
+    assert_int_equal(idle->acked_seq, 0);
+    assert_int_equal(stored_seq(f->c, "b"), 0);
+    assert_int_equal(stored_seq(f->c, "idle"), 0);
+    assert_int_equal(x.k->found_open + x.k->found_closed, 0);
+}
+
+/* Two sites see the same pair in the same window: one record, both sites;
+ * the campaign counts it once. */
+static void test_two_sites_one_record(void **state)
+{
+    struct fixture *f = *state;
+    struct world x = world(f->c);
+    struct vt_worker *b = connect_worker(f->c, "b", "site-b", ANYTHING);
+    vt_lease_offer(f->c, b);
+    struct vt_lease *lb = vt_lease_by_id(f->c, b->lease_id);
+    assert_non_null(lb);
+    assert_int_equal(lb->shard, x.la->shard); /* the other slot of the same shard */
+    assert_int_not_equal(lb->slot, x.la->slot);
+
+    uint64_t now = (uint64_t)vt_now_ms();
+    uint32_t win = (uint32_t)(now / 1000 / 3600);
+    struct batch ba, bb;
+    batch_init(&ba, 1, x.la->id);
+    batch_add(&ba, IP(1, 0, 1, 1), 23, true, now);
+    batch_init(&bb, 1, lb->id);
+    batch_add(&bb, IP(1, 0, 1, 1), 23, true, now);
+    ingest(f->c, b, &bb); /* b first: sites are sorted, whoever came first */
+    ingest(f->c, x.a, &ba);
+    assert_int_equal(x.a->acked_seq, 1);
+    assert_int_equal(b->acked_seq, 1);
+
+    struct rows r;
+    scan(f->c, &r);
+    assert_int_equal(r.n, 1);
+    char want[160];
+    snprintf(want, sizeof want, "%u 1.0.1.1:23 open site-a,site-b", win);
+    assert_string_equal(r.row[0], want);
+    assert_int_equal(x.k->found_open, 1);
+    assert_int_equal(x.k->found_closed, 0);
+}
+
+/* A lease that lapsed: its holder's late results are still taken. */
+static void test_late_results_of_lapsed_lease(void **state)
+{
+    struct fixture *f = *state;
+    struct world x = world(f->c);
+    x.la->deadline_ms = vt_now_ms() - 1;
+    vt_leases_tick(f->c, vt_now_ms());
+    assert_false(x.la->active);
+    assert_int_equal(x.a->lease_id, 0);
+
+    struct batch b;
+    batch_init(&b, 1, x.la->id);
+    batch_add(&b, IP(1, 0, 0, 1), 80, true, (uint64_t)vt_now_ms());
+    ingest(f->c, x.a, &b);
+    assert_int_equal(x.a->acked_seq, 1);
+    struct rows r;
+    scan(f->c, &r);
+    assert_int_equal(r.n, 1);
+}
+
+/* A restarted coordinator knows each worker's seq: a redelivered batch stays
+ * a no-op across the restart. */
+static void test_seq_survives_restart(void **state)
+{
+    struct fixture *f = *state;
+    struct world x = world(f->c);
+    uint64_t now = (uint64_t)vt_now_ms();
+    struct batch b;
+    batch_init(&b, 5, x.la->id);
+    batch_add(&b, IP(1, 0, 0, 1), 80, true, now);
+    ingest(f->c, x.a, &b);
+    uint64_t lease_id = x.la->id;
+    struct rows before, after;
+    scan(f->c, &before);
+
+    coord_close(f->c);
+    f->c = coord_open(f->dir, f->keydir);
+    struct vt_worker *a = vt_worker_by_name(f->c, "a");
+    assert_non_null(a);
+    assert_int_equal(a->acked_seq, 5);
+    a->hello = true;
+    batch_init(&b, 5, lease_id);
+    batch_add(&b, IP(1, 0, 0, 2), 23, true, now); /* different content, same seq */
+    ingest(f->c, a, &b);
+    scan(f->c, &after);
+    assert_same_rows(&before, &after);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_valid_batch_stored, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_redelivery_changes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_result_rejects_whole_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_or_unknown_lease, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_sites_one_record, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_late_results_of_lapsed_lease, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_seq_survives_restart, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
