@@ -49,6 +49,16 @@ static int read_digits(const char **p, uint64_t *v)
     return 0;
 }
 
+void vt_set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || !errlen)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
 int vt_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
     uint64_t v;

@@ -37,6 +37,11 @@ void vt_usage_error(const char *prog, const char *fmt, ...)
 void vt_fatal(const char *prog, const char *fmt, ...)
     __attribute__((noreturn, format(printf, 2, 3)));
 
+/* snprintf into an error buffer that may be NULL (then nothing is written):
+ * how library code reports "what failed and how to mend it" in one line. */
+void vt_set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Parses s as a plain decimal number (digits only: no sign, no space, no
  * suffix) within [min, max]. 0 with *out set, or -1 (and *out untouched). */
 int vt_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);

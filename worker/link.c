@@ -6,6 +6,8 @@
  * NLMSG_ERROR carrying a negative errno. A receive timeout bounds every wait. */
 #include "link.h"
 
+#include "cli.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if_arp.h>
@@ -30,19 +32,6 @@
 #define NL_TIMEOUT_MS 1000
 #define ARP_WAIT_MS   2000 /* how long to wait for the gateway to answer ARP */
 #define ARP_RESEND_MS 500
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static const char *ip_str(uint32_t ip, char *buf)
 {
@@ -235,7 +224,7 @@ static int iface_info(const char *ifname, uint8_t mac[6], uint32_t *addr, char *
 {
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        set_err(err, errlen, "cannot open a socket: %s", strerror(errno));
+        vt_set_err(err, errlen, "cannot open a socket: %s", strerror(errno));
         return -1;
     }
     int rc = -1;
@@ -243,24 +232,24 @@ static int iface_info(const char *ifname, uint8_t mac[6], uint32_t *addr, char *
     memset(&ifr, 0, sizeof ifr);
     snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", ifname);
     if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) {
-        set_err(err, errlen, "interface %s: %s (see ip link; pass --interface)", ifname,
-                strerror(errno));
+        vt_set_err(err, errlen, "interface %s: %s (see ip link; pass --interface)", ifname,
+                   strerror(errno));
         goto out;
     }
     if (!(ifr.ifr_flags & IFF_UP)) {
-        set_err(err, errlen, "interface %s is down (ip link set %s up)", ifname, ifname);
+        vt_set_err(err, errlen, "interface %s is down (ip link set %s up)", ifname, ifname);
         goto out;
     }
     if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0) {
-        set_err(err, errlen, "interface %s: cannot read its MAC address: %s", ifname,
-                strerror(errno));
+        vt_set_err(err, errlen, "interface %s: cannot read its MAC address: %s", ifname,
+                   strerror(errno));
         goto out;
     }
     if (ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER) {
-        set_err(err, errlen,
-                "interface %s is not Ethernet (link type %u): vantage sends Ethernet frames; "
-                "pass --interface with an Ethernet interface",
-                ifname, (unsigned)ifr.ifr_hwaddr.sa_family);
+        vt_set_err(err, errlen,
+                   "interface %s is not Ethernet (link type %u): vantage sends Ethernet frames; "
+                   "pass --interface with an Ethernet interface",
+                   ifname, (unsigned)ifr.ifr_hwaddr.sa_family);
         goto out;
     }
     memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
@@ -338,22 +327,22 @@ static int neigh_resolve(const char *ifname, int ifindex, const uint8_t src_mac[
     if (rc == 1)
         return 0;
     if (rc < 0) {
-        set_err(err, errlen,
-                "cannot read the neighbour table for %s on %s: %s (pass --gateway-mac)",
-                ip_str(ip, ipb), ifname, strerror(-rc));
+        vt_set_err(err, errlen,
+                   "cannot read the neighbour table for %s on %s: %s (pass --gateway-mac)",
+                   ip_str(ip, ipb), ifname, strerror(-rc));
         return -1;
     }
     rc = arp_ask(ifindex, src_mac, src_ip, ip, mac);
     if (rc == 1)
         return 0;
     if (rc < 0)
-        set_err(err, errlen, "cannot send ARP for next hop %s on %s: %s (pass --gateway-mac)",
-                ip_str(ip, ipb), ifname, strerror(-rc));
+        vt_set_err(err, errlen, "cannot send ARP for next hop %s on %s: %s (pass --gateway-mac)",
+                   ip_str(ip, ipb), ifname, strerror(-rc));
     else
-        set_err(err, errlen,
-                "no ARP answer from next hop %s on %s within %d s: is it up and on that link? "
-                "pass --gateway-mac",
-                ip_str(ip, ipb), ifname, ARP_WAIT_MS / 1000);
+        vt_set_err(err, errlen,
+                   "no ARP answer from next hop %s on %s within %d s: is it up and on that link? "
+                   "pass --gateway-mac",
+                   ip_str(ip, ipb), ifname, ARP_WAIT_MS / 1000);
     return -1;
 }
 
@@ -367,7 +356,7 @@ int vt_link_resolve(struct vt_link *l, uint32_t dst, const char *ifname, uint32_
     int oif = 0;
     if (ifname && *ifname) {
         if (strlen(ifname) >= sizeof l->ifname || !(oif = (int)if_nametoindex(ifname))) {
-            set_err(err, errlen, "no interface %s (see ip link; pass --interface)", ifname);
+            vt_set_err(err, errlen, "no interface %s (see ip link; pass --interface)", ifname);
             return -1;
         }
     }
@@ -380,13 +369,13 @@ int vt_link_resolve(struct vt_link *l, uint32_t dst, const char *ifname, uint32_
     if (rc != 0)
         rc = route_get(dst, 0, oif, &rt);
     if (rc == 0 && rt.type != RTN_UNICAST) {
-        set_err(err, errlen, "%s is %s, not reachable by a unicast route (see ip route get %s)",
-                ip_str(dst, dstb),
-                rt.type == RTN_LOCAL       ? "an address of this host"
-                : rt.type == RTN_BLACKHOLE ? "blackholed"
-                : rt.type == RTN_BROADCAST ? "a broadcast address"
-                                           : "unreachable",
-                dstb);
+        vt_set_err(err, errlen, "%s is %s, not reachable by a unicast route (see ip route get %s)",
+                   ip_str(dst, dstb),
+                   rt.type == RTN_LOCAL       ? "an address of this host"
+                   : rt.type == RTN_BLACKHOLE ? "blackholed"
+                   : rt.type == RTN_BROADCAST ? "a broadcast address"
+                                              : "unreachable",
+                   dstb);
         return -1;
     }
     if (rc == 0) {
@@ -398,22 +387,23 @@ int vt_link_resolve(struct vt_link *l, uint32_t dst, const char *ifname, uint32_
         l->gw_ip = 0;
         rt.prefsrc = 0;
     } else if (rc == -ENETUNREACH || rc == -EHOSTUNREACH || rc == -ESRCH) {
-        set_err(err, errlen,
-                "no route to %s%s%s: is the interface up? add a route or pass "
-                "--interface/--gateway-mac",
-                ip_str(dst, dstb), oif ? " via " : "", oif ? ifname : "");
+        vt_set_err(err, errlen,
+                   "no route to %s%s%s: is the interface up? add a route or pass "
+                   "--interface/--gateway-mac",
+                   ip_str(dst, dstb), oif ? " via " : "", oif ? ifname : "");
         return -1;
     } else {
-        set_err(err, errlen, "cannot look up the route to %s: %s (pass --interface/--gateway-mac)",
-                ip_str(dst, dstb), rc == -EAFNOSUPPORT ? "its next hop is IPv6" : strerror(-rc));
+        vt_set_err(err, errlen,
+                   "cannot look up the route to %s: %s (pass --interface/--gateway-mac)",
+                   ip_str(dst, dstb), rc == -EAFNOSUPPORT ? "its next hop is IPv6" : strerror(-rc));
         return -1;
     }
 
     if (oif)
         snprintf(l->ifname, sizeof l->ifname, "%s", ifname);
     else if (!if_indextoname((unsigned)l->ifindex, l->ifname)) {
-        set_err(err, errlen, "route to %s uses interface #%d, which has gone (try again)",
-                ip_str(dst, dstb), l->ifindex);
+        vt_set_err(err, errlen, "route to %s uses interface #%d, which has gone (try again)",
+                   ip_str(dst, dstb), l->ifindex);
         return -1;
     }
 
@@ -422,8 +412,8 @@ int vt_link_resolve(struct vt_link *l, uint32_t dst, const char *ifname, uint32_
         return -1;
     l->src_ip = src_ip ? src_ip : rt.prefsrc ? rt.prefsrc : if_addr;
     if (!l->src_ip) {
-        set_err(err, errlen, "interface %s has no IPv4 address: add one or pass --source-ip",
-                l->ifname);
+        vt_set_err(err, errlen, "interface %s has no IPv4 address: add one or pass --source-ip",
+                   l->ifname);
         return -1;
     }
 

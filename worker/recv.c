@@ -14,6 +14,9 @@
 #define _GNU_SOURCE /* pthread_setname_np */
 #include "recv.h"
 
+#include "cli.h"
+#include "ratelimit.h"
+
 #include <pcap/pcap.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -44,26 +47,6 @@ struct vt_receiver {
     char err[PCAP_ERRBUF_SIZE + 128]; /* written by the thread before `failed` */
 };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 {
     struct vt_receiver *r = (struct vt_receiver *)user;
@@ -91,7 +74,7 @@ static void *recv_main(void *arg)
             break;
         }
         /* n == PCAP_ERROR_BREAK: vt_receiver_stop() asked; the loop test ends it. */
-        uint64_t now = mono_ns();
+        uint64_t now = vt_now_ns();
         if (now - r->stats_ns >= STATS_EVERY_NS) {
             r->stats_ns = now;
             update_drops(r);
@@ -107,7 +90,7 @@ struct vt_receiver *vt_receiver_open(const char *ifname, const char *bpf, vt_rec
     char perr[PCAP_ERRBUF_SIZE] = "";
     struct vt_receiver *r = calloc(1, sizeof *r);
     if (!r) {
-        set_err(err, errlen, "receiver: out of memory");
+        vt_set_err(err, errlen, "receiver: out of memory");
         return NULL;
     }
     r->cb = cb;
@@ -115,13 +98,13 @@ struct vt_receiver *vt_receiver_open(const char *ifname, const char *bpf, vt_rec
     snprintf(r->ifname, sizeof r->ifname, "%s", ifname);
     r->p = pcap_create(ifname, perr);
     if (!r->p) {
-        set_err(err, errlen, "cannot capture on %s: %s", ifname, perr);
+        vt_set_err(err, errlen, "cannot capture on %s: %s", ifname, perr);
         goto fail;
     }
     if (pcap_set_snaplen(r->p, RECV_SNAPLEN) != 0 || pcap_set_promisc(r->p, 0) != 0 ||
         pcap_set_immediate_mode(r->p, 1) != 0 || pcap_set_buffer_size(r->p, RECV_BUFFER) != 0 ||
         pcap_set_timeout(r->p, RECV_TIMEOUT_MS) != 0) {
-        set_err(err, errlen, "cannot set capture options on %s: %s", ifname, pcap_geterr(r->p));
+        vt_set_err(err, errlen, "cannot set capture options on %s: %s", ifname, pcap_geterr(r->p));
         goto fail;
     }
     int rc = pcap_activate(r->p);
@@ -130,32 +113,32 @@ struct vt_receiver *vt_receiver_open(const char *ifname, const char *bpf, vt_rec
                            : rc == PCAP_ERROR_NO_SUCH_DEVICE ? "see ip link; pass --interface"
                            : rc == PCAP_ERROR_IFACE_NOT_UP   ? "ip link set it up"
                                                              : "check the interface";
-        set_err(err, errlen, "cannot capture on %s: %s (%s)", ifname,
-                rc == PCAP_ERROR ? pcap_geterr(r->p) : pcap_statustostr(rc), hint);
+        vt_set_err(err, errlen, "cannot capture on %s: %s (%s)", ifname,
+                   rc == PCAP_ERROR ? pcap_geterr(r->p) : pcap_statustostr(rc), hint);
         goto fail;
     }
     /* rc > 0 is a warning (e.g. promiscuous mode unsupported): harmless here. */
     if (pcap_datalink(r->p) != DLT_EN10MB) {
-        set_err(err, errlen,
-                "cannot capture on %s: link type %s is not Ethernet (pass --interface)", ifname,
-                pcap_datalink_val_to_name(pcap_datalink(r->p)));
+        vt_set_err(err, errlen,
+                   "cannot capture on %s: link type %s is not Ethernet (pass --interface)", ifname,
+                   pcap_datalink_val_to_name(pcap_datalink(r->p)));
         goto fail;
     }
     if (pcap_setdirection(r->p, PCAP_D_IN) != 0) {
-        set_err(err, errlen, "cannot capture only inbound frames on %s: %s", ifname,
-                pcap_geterr(r->p));
+        vt_set_err(err, errlen, "cannot capture only inbound frames on %s: %s", ifname,
+                   pcap_geterr(r->p));
         goto fail;
     }
     struct bpf_program prog;
     if (pcap_compile(r->p, &prog, bpf ? bpf : "", 1, PCAP_NETMASK_UNKNOWN) != 0) {
-        set_err(err, errlen, "bad capture filter \"%s\": %s", bpf ? bpf : "", pcap_geterr(r->p));
+        vt_set_err(err, errlen, "bad capture filter \"%s\": %s", bpf ? bpf : "", pcap_geterr(r->p));
         goto fail;
     }
     rc = pcap_setfilter(r->p, &prog);
     pcap_freecode(&prog);
     if (rc != 0) {
-        set_err(err, errlen, "cannot install the capture filter on %s: %s", ifname,
-                pcap_geterr(r->p));
+        vt_set_err(err, errlen, "cannot install the capture filter on %s: %s", ifname,
+                   pcap_geterr(r->p));
         goto fail;
     }
     return r;
@@ -168,10 +151,10 @@ fail:
 
 int vt_receiver_run(struct vt_receiver *r, char *err, size_t errlen)
 {
-    r->stats_ns = mono_ns();
+    r->stats_ns = vt_now_ns();
     int e = pthread_create(&r->thread, NULL, recv_main, r);
     if (e != 0) {
-        set_err(err, errlen, "cannot start the receive thread: %s", strerror(e));
+        vt_set_err(err, errlen, "cannot start the receive thread: %s", strerror(e));
         return -1;
     }
     r->running = true;

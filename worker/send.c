@@ -23,6 +23,9 @@
 #define _GNU_SOURCE /* sendmmsg */
 #include "send.h"
 
+#include "cli.h"
+#include "ratelimit.h"
+
 #include <assert.h>
 #include <errno.h>
 #include <net/ethernet.h>
@@ -84,26 +87,6 @@ struct vt_sender {
     struct iovec *iov;
 };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /* Errors after which sending cannot go on without the operator. */
 static bool fatal_errno(int e)
 {
@@ -119,7 +102,7 @@ static bool transient_errno(int e)
 /* Sleeps a little longer each time; false once the retry time is used up. */
 static bool backoff(unsigned *tries, uint64_t *since)
 {
-    uint64_t now = mono_ns();
+    uint64_t now = vt_now_ns();
     if (*tries == 0)
         *since = now;
     else if (now - *since > GIVE_UP_NS)
@@ -221,7 +204,7 @@ static int ring_wait(struct vt_sender *s, unsigned target)
             return -1;
         if (s->inflight <= target)
             return 0;
-        uint64_t now = mono_ns();
+        uint64_t now = vt_now_ns();
         if (!start)
             start = now;
         else if (now - start > GIVE_UP_NS) {
@@ -253,7 +236,7 @@ static int ring_push(struct vt_sender *s)
         if (!s->inflight || __atomic_load_n(&ring_slot_hdr(s, newest)->tp_status,
                                             __ATOMIC_ACQUIRE) != TP_STATUS_SEND_REQUEST)
             return 0;
-        uint64_t now = mono_ns();
+        uint64_t now = vt_now_ns();
         if (!start)
             start = now;
         else if (now - start > GIVE_UP_NS) {
@@ -293,8 +276,8 @@ static int ring_open(struct vt_sender *s, char *err, size_t errlen)
     while (fs < need)
         fs <<= 1;
     if (fs > RING_BLOCK_SIZE) {
-        set_err(err, errlen, "TX ring on %s: frames of %zu bytes are too large for the ring",
-                s->ifname, s->frame_len);
+        vt_set_err(err, errlen, "TX ring on %s: frames of %zu bytes are too large for the ring",
+                   s->ifname, s->frame_len);
         return -1;
     }
     unsigned nframes = RING_FRAMES;
@@ -305,13 +288,13 @@ static int ring_open(struct vt_sender *s, char *err, size_t errlen)
 
     int v = TPACKET_V2;
     if (setsockopt(s->fd, SOL_PACKET, PACKET_VERSION, &v, sizeof v) < 0) {
-        set_err(err, errlen, "TX ring on %s: cannot select TPACKET_V2: %s", s->ifname,
-                strerror(errno));
+        vt_set_err(err, errlen, "TX ring on %s: cannot select TPACKET_V2: %s", s->ifname,
+                   strerror(errno));
         return -1;
     }
     if (setsockopt(s->fd, SOL_PACKET, PACKET_LOSS, &one, sizeof one) < 0) {
-        set_err(err, errlen, "TX ring on %s: cannot set PACKET_LOSS: %s", s->ifname,
-                strerror(errno));
+        vt_set_err(err, errlen, "TX ring on %s: cannot set PACKET_LOSS: %s", s->ifname,
+                   strerror(errno));
         return -1;
     }
     struct tpacket_req req = {
@@ -321,14 +304,14 @@ static int ring_open(struct vt_sender *s, char *err, size_t errlen)
         .tp_frame_nr = nframes,
     };
     if (setsockopt(s->fd, SOL_PACKET, PACKET_TX_RING, &req, sizeof req) < 0) {
-        set_err(err, errlen, "TX ring on %s: cannot allocate %u x %u bytes: %s", s->ifname, nframes,
-                fs, strerror(errno));
+        vt_set_err(err, errlen, "TX ring on %s: cannot allocate %u x %u bytes: %s", s->ifname,
+                   nframes, fs, strerror(errno));
         return -1;
     }
     size_t len = (size_t)req.tp_block_size * req.tp_block_nr;
     void *ring = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, s->fd, 0);
     if (ring == MAP_FAILED) {
-        set_err(err, errlen, "TX ring on %s: cannot map it: %s", s->ifname, strerror(errno));
+        vt_set_err(err, errlen, "TX ring on %s: cannot map it: %s", s->ifname, strerror(errno));
         return -1;
     }
     s->ring = ring;
@@ -361,7 +344,7 @@ static int buf_alloc(struct vt_sender *s, char *err, size_t errlen)
     s->msgs = calloc(s->cap, sizeof *s->msgs);
     s->iov = calloc(s->cap, sizeof *s->iov);
     if (!s->buf || !s->msgs || !s->iov) {
-        set_err(err, errlen, "sender on %s: out of memory", s->ifname);
+        vt_set_err(err, errlen, "sender on %s: out of memory", s->ifname);
         return -1;
     }
     memset(s->buf, 0, s->stride * s->cap);
@@ -448,30 +431,31 @@ static int pcap_mode_open(struct vt_sender *s, char *err, size_t errlen)
     char perr[PCAP_ERRBUF_SIZE] = "";
     s->pcap = pcap_create(s->ifname, perr);
     if (!s->pcap) {
-        set_err(err, errlen, "pcap on %s: %s", s->ifname, perr);
+        vt_set_err(err, errlen, "pcap on %s: %s", s->ifname, perr);
         return -1;
     }
     /* We only inject; keep the capture side small and, below, empty. */
     if (pcap_set_snaplen(s->pcap, 64) != 0 || pcap_set_buffer_size(s->pcap, 1 << 20) != 0 ||
         pcap_set_timeout(s->pcap, 100) != 0) {
-        set_err(err, errlen, "pcap on %s: cannot set options: %s", s->ifname, pcap_geterr(s->pcap));
+        vt_set_err(err, errlen, "pcap on %s: cannot set options: %s", s->ifname,
+                   pcap_geterr(s->pcap));
         return -1;
     }
     int rc = pcap_activate(s->pcap);
     if (rc < 0) {
-        set_err(err, errlen, "pcap on %s: %s (run as root; check the interface name)", s->ifname,
-                rc == PCAP_ERROR ? pcap_geterr(s->pcap) : pcap_statustostr(rc));
+        vt_set_err(err, errlen, "pcap on %s: %s (run as root; check the interface name)", s->ifname,
+                   rc == PCAP_ERROR ? pcap_geterr(s->pcap) : pcap_statustostr(rc));
         return -1;
     }
     struct bpf_program none;
     if (pcap_compile(s->pcap, &none, "less 1", 1, PCAP_NETMASK_UNKNOWN) != 0) {
-        set_err(err, errlen, "pcap on %s: %s", s->ifname, pcap_geterr(s->pcap));
+        vt_set_err(err, errlen, "pcap on %s: %s", s->ifname, pcap_geterr(s->pcap));
         return -1;
     }
     rc = pcap_setfilter(s->pcap, &none);
     pcap_freecode(&none);
     if (rc != 0) {
-        set_err(err, errlen, "pcap on %s: %s", s->ifname, pcap_geterr(s->pcap));
+        vt_set_err(err, errlen, "pcap on %s: %s", s->ifname, pcap_geterr(s->pcap));
         return -1;
     }
     return 0;
@@ -504,29 +488,29 @@ static int packet_socket(struct vt_sender *s, int ifindex, bool ring, char *err,
 {
     s->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
     if (s->fd < 0) {
-        set_err(err, errlen,
-                "cannot open an AF_PACKET socket: %s (run as root or grant CAP_NET_RAW)",
-                strerror(errno));
+        vt_set_err(err, errlen,
+                   "cannot open an AF_PACKET socket: %s (run as root or grant CAP_NET_RAW)",
+                   strerror(errno));
         return -1;
     }
     int one = 1;
     if (setsockopt(s->fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one) < 0) {
-        set_err(err, errlen, "AF_PACKET socket: cannot set PACKET_QDISC_BYPASS: %s",
-                strerror(errno));
+        vt_set_err(err, errlen, "AF_PACKET socket: cannot set PACKET_QDISC_BYPASS: %s",
+                   strerror(errno));
         return -1;
     }
     int sndbuf = SNDBUF_BYTES;
     if (setsockopt(s->fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) < 0 &&
         setsockopt(s->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf) < 0) {
-        set_err(err, errlen, "AF_PACKET socket: cannot set SO_SNDBUF: %s", strerror(errno));
+        vt_set_err(err, errlen, "AF_PACKET socket: cannot set SO_SNDBUF: %s", strerror(errno));
         return -1;
     }
     if (ring && ring_open(s, err, errlen) < 0)
         return -1;
     struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = 0, .sll_ifindex = ifindex};
     if (bind(s->fd, (struct sockaddr *)&sll, sizeof sll) < 0) {
-        set_err(err, errlen, "cannot bind an AF_PACKET socket to %s: %s", s->ifname,
-                strerror(errno));
+        vt_set_err(err, errlen, "cannot bind an AF_PACKET socket to %s: %s", s->ifname,
+                   strerror(errno));
         return -1;
     }
     return 0;
@@ -542,38 +526,38 @@ static int check_interface(const char *ifname, size_t frame_len, int *ifindex, c
     snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", ifname);
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        set_err(err, errlen, "cannot open a socket: %s", strerror(errno));
+        vt_set_err(err, errlen, "cannot open a socket: %s", strerror(errno));
         return -1;
     }
     int rc = -1;
     if (ioctl(fd, SIOCGIFINDEX, &ifr) < 0) {
-        set_err(err, errlen, "no interface %s: %s (see ip link; pass --interface)", ifname,
-                strerror(errno));
+        vt_set_err(err, errlen, "no interface %s: %s (see ip link; pass --interface)", ifname,
+                   strerror(errno));
         goto out;
     }
     *ifindex = ifr.ifr_ifindex;
     if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) {
-        set_err(err, errlen, "interface %s: cannot read its flags: %s", ifname, strerror(errno));
+        vt_set_err(err, errlen, "interface %s: cannot read its flags: %s", ifname, strerror(errno));
         goto out;
     }
     if (!(ifr.ifr_flags & IFF_UP)) {
-        set_err(err, errlen, "interface %s is down (ip link set %s up)", ifname, ifname);
+        vt_set_err(err, errlen, "interface %s is down (ip link set %s up)", ifname, ifname);
         goto out;
     }
     if (!(ifr.ifr_flags & IFF_RUNNING)) {
-        set_err(err, errlen,
-                "interface %s has no carrier (cable out, or a veth whose peer is down): see "
-                "ip link show %s",
-                ifname, ifname);
+        vt_set_err(err, errlen,
+                   "interface %s has no carrier (cable out, or a veth whose peer is down): see "
+                   "ip link show %s",
+                   ifname, ifname);
         goto out;
     }
     if (ioctl(fd, SIOCGIFMTU, &ifr) < 0) {
-        set_err(err, errlen, "interface %s: cannot read its MTU: %s", ifname, strerror(errno));
+        vt_set_err(err, errlen, "interface %s: cannot read its MTU: %s", ifname, strerror(errno));
         goto out;
     }
     if (frame_len < ETH_HLEN || frame_len > (size_t)ifr.ifr_mtu + ETH_HLEN) {
-        set_err(err, errlen, "frames of %zu bytes do not fit %s (MTU %d): need 14..%d", frame_len,
-                ifname, ifr.ifr_mtu, ifr.ifr_mtu + ETH_HLEN);
+        vt_set_err(err, errlen, "frames of %zu bytes do not fit %s (MTU %d): need 14..%d",
+                   frame_len, ifname, ifr.ifr_mtu, ifr.ifr_mtu + ETH_HLEN);
         goto out;
     }
     rc = 0;
@@ -602,8 +586,8 @@ struct vt_sender *vt_sender_open(const char *ifname, size_t frame_len, enum vt_s
                                  char *err, size_t errlen)
 {
     if (!ifname || !*ifname || strlen(ifname) >= IF_NAMESIZE) {
-        set_err(err, errlen, "sender: bad interface name '%s' (pass --interface)",
-                ifname ? ifname : "");
+        vt_set_err(err, errlen, "sender: bad interface name '%s' (pass --interface)",
+                   ifname ? ifname : "");
         return NULL;
     }
     int ifindex;
@@ -611,7 +595,7 @@ struct vt_sender *vt_sender_open(const char *ifname, size_t frame_len, enum vt_s
         return NULL;
     struct vt_sender *s = calloc(1, sizeof *s);
     if (!s) {
-        set_err(err, errlen, "sender: out of memory");
+        vt_set_err(err, errlen, "sender: out of memory");
         return NULL;
     }
     s->fd = -1;
@@ -631,7 +615,7 @@ struct vt_sender *vt_sender_open(const char *ifname, size_t frame_len, enum vt_s
         if (open_mode(s, order[i], ifindex, i ? NULL : first, i ? 0 : sizeof first) == 0)
             return s;
     }
-    set_err(err, errlen, "%s", first);
+    vt_set_err(err, errlen, "%s", first);
     free(s);
     return NULL;
 }
