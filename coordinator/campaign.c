@@ -299,6 +299,20 @@ static int load_campaign(void *arg, const char *key, const void *val, size_t len
     k->found_closed = (uint64_t)fc;
     if (vt_ports_parse(&k->ports, ports, err, sizeof err) != 0 || cut(k, err, sizeof err) != 0)
         vt_log("campaign %s cannot be resumed: %s", name, err);
+    /* ingest keeps the newest counts beside the results (found/<name>) */
+    char fkey[96];
+    void *fv;
+    size_t fl;
+    snprintf(fkey, sizeof fkey, "found/%s", k->name);
+    if (vt_meta_get(c->store, fkey, &fv, &fl) == 1) {
+        uint64_t found[2];
+        if (fl == sizeof found) {
+            memcpy(found, fv, sizeof found);
+            k->found_open = found[0];
+            k->found_closed = found[1];
+        }
+        free(fv);
+    }
     json_decref(o);
     return 0;
 }

@@ -74,6 +74,7 @@ void vt_ingest_batch(struct vt_coord *c, struct vt_worker *w, const Vantage__Res
         }
     }
     char *sites[1] = {w->site};
+    uint64_t add_open = 0, add_closed = 0;
     for (size_t i = 0; i < b->n_results; i++) {
         const Vantage__Result *r = b->results[i];
         Vantage__Observation o = VANTAGE__OBSERVATION__INIT;
@@ -85,16 +86,22 @@ void vt_ingest_batch(struct vt_coord *c, struct vt_worker *w, const Vantage__Res
         o.n_sites = 1;
         o.campaign = k->name;
         uint32_t window = (uint32_t)(r->ts_ms / 1000 / c->window_s);
-        if (vt_batch_obs_merge(c->batch, window, r->ip, (uint16_t)r->port, &o) != 0)
-            return; /* out of memory: not acked, the worker re-sends */
+        if (vt_batch_obs_merge(c->batch, window, r->ip, (uint16_t)r->port, &o) != 0) {
+            vt_batch_clear(c->batch); /* none of it: not acked, the worker re-sends */
+            return;
+        }
         /* Counted from one slot per shard only, so that a pair seen from K
          * vantages is found once. */
         if (l->slot == 0)
-            *(r->open ? &k->found_open : &k->found_closed) += 1;
+            *(r->open ? &add_open : &add_closed) += 1;
     }
     char key[128];
     snprintf(key, sizeof key, "seq/%s", w->name);
     vt_batch_meta_put(c->batch, key, &b->seq, sizeof b->seq);
+    /* The campaign's counts move with its results: same batch, same fate. */
+    uint64_t found[2] = {k->found_open + add_open, k->found_closed + add_closed};
+    snprintf(key, sizeof key, "found/%s", k->name);
+    vt_batch_meta_put(c->batch, key, found, sizeof found);
     char err[256];
     if (vt_store_write(c->store, c->batch, false, err, sizeof err) != 0) {
         vt_log("cannot store batch %" PRIu64 " of %s: %s (not acknowledged)", b->seq, w->name, err);
@@ -102,6 +109,8 @@ void vt_ingest_batch(struct vt_coord *c, struct vt_worker *w, const Vantage__Res
         return;
     }
     vt_batch_clear(c->batch);
+    k->found_open += add_open;
+    k->found_closed += add_closed;
     w->acked_seq = b->seq;
     queue_ack(c, w, b->seq);
 }
