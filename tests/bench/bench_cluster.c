@@ -19,6 +19,7 @@
  * (VmRSS, VmHWM of /proc/PID/status). It prints figures as key=value lines and
  * never fails on them: exit 1 only when it cannot measure, 2 for bad usage. */
 #include <czmq.h>
+#include <dirent.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -127,6 +128,89 @@ static long proc_kib(int pid, const char *field)
             v = strtol(line + fl + 1, NULL, 10);
     fclose(f);
     return v;
+}
+
+/* Prints the CPU seconds of each of PID's threads (name:seconds, busiest first)
+ * since the last call, to show which thread is the bottleneck. */
+static void print_threads(int pid, const char *key)
+{
+    static struct {
+        int tid;
+        double cpu;
+    } last[256];
+    static int nlast;
+    if (pid <= 0)
+        return;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return;
+    struct {
+        char name[32];
+        double cpu;
+    } t[256];
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < 256) {
+        int tid = atoi(e->d_name);
+        if (tid <= 0)
+            continue;
+        char p2[128], buf[1024];
+        snprintf(p2, sizeof p2, "/proc/%d/task/%d/stat", pid, tid);
+        FILE *f = fopen(p2, "r");
+        if (!f)
+            continue;
+        size_t len = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[len] = '\0';
+        char *open = strchr(buf, '('), *close = strrchr(buf, ')');
+        unsigned long ut = 0, st = 0;
+        if (!open || !close ||
+            sscanf(close + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+            continue;
+        double cpu = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK), before = 0;
+        for (int i = 0; i < nlast; i++)
+            if (last[i].tid == tid)
+                before = last[i].cpu;
+        int found = 0;
+        for (int i = 0; i < nlast; i++)
+            if (last[i].tid == tid) {
+                last[i].cpu = cpu;
+                found = 1;
+            }
+        if (!found && nlast < 256) {
+            last[nlast].tid = tid;
+            last[nlast++].cpu = cpu;
+        }
+        snprintf(t[n].name, sizeof t[n].name, "%.*s", (int)(close - open - 1), open + 1);
+        for (char *c = t[n].name; *c; c++)
+            if (*c == ' ' || *c == ',' || *c == ':')
+                *c = '_';
+        if (!strcmp(t[n].name, "vantage") && tid == pid)
+            snprintf(t[n].name, sizeof t[n].name, "main");
+        t[n++].cpu = cpu - before;
+    }
+    closedir(d);
+    printf("%s=", key);
+    for (int k = 0; k < n; k++) {
+        int m = k;
+        for (int j = k + 1; j < n; j++)
+            if (t[j].cpu > t[m].cpu)
+                m = j;
+        if (m != k) {
+            char nm[32];
+            double c = t[k].cpu;
+            memcpy(nm, t[k].name, sizeof nm);
+            memcpy(t[k].name, t[m].name, sizeof nm);
+            t[k].cpu = t[m].cpu;
+            memcpy(t[m].name, nm, sizeof nm);
+            t[m].cpu = c;
+        }
+        if (t[k].cpu >= 0.01)
+            printf("%s%s:%.2f", k ? "," : "", t[k].name, t[k].cpu);
+    }
+    printf("\n");
 }
 
 static double self_cpu_s(void)
@@ -542,8 +626,9 @@ static int fleet(void)
     printf("coord_rss_before_connect_kib=%ld\n", rss_before);
 
     /* The connection storm: every worker connects and says Hello at once. */
+    print_threads(opt.pid, "coord_threads_setup_cpu_s");
     double cpu0 = proc_cpu_s(opt.pid);
-    t0 = now_us();
+    t0 = t_run0 = now_us();
     connect_sims(certs);
     while (n_welcome < (uint64_t)nsims && now_us() - t0 < 120000000)
         turn(10, false);
@@ -551,11 +636,11 @@ static int fleet(void)
     printf("connected=%" PRIu64 " of %d connect_all_s=%.2f coord_cpu_connect_s=%.2f\n", n_welcome,
            nsims, (t_last_welcome - t0) / 1e6, cpu1 - cpu0);
     print_dist("hello_welcome", lat_hello, n_hello);
+    print_threads(opt.pid, "coord_threads_connect_cpu_s");
 
     /* The run: leases held, progressed, finished and asked for again. */
     int64_t t1 = now_us(), end = t1 + (int64_t)opt.seconds * 1000000, next_sample = t1;
     turn_max_us = 0;
-    t_run0 = t0;
     long rss_max = 0;
     double scpu0 = self_cpu_s();
     while (now_us() < end) {
@@ -568,6 +653,7 @@ static int fleet(void)
         }
     }
     double cpu2 = proc_cpu_s(opt.pid), run_s = (now_us() - t1) / 1e6;
+    print_threads(opt.pid, "coord_threads_run_cpu_s");
     size_t waiting = 0, holding = 0;
     for (int i = 0; i < nsims; i++) {
         waiting += sims[i].state == S_WANT;
@@ -586,7 +672,7 @@ static int fleet(void)
     print_dist("grant", all, n_first + n_again);
     print_dist("grant_first", lat_first, n_first);
     print_dist("grant_again", lat_again, n_again);
-    printf("sim_turn_max_ms=%.2f slowest_grants(requested_at_s:ms)=", turn_max_us / 1e3);
+    printf("sim_turn_max_ms=%.2f slowest_grants_at_s:ms=", turn_max_us / 1e3);
     for (int k = 0; k < NSLOW; k++)
         printf("%s%.1f:%.0f", k ? "," : "", slow_at[k] / 1e6, slow_lat[k] / 1e3);
     printf("\n");
@@ -724,6 +810,7 @@ static int ingest(void)
     uint64_t total = (uint64_t)nsims * opt.batches * 1000;
     double pack_s = (now_us() - t0) / 1e6;
 
+    print_threads(opt.pid, "coord_threads_setup_cpu_s");
     double cpu0 = proc_cpu_s(opt.pid), scpu0 = self_cpu_s();
     int64_t t1 = now_us();
     n_acks = 0;
@@ -739,6 +826,7 @@ static int ingest(void)
     }
     int64_t t2 = now_us();
     double cpu1 = proc_cpu_s(opt.pid), wall = (t2 - t1) / 1e6;
+    print_threads(opt.pid, "coord_threads_ingest_cpu_s");
     for (int i = 0; i < nsims; i++)
         results_acked += (sims[i].acked - base_seq[i]) * 1000;
     printf("ingest_workers=%d batches=%" PRIu64 " results=%" PRIu64 " acked=%" PRIu64
