@@ -660,6 +660,49 @@ static void test_rate_budget(void **state)
     assert_int_equal(lease_of(f->c, s)->rate, 1000);
 }
 
+/* BUG (reported to the lead; fails until fixed): vt_worker_on_hello() in
+ * coordinator/registry.c copies the Hello's port ranges into w->ports in the
+ * order the peer sent them, duplicates included, but struct vt_ports promises
+ * "ascending, unique" and vt_ports_contains() binary-searches it. A policy
+ * that lists 80 before 23 (or overlapping ranges) therefore "lacks" a port it
+ * allows, and the worker is never offered the campaign. Peer input is parsed
+ * at the edge without being normalised; the same loop also expands each range
+ * port by port, so a Hello of a few thousand 1-65535 ranges allocates and
+ * fills hundreds of MB. Proposed fix: mark the allowed ports in a 65536-bit
+ * set, then emit them ascending (bounded at 128 KB whatever the peer sends). */
+static void test_BUG_policy_ports_in_any_order(void **state)
+{
+    struct fixture *f = *state;
+    struct vt_campaign *k = start(f->c, "iot", 1000, 1);
+    struct vt_worker *w = connect_worker(f->c, "w", "a", ANYTHING);
+
+    Vantage__Range scope = VANTAGE__RANGE__INIT, *scopes[1] = {&scope};
+    scope.first = 0;
+    scope.last = UINT32_MAX;
+    Vantage__PortRange p80 = VANTAGE__PORT_RANGE__INIT, p23 = VANTAGE__PORT_RANGE__INIT,
+                       p10 = VANTAGE__PORT_RANGE__INIT, *portv[3] = {&p80, &p23, &p10};
+    p80.first = p80.last = 80;
+    p23.first = p23.last = 23;
+    p10.first = 10; /* overlaps 23 */
+    p10.last = 30;
+    Vantage__Policy pol = VANTAGE__POLICY__INIT;
+    pol.scope = scopes;
+    pol.n_scope = 1;
+    pol.ports = portv;
+    pol.n_ports = 3;
+    Vantage__Hello h = VANTAGE__HELLO__INIT;
+    h.name = "w";
+    h.software = "test_lease";
+    h.policy = &pol;
+    vt_worker_on_hello(f->c, w, &h);
+
+    assert_true(vt_ports_contains(&w->ports, 23));
+    assert_true(vt_ports_contains(&w->ports, 80));
+    assert_true(vt_lease_eligible(w, k));
+    vt_lease_offer(f->c, w);
+    assert_int_not_equal(w->lease_id, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -676,6 +719,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pause_resume_cancel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_restores_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rate_budget, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_BUG_policy_ports_in_any_order, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
