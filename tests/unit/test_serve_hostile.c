@@ -367,6 +367,9 @@ static void test_bad_messages_get_errors(void **state)
         expect_error(s, VANTAGE__ERROR__CODE__BAD_MESSAGE, "random bytes");
     }
 
+    send_bytes(s, "", 0);
+    expect_error(s, VANTAGE__ERROR__CODE__BAD_MESSAGE, "an empty message");
+
     {
         Vantage__Hello h = VANTAGE__HELLO__INIT;
         h.name = WORKER;
@@ -393,6 +396,15 @@ static void test_bad_messages_get_errors(void **state)
     expect_body(s, VANTAGE__ENVELOPE__BODY_WELCOME, "Hello");
     send_heartbeat(s);
     expect_body(s, VANTAGE__ENVELOPE__BODY_HEARTBEAT, "a Heartbeat after Hello");
+
+    Vantage__Welcome wel = VANTAGE__WELCOME__INIT; /* the coordinator's to send, not a worker's */
+    wel.site = "lab";
+    Vantage__Envelope odd = VANTAGE__ENVELOPE__INIT;
+    odd.version = VT_PROTOCOL_VERSION;
+    odd.body_case = VANTAGE__ENVELOPE__BODY_WELCOME;
+    odd.welcome = &wel;
+    send_env(s, &odd);
+    expect_error(s, VANTAGE__ERROR__CODE__BAD_MESSAGE, "a Welcome from a worker");
 
     Vantage__Progress p = VANTAGE__PROGRESS__INIT;
     p.lease_id = 424242;
@@ -549,6 +561,47 @@ static void test_still_serving_and_quiet(void **state)
     assert_true(lines < 30);
 }
 
+/* BUG (reported to the lead; fails until fixed): an Error envelope from a
+ * worker is logged by on_worker_message() in coordinator/serve.c
+ * (`vt_log("worker %s reports: %s", ...)`) every time, with the peer's text
+ * as it came: an enrolled worker can write one log line per message (up to
+ * 4 MiB each), and a text with a newline forges whole log lines, such as a
+ * complaint about another worker. Proposed fix: rate limit these reports per
+ * worker as vt_complain does, and print the text escaped and truncated (say
+ * 200 bytes, control characters as \xNN). */
+static void test_BUG_error_reports_cannot_flood_or_forge_the_log(void **state)
+{
+    (void)state;
+    zsock_t *s = d.dealer;
+    send_hello(s, VT_PROTOCOL_VERSION);
+    expect_body(s, VANTAGE__ENVELOPE__BODY_WELCOME, "Hello");
+    Vantage__Error e = VANTAGE__ERROR__INIT;
+    e.code = VANTAGE__ERROR__CODE__UNKNOWN;
+    e.text = "scan failed\n2026-01-01T00:00:00Z vantage: FORGED line";
+    Vantage__Envelope env = VANTAGE__ENVELOPE__INIT;
+    env.version = VT_PROTOCOL_VERSION;
+    env.body_case = VANTAGE__ENVELOPE__BODY_ERROR;
+    env.error = &e;
+    for (int i = 0; i < 30; i++)
+        send_env(s, &env);
+    send_heartbeat(s); /* answered after the 30 were handled */
+    expect_body(s, VANTAGE__ENVELOPE__BODY_HEARTBEAT, "a Heartbeat after 30 Error reports");
+
+    FILE *f = fopen(d.log, "r");
+    assert_non_null(f);
+    char line[4096];
+    int reports = 0, forged = 0;
+    while (fgets(line, sizeof line, f)) {
+        reports += strstr(line, "worker " WORKER " reports") != NULL;
+        forged += strncmp(line, "2026-01-01T00:00:00Z vantage: FORGED", 36) == 0;
+    }
+    fclose(f);
+    print_message("%d report line(s), %d forged line(s) for 30 Error envelopes\n", reports, forged);
+    assert_true(daemon_alive());
+    assert_int_equal(forged, 0);
+    assert_true(reports <= 3);
+}
+
 /* SIGTERM: a clean exit 0 within 5 s. */
 static void test_sigterm_exits_zero(void **state)
 {
@@ -578,6 +631,7 @@ int main(void)
         cmocka_unit_test(test_BUG_extra_frames_are_bad_message),
         cmocka_unit_test(test_unenrolled_key_gets_nothing),
         cmocka_unit_test(test_still_serving_and_quiet),
+        cmocka_unit_test(test_BUG_error_reports_cannot_flood_or_forge_the_log),
         cmocka_unit_test(test_sigterm_exits_zero),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
