@@ -51,6 +51,8 @@ static int cut(struct vt_campaign *k, char *err, size_t errlen)
         ns = 100000;
     if (ns > k->steps)
         ns = k->steps;
+    for (unsigned i = 0; k->shard && i < k->nshards; i++)
+        free(k->shard[i].slot);
     free(k->shard);
     k->next_free = 0;
     k->nshards = (unsigned)ns;

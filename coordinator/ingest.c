@@ -40,6 +40,12 @@ static void queue_ack(struct vt_coord *c, struct vt_worker *w, uint64_t seq)
 
 void vt_ingest_batch(struct vt_coord *c, struct vt_worker *w, const Vantage__ResultBatch *b)
 {
+    if (b->seq == 0) { /* seqs start at 1: acking this would let the worker drop it */
+        vt_complain(c, w, "result batch with seq 0 refused");
+        vt_send_error(c, w, VANTAGE__ERROR__CODE__BAD_MESSAGE,
+                      "batch 0: sequence numbers start at 1; nothing was stored");
+        return;
+    }
     if (b->seq <= w->acked_seq) {
         queue_ack(c, w, b->seq); /* stored before: say so again */
         return;

@@ -208,17 +208,23 @@ void vt_worker_on_hello(struct vt_coord *c, struct vt_worker *w, const Vantage__
         for (size_t i = 0; i < p->n_scope; i++)
             if (p->scope[i]->first <= p->scope[i]->last)
                 vt_targets_add_range(&w->scope, p->scope[i]->first, p->scope[i]->last);
+        /* A set of 65536 bits, then ascending: whatever order, overlap or
+         * count of ranges the peer sends, at most 128 KiB and a sorted list. */
+        uint8_t *set = calloc(65536 / 8, 1);
         size_t n = 0;
-        for (size_t i = 0; i < p->n_ports; i++)
-            if (p->ports[i]->first >= 1 && p->ports[i]->first <= p->ports[i]->last &&
-                p->ports[i]->last <= 65535)
-                n += p->ports[i]->last - p->ports[i]->first + 1;
-        w->ports.port = n ? malloc(n * sizeof(uint16_t)) : NULL;
-        for (size_t i = 0; w->ports.port && i < p->n_ports; i++)
-            if (p->ports[i]->first >= 1 && p->ports[i]->first <= p->ports[i]->last &&
-                p->ports[i]->last <= 65535)
-                for (uint32_t q = p->ports[i]->first; q <= p->ports[i]->last; q++)
-                    w->ports.port[w->ports.n++] = (uint16_t)q;
+        for (size_t i = 0; set && i < p->n_ports; i++) {
+            uint32_t a = p->ports[i]->first, b = p->ports[i]->last;
+            for (uint32_t q = a ? a : 1; a <= b && q <= b && q <= 65535; q++)
+                if (!(set[q / 8] & (1u << (q % 8)))) {
+                    set[q / 8] |= (uint8_t)(1u << (q % 8));
+                    n++;
+                }
+        }
+        w->ports.port = set && n ? malloc(n * sizeof(uint16_t)) : NULL;
+        for (uint32_t q = 1; w->ports.port && q <= 65535; q++)
+            if (set[q / 8] & (1u << (q % 8)))
+                w->ports.port[w->ports.n++] = (uint16_t)q;
+        free(set);
         w->max_rate = p->has_max_rate ? p->max_rate : 0;
     }
     w->hello = true;

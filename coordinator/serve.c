@@ -130,19 +130,28 @@ static void on_worker_message(struct vt_coord *c)
     zframe_t *id = zmsg_pop(msg), *body = zmsg_pop(msg);
     const char *key = body ? zframe_meta(body, "User-Id") : NULL;
     struct vt_worker *w = key ? vt_worker_by_key(c, key) : NULL;
-    if (!id || !body || zmsg_size(msg) != 0 || !w || w->revoked) {
+    if (!id || !body || !w) {
+        vt_complain(c, NULL, "malformed or unattributable message dropped");
+        goto out;
+    }
+    if (w->revoked) {
         /* zauth admits only enrolled keys, but a revoked worker may still hold
          * a connection from before: it gets nothing but refusals. */
-        if (w && id) {
-            zframe_destroy(&w->route);
-            w->route = zframe_dup(id);
-            vt_complain(c, w, "message from a revoked worker refused");
-            vt_send_error(c, w, VANTAGE__ERROR__CODE__NOT_ALLOWED,
-                          "worker %s is revoked: its messages are refused", w->name);
-            zframe_destroy(&w->route);
-        } else {
-            vt_complain(c, NULL, "malformed or unattributable message dropped");
-        }
+        zframe_t *route = w->route;
+        w->route = id;
+        vt_complain(c, w, "message from a revoked worker refused");
+        vt_send_error(c, w, VANTAGE__ERROR__CODE__NOT_ALLOWED,
+                      "worker %s is revoked: its messages are refused", w->name);
+        w->route = route;
+        goto out;
+    }
+    if (zmsg_size(msg) != 0) {
+        zframe_t *route = w->route;
+        w->route = id;
+        vt_complain(c, w, "message of %zu frames (one expected) refused", zmsg_size(msg) + 1);
+        vt_send_error(c, w, VANTAGE__ERROR__CODE__BAD_MESSAGE,
+                      "a message is one frame holding one envelope");
+        w->route = route;
         goto out;
     }
     if (!w->route || !zframe_eq(w->route, id)) { /* a new connection */
@@ -206,9 +215,18 @@ static void on_worker_message(struct vt_coord *c)
     case VANTAGE__ENVELOPE__BODY_RESULTS:
         vt_ingest_batch(c, w, env->results);
         break;
-    case VANTAGE__ENVELOPE__BODY_ERROR:
-        vt_log("worker %s reports: %s", w->name, env->error->text ? env->error->text : "?");
+    case VANTAGE__ENVELOPE__BODY_ERROR: {
+        /* The text is the peer's: shortened, control bytes escaped, and rate
+         * limited like every complaint, so it can neither flood nor forge log lines. */
+        char text[256];
+        size_t n = 0;
+        for (const char *p = env->error->text ? env->error->text : "?"; *p && n < 200; p++)
+            n += (unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f
+                     ? (size_t)snprintf(text + n, sizeof text - n, "\\x%02x", (unsigned char)*p)
+                     : (size_t)snprintf(text + n, sizeof text - n, "%c", *p);
+        vt_complain(c, w, "reports an error: %s", text);
         break;
+    }
     default:
         vt_complain(c, w, "unexpected message kind %d", env->body_case);
         vt_send_error(c, w, VANTAGE__ERROR__CODE__BAD_MESSAGE, "unexpected message kind");
