@@ -56,24 +56,38 @@ static json_t *fetch_status(const struct vt_control *ctl, const char *name)
     return vt_control_request(ctl, json_pack("{s:s, s:s}", "cmd", "campaign.status", "name", name));
 }
 
-static void check_name(const char *prog, const char *name)
-{
-    if (!vt_name_valid(name))
-        vt_usage_error(prog, "bad campaign NAME '%s': use 1-64 of A-Z a-z 0-9 . _ -", name);
-}
-
 /* The one NAME argument most subcommands take. */
 static const char *one_name(const char *prog, int argc, char **argv)
 {
-    if (optind >= argc)
-        vt_usage_error(prog, "give the campaign's NAME");
-    if (optind + 1 < argc)
-        vt_usage_error(prog, "unexpected argument '%s'", argv[optind + 1]);
-    check_name(prog, argv[optind]);
-    return argv[optind];
+    const char *name = vt_control_one_arg(prog, argc, argv, "give the campaign's NAME");
+    if (!vt_name_valid(name))
+        vt_usage_error(prog, "bad campaign NAME '%s': use 1-64 of A-Z a-z 0-9 . _ -", name);
+    return name;
 }
 
 /* ---- the human view of a status object ---- */
+
+static int add_site_row(struct vt_table *t, json_t *e, int64_t now_ms)
+{
+    (void)now_ms;
+    char d[24], l[24];
+    snprintf(d, sizeof d, "%" JSON_INTEGER_FORMAT, int_or(e, "done", 0));
+    snprintf(l, sizeof l, "%" JSON_INTEGER_FORMAT, int_or(e, "leased", 0));
+    const char *row[] = {str_or(e, "site", "?"), d, l};
+    return vt_table_add(t, row);
+}
+
+static int add_worker_row(struct vt_table *t, json_t *e, int64_t now_ms)
+{
+    (void)now_ms;
+    char r[32] = "-";
+    json_t *rate = json_object_get(e, "rate");
+    if (json_is_number(rate))
+        snprintf(r, sizeof r, "%.0f/s", json_number_value(rate));
+    const char *row[] = {str_or(e, "name", "?"), str_or(e, "site", "?"), str_or(e, "lease", "-"),
+                         r};
+    return vt_table_add(t, row);
+}
 
 int vt_campaign_status_print(FILE *out, json_t *st, int64_t now_ms)
 {
@@ -136,42 +150,16 @@ int vt_campaign_status_print(FILE *out, json_t *st, int64_t now_ms)
                       vt_time_format(json_integer_value(completed), buf, sizeof buf),
                       vt_time_ago(json_integer_value(completed), now_ms, buf2, sizeof buf2)) < 0;
 
-    size_t i;
-    json_t *e;
+    static const char *const site_head[] = {"SITE", "DONE", "LEASED"};
     json_t *sites = json_object_get(st, "sites");
-    if (json_array_size(sites) > 0) {
-        static const char *const head[] = {"SITE", "DONE", "LEASED"};
-        struct vt_table *t = vt_table_new(3, head);
-        json_array_foreach(sites, i, e)
-        {
-            char d[24], l[24];
-            snprintf(d, sizeof d, "%" JSON_INTEGER_FORMAT, int_or(e, "done", 0));
-            snprintf(l, sizeof l, "%" JSON_INTEGER_FORMAT, int_or(e, "leased", 0));
-            const char *row[] = {str_or(e, "site", "?"), d, l};
-            if (t)
-                rc |= vt_table_add(t, row) != 0;
-        }
-        rc |= !t || fputc('\n', out) == EOF || vt_table_print(t, out, "  ") != 0;
-        vt_table_free(t);
-    }
+    if (json_array_size(sites) > 0)
+        rc |= fputc('\n', out) == EOF ||
+              vt_table_print_array(out, "  ", 3, site_head, sites, add_site_row, now_ms) != 0;
+    static const char *const worker_head[] = {"WORKER", "SITE", "LEASE", "RATE"};
     json_t *workers = json_object_get(st, "workers");
-    if (json_array_size(workers) > 0) {
-        static const char *const head[] = {"WORKER", "SITE", "LEASE", "RATE"};
-        struct vt_table *t = vt_table_new(4, head);
-        json_array_foreach(workers, i, e)
-        {
-            char r[32] = "-";
-            json_t *rate = json_object_get(e, "rate");
-            if (json_is_number(rate))
-                snprintf(r, sizeof r, "%.0f/s", json_number_value(rate));
-            const char *row[] = {str_or(e, "name", "?"), str_or(e, "site", "?"),
-                                 str_or(e, "lease", "-"), r};
-            if (t)
-                rc |= vt_table_add(t, row) != 0;
-        }
-        rc |= !t || fputc('\n', out) == EOF || vt_table_print(t, out, "  ") != 0;
-        vt_table_free(t);
-    }
+    if (json_array_size(workers) > 0)
+        rc |= fputc('\n', out) == EOF ||
+              vt_table_print_array(out, "  ", 4, worker_head, workers, add_worker_row, now_ms) != 0;
     return rc ? -1 : 0;
 }
 
@@ -361,94 +349,49 @@ static int campaign_start(int argc, char **argv)
 
 /* ---- list ---- */
 
-static void list_usage(void)
+static int add_campaign_row(struct vt_table *t, json_t *e, int64_t now_ms)
 {
-    printf("usage: vantage campaign list [--json]\n"
-           "\n"
-           "Lists every campaign: its state (running, waiting, paused, complete,\n"
-           "cancelled), run number, shards done of all, results found, and when it was\n"
-           "created.\n"
-           "\n"
-           "Options:\n"
-           "  -j, --json                print the daemon's list as JSON\n" VT_CONTROL_HELP "\n"
-           "Example:\n"
-           "  vantage campaign list\n");
+    char run[24], done[48], found[48] = "-", created[40] = "-";
+    snprintf(run, sizeof run, "%" JSON_INTEGER_FORMAT, int_or(e, "run", 0));
+    snprintf(done, sizeof done, "%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT,
+             int_or(e, "done", 0), int_or(e, "shards", 0));
+    json_t *f = json_object_get(e, "found");
+    if (json_is_integer(f))
+        snprintf(found, sizeof found, "%" JSON_INTEGER_FORMAT, json_integer_value(f));
+    else if (json_is_object(f))
+        snprintf(found, sizeof found, "%" JSON_INTEGER_FORMAT " open", int_or(f, "open", 0));
+    json_t *cr = json_object_get(e, "created_ms");
+    if (json_is_integer(cr))
+        vt_time_ago(json_integer_value(cr), now_ms, created, sizeof created);
+    const char *row[] = {
+        str_or(e, "name", "?"), str_or(e, "state", "?"), run, done, found, created};
+    return vt_table_add(t, row);
 }
 
 static int campaign_list(int argc, char **argv)
 {
-    const char *prog = "vantage campaign list";
-    static const struct option opts[] = {
-        {"json", no_argument, NULL, 'j'},
-        {"control", required_argument, NULL, VT_OPT_CONTROL},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+    static const char *const head[] = {"NAME", "STATE", "RUN", "DONE", "FOUND", "CREATED"};
+    static const struct vt_list_command list = {
+        .prog = "vantage campaign list",
+        .help = "usage: vantage campaign list [--json]\n"
+                "\n"
+                "Lists every campaign: its state (running, waiting, paused, complete,\n"
+                "cancelled), run number, shards done of all, results found, and when it was\n"
+                "created.\n"
+                "\n"
+                "Options:\n"
+                "  -j, --json                print the daemon's list as JSON\n" VT_CONTROL_HELP "\n"
+                "Example:\n"
+                "  vantage campaign list\n",
+        .request = "campaign.list",
+        .member = "campaigns",
+        .noun = "campaign list",
+        .empty = "no campaigns (start one: vantage campaign start --help)\n",
+        .ncols = 6,
+        .head = head,
+        .add_row = add_campaign_row,
     };
-    const char *control = NULL;
-    bool json = false;
-    int c;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":jh", opts, NULL)) != -1) {
-        if (vt_control_opt(prog, c, argv, &control))
-            continue;
-        if (c == 'j')
-            json = true;
-        if (c == 'h') {
-            list_usage();
-            return 0;
-        }
-    }
-    if (optind < argc)
-        vt_usage_error(prog, "unexpected argument '%s'", argv[optind]);
-    struct vt_control ctl;
-    vt_control_setup(&ctl, prog, control);
-    json_t *reply = vt_control_request(&ctl, json_pack("{s:s}", "cmd", "campaign.list"));
-    json_t *list = json_object_get(reply, "campaigns");
-    if (!json_is_array(list)) {
-        json_decref(reply);
-        vt_fatal("vantage", "the coordinator's reply has no \"campaigns\" array (daemon and CLI "
-                            "of different versions?)");
-    }
-    int rc;
-    if (json) {
-        rc = vt_json_print(stdout, list);
-    } else if (json_array_size(list) == 0) {
-        rc = printf("no campaigns (start one: vantage campaign start --help)\n") < 0;
-    } else {
-        static const char *const head[] = {"NAME", "STATE", "RUN", "DONE", "FOUND", "CREATED"};
-        struct vt_table *t = vt_table_new(6, head);
-        size_t i;
-        json_t *e;
-        int64_t now = vt_now_ms();
-        rc = !t;
-        json_array_foreach(list, i, e)
-        {
-            char run[24], done[48], found[48] = "-", created[40] = "-";
-            snprintf(run, sizeof run, "%" JSON_INTEGER_FORMAT, int_or(e, "run", 0));
-            snprintf(done, sizeof done, "%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT,
-                     int_or(e, "done", 0), int_or(e, "shards", 0));
-            json_t *f = json_object_get(e, "found");
-            if (json_is_integer(f))
-                snprintf(found, sizeof found, "%" JSON_INTEGER_FORMAT, json_integer_value(f));
-            else if (json_is_object(f))
-                snprintf(found, sizeof found, "%" JSON_INTEGER_FORMAT " open",
-                         int_or(f, "open", 0));
-            json_t *cr = json_object_get(e, "created_ms");
-            if (json_is_integer(cr))
-                vt_time_ago(json_integer_value(cr), now, created, sizeof created);
-            const char *row[] = {
-                str_or(e, "name", "?"), str_or(e, "state", "?"), run, done, found, created};
-            if (t)
-                rc |= vt_table_add(t, row) != 0;
-        }
-        if (t)
-            rc |= vt_table_print(t, stdout, NULL) != 0;
-        vt_table_free(t);
-    }
-    json_decref(reply);
-    if (rc != 0 || fflush(stdout) != 0)
-        vt_fatal("vantage", "cannot write the campaign list to stdout");
-    return 0;
+    return vt_list_command_run(&list, argc, argv);
 }
 
 /* ---- status ---- */
@@ -675,30 +618,16 @@ static void control_usage(const char *what)
 
 static int campaign_control(int argc, char **argv)
 {
-    const char *what = argv[0];
+    const char *what = argv[0], *control = NULL;
     char prog[64], cmd[64];
     snprintf(prog, sizeof prog, "vantage campaign %s", what);
     snprintf(cmd, sizeof cmd, "campaign.%s", what);
-    static const struct option opts[] = {
-        {"control", required_argument, NULL, VT_OPT_CONTROL},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *control = NULL;
-    int c;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-        if (vt_control_opt(prog, c, argv, &control))
-            continue;
-        if (c == 'h') {
-            control_usage(what);
-            return 0;
-        }
+    if (vt_control_leaf_opts(prog, argc, argv, &control, NULL)) {
+        control_usage(what);
+        return 0;
     }
     const char *name = one_name(prog, argc, argv);
-    struct vt_control ctl;
-    vt_control_setup(&ctl, prog, control);
-    json_decref(vt_control_request(&ctl, json_pack("{s:s, s:s}", "cmd", cmd, "name", name)));
+    vt_control_send(prog, control, json_pack("{s:s, s:s}", "cmd", cmd, "name", name));
     printf("campaign %s %s\n", name,
            !strcmp(what, "pause")    ? "paused"
            : !strcmp(what, "resume") ? "resumed"
@@ -719,23 +648,15 @@ static const struct vt_command subcommands[] = {
 
 static void campaign_usage(FILE *out)
 {
-    fprintf(out, "usage: vantage campaign COMMAND [OPTIONS]\n"
-                 "\n"
-                 "Starts and follows scan campaigns: (targets - blocklist) x ports, leased in\n"
-                 "shards to the enrolled workers.\n"
-                 "\n"
-                 "Commands:\n");
-    vt_cli_list_commands(out, subcommands, sizeof subcommands / sizeof subcommands[0]);
-    fprintf(out, "\n"
-                 "Each command takes --control ipc://PATH (default: $VANTAGE_CONTROL, else\n"
-                 "ipc:///run/vantage/control) and --help.\n"
-                 "\n"
-                 "Examples:\n"
-                 "  vantage campaign start iot --targets 198.18.0.0/16 --ports 23,80\n"
-                 "  vantage campaign status iot --watch\n"
-                 "  vantage campaign wait iot --timeout 1h\n"
-                 "\n"
-                 "Documentation: docs/operator-guide.md.\n");
+    vt_command_group_usage(
+        out, "vantage campaign",
+        "Starts and follows scan campaigns: (targets - blocklist) x ports, leased in\n"
+        "shards to the enrolled workers.\n",
+        subcommands, sizeof subcommands / sizeof subcommands[0],
+        "Examples:\n"
+        "  vantage campaign start iot --targets 198.18.0.0/16 --ports 23,80\n"
+        "  vantage campaign status iot --watch\n"
+        "  vantage campaign wait iot --timeout 1h\n");
 }
 
 int vt_cmd_campaign(int argc, char **argv)

@@ -420,12 +420,7 @@ int vt_cmd_query(int argc, char **argv)
     uint64_t total = 0;
     for (;;) {
         json_t *reply = vt_control_request(&ctl, json_incref(filters));
-        json_t *rows = json_object_get(reply, "rows"), *next = json_object_get(reply, "next");
-        if (!json_is_array(rows)) {
-            json_decref(reply);
-            vt_fatal("vantage", "the coordinator's reply has no \"rows\" array (daemon and CLI "
-                                "of different versions?)");
-        }
+        json_t *rows = vt_reply_array(reply, "rows", NULL), *next = json_object_get(reply, "next");
         size_t i;
         json_t *row;
         int wrc = 0;

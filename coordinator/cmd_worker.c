@@ -69,6 +69,15 @@ static void key_from_arg(const char *prog, const char *arg, char out[41])
         vt_usage_error(prog, "bad --key: %s holds no public key", arg);
 }
 
+/* The NAME argument of add and revoke. */
+static const char *one_name(const char *prog, int argc, char **argv)
+{
+    const char *name = vt_control_one_arg(prog, argc, argv, "give the worker's NAME");
+    if (!vt_name_valid(name))
+        vt_usage_error(prog, "bad NAME '%s': use 1-64 of A-Z a-z 0-9 . _ -", name);
+    return name;
+}
+
 static int worker_add(int argc, char **argv)
 {
     const char *prog = "vantage worker add";
@@ -102,13 +111,7 @@ static int worker_add(int argc, char **argv)
             return 0;
         }
     }
-    if (optind >= argc)
-        vt_usage_error(prog, "give the worker's NAME");
-    if (optind + 1 < argc)
-        vt_usage_error(prog, "unexpected argument '%s'", argv[optind + 1]);
-    const char *name = argv[optind];
-    if (!vt_name_valid(name))
-        vt_usage_error(prog, "bad NAME '%s': use 1-64 of A-Z a-z 0-9 . _ -", name);
+    const char *name = one_name(prog, argc, argv);
     if (!key_arg)
         vt_usage_error(prog, "--key is required: the worker's public key");
     if (!site)
@@ -118,120 +121,70 @@ static int worker_add(int argc, char **argv)
     char key[41];
     key_from_arg(prog, key_arg, key);
 
-    struct vt_control ctl;
-    vt_control_setup(&ctl, prog, control);
     json_t *req = json_pack("{s:s, s:s, s:s, s:s}", "cmd", "worker.add", "name", name, "key", key,
                             "site", site);
     if (req && have_asn && json_object_set_new(req, "asn", json_integer((json_int_t)asn)) != 0) {
         json_decref(req);
         req = NULL;
     }
-    json_decref(vt_control_request(&ctl, req));
+    vt_control_send(prog, control, req);
     printf("enrolled worker %s at site %s; it may connect now\n", name, site);
     vt_stdout_done();
     return 0;
 }
 
-static void list_usage(void)
+static int add_worker_row(struct vt_table *t, json_t *w, int64_t now_ms)
 {
-    printf("usage: vantage worker list [--json]\n"
-           "\n"
-           "Lists the enrolled workers: name, site, AS number, whether connected now,\n"
-           "when last heard from, the shard it holds (campaign/run/shard) and its probe\n"
-           "rate now. Revoked workers show ONLINE 'revoked'.\n"
-           "\n"
-           "Options:\n"
-           "  -j, --json                print the list as JSON (the daemon's "
-           "objects)\n" VT_CONTROL_HELP "\n"
-           "Example:\n"
-           "  vantage worker list\n");
+    char asn[16] = "-", seen[40] = "never", rate[32] = "-";
+    json_t *a = json_object_get(w, "asn");
+    if (json_is_integer(a) && json_integer_value(a) > 0)
+        snprintf(asn, sizeof asn, "%" JSON_INTEGER_FORMAT, json_integer_value(a));
+    json_t *ls = json_object_get(w, "last_seen_ms");
+    if (json_is_integer(ls))
+        vt_time_ago(json_integer_value(ls), now_ms, seen, sizeof seen);
+    json_t *r = json_object_get(w, "rate");
+    if (json_is_number(r) && json_is_string(json_object_get(w, "lease")))
+        snprintf(rate, sizeof rate, "%.0f/s", json_number_value(r));
+    const char *online = json_is_true(json_object_get(w, "revoked"))  ? "revoked"
+                         : json_is_true(json_object_get(w, "online")) ? "yes"
+                                                                      : "no";
+    const char *row[] = {json_string_value(json_object_get(w, "name")),
+                         json_string_value(json_object_get(w, "site")),
+                         asn,
+                         online,
+                         seen,
+                         json_string_value(json_object_get(w, "lease")),
+                         rate};
+    return vt_table_add(t, row);
 }
 
 static int worker_list(int argc, char **argv)
 {
-    const char *prog = "vantage worker list";
-    static const struct option opts[] = {
-        {"json", no_argument, NULL, 'j'},
-        {"control", required_argument, NULL, VT_OPT_CONTROL},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+    static const char *const head[] = {"NAME",      "SITE",  "ASN", "ONLINE",
+                                       "LAST-SEEN", "LEASE", "RATE"};
+    static const struct vt_list_command list = {
+        .prog = "vantage worker list",
+        .help = "usage: vantage worker list [--json]\n"
+                "\n"
+                "Lists the enrolled workers: name, site, AS number, whether connected now,\n"
+                "when last heard from, the shard it holds (campaign/run/shard) and its probe\n"
+                "rate now. Revoked workers show ONLINE 'revoked'.\n"
+                "\n"
+                "Options:\n"
+                "  -j, --json                print the list as JSON (the daemon's "
+                "objects)\n" VT_CONTROL_HELP "\n"
+                "Example:\n"
+                "  vantage worker list\n",
+        .request = "worker.list",
+        .member = "workers",
+        .reply_name = "worker list",
+        .noun = "worker list",
+        .empty = "no workers enrolled (add one: vantage worker add --help)\n",
+        .ncols = 7,
+        .head = head,
+        .add_row = add_worker_row,
     };
-    const char *control = NULL;
-    bool json = false;
-    int c;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":jh", opts, NULL)) != -1) {
-        if (vt_control_opt(prog, c, argv, &control))
-            continue;
-        switch (c) {
-        case 'j':
-            json = true;
-            break;
-        case 'h':
-            list_usage();
-            return 0;
-        }
-    }
-    if (optind < argc)
-        vt_usage_error(prog, "unexpected argument '%s'", argv[optind]);
-    struct vt_control ctl;
-    vt_control_setup(&ctl, prog, control);
-    json_t *reply = vt_control_request(&ctl, json_pack("{s:s}", "cmd", "worker.list"));
-    json_t *workers = json_object_get(reply, "workers");
-    if (!json_is_array(workers)) {
-        json_decref(reply);
-        vt_fatal("vantage", "the coordinator's worker list has no \"workers\" array (daemon and "
-                            "CLI of different versions?)");
-    }
-    int rc = 0;
-    if (json) {
-        rc = vt_json_print(stdout, workers);
-    } else {
-        static const char *const head[] = {"NAME",      "SITE",  "ASN", "ONLINE",
-                                           "LAST-SEEN", "LEASE", "RATE"};
-        struct vt_table *t = vt_table_new(7, head);
-        int64_t now = vt_now_ms();
-        size_t i;
-        json_t *w;
-        json_array_foreach(workers, i, w)
-        {
-            char asn[16] = "-", seen[40] = "never", rate[32] = "-";
-            json_t *a = json_object_get(w, "asn");
-            if (json_is_integer(a) && json_integer_value(a) > 0)
-                snprintf(asn, sizeof asn, "%" JSON_INTEGER_FORMAT, json_integer_value(a));
-            json_t *ls = json_object_get(w, "last_seen_ms");
-            if (json_is_integer(ls))
-                vt_time_ago(json_integer_value(ls), now, seen, sizeof seen);
-            json_t *r = json_object_get(w, "rate");
-            if (json_is_number(r) && json_is_string(json_object_get(w, "lease")))
-                snprintf(rate, sizeof rate, "%.0f/s", json_number_value(r));
-            const char *online = json_is_true(json_object_get(w, "revoked"))  ? "revoked"
-                                 : json_is_true(json_object_get(w, "online")) ? "yes"
-                                                                              : "no";
-            const char *row[] = {json_string_value(json_object_get(w, "name")),
-                                 json_string_value(json_object_get(w, "site")),
-                                 asn,
-                                 online,
-                                 seen,
-                                 json_string_value(json_object_get(w, "lease")),
-                                 rate};
-            if (t && vt_table_add(t, row) != 0) {
-                vt_table_free(t);
-                t = NULL;
-            }
-        }
-        if (!t)
-            rc = -1;
-        else if (vt_table_rows(t) == 0)
-            rc = printf("no workers enrolled (add one: vantage worker add --help)\n") < 0 ? -1 : 0;
-        else
-            rc = vt_table_print(t, stdout, NULL);
-        vt_table_free(t);
-    }
-    json_decref(reply);
-    if (rc != 0 || fflush(stdout) != 0)
-        vt_fatal("vantage", "cannot write the worker list to stdout");
-    return 0;
+    return vt_list_command_run(&list, argc, argv);
 }
 
 static void revoke_usage(void)
@@ -249,34 +202,13 @@ static void revoke_usage(void)
 
 static int worker_revoke(int argc, char **argv)
 {
-    const char *prog = "vantage worker revoke";
-    static const struct option opts[] = {
-        {"control", required_argument, NULL, VT_OPT_CONTROL},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *control = NULL;
-    int c;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-        if (vt_control_opt(prog, c, argv, &control))
-            continue;
-        if (c == 'h') {
-            revoke_usage();
-            return 0;
-        }
+    const char *prog = "vantage worker revoke", *control = NULL;
+    if (vt_control_leaf_opts(prog, argc, argv, &control, NULL)) {
+        revoke_usage();
+        return 0;
     }
-    if (optind >= argc)
-        vt_usage_error(prog, "give the worker's NAME");
-    if (optind + 1 < argc)
-        vt_usage_error(prog, "unexpected argument '%s'", argv[optind + 1]);
-    const char *name = argv[optind];
-    if (!vt_name_valid(name))
-        vt_usage_error(prog, "bad NAME '%s': use 1-64 of A-Z a-z 0-9 . _ -", name);
-    struct vt_control ctl;
-    vt_control_setup(&ctl, prog, control);
-    json_decref(
-        vt_control_request(&ctl, json_pack("{s:s, s:s}", "cmd", "worker.revoke", "name", name)));
+    const char *name = one_name(prog, argc, argv);
+    vt_control_send(prog, control, json_pack("{s:s, s:s}", "cmd", "worker.revoke", "name", name));
     printf("revoked worker %s\n", name);
     vt_stdout_done();
     return 0;
@@ -290,21 +222,12 @@ static const struct vt_command subcommands[] = {
 
 static void worker_usage(FILE *out)
 {
-    fprintf(out, "usage: vantage worker COMMAND [OPTIONS]\n"
-                 "\n"
-                 "Enrolls and manages the partner workers this coordinator admits.\n"
-                 "\n"
-                 "Commands:\n");
-    vt_cli_list_commands(out, subcommands, sizeof subcommands / sizeof subcommands[0]);
-    fprintf(out, "\n"
-                 "Each command takes --control ipc://PATH (default: $VANTAGE_CONTROL, else\n"
-                 "ipc:///run/vantage/control) and --help.\n"
-                 "\n"
-                 "Examples:\n"
-                 "  vantage worker add isp-a-1 --key worker.key.pub --site isp-a\n"
-                 "  vantage worker list\n"
-                 "\n"
-                 "Documentation: docs/operator-guide.md.\n");
+    vt_command_group_usage(out, "vantage worker",
+                           "Enrolls and manages the partner workers this coordinator admits.\n",
+                           subcommands, sizeof subcommands / sizeof subcommands[0],
+                           "Examples:\n"
+                           "  vantage worker add isp-a-1 --key worker.key.pub --site isp-a\n"
+                           "  vantage worker list\n");
 }
 
 int vt_cmd_worker(int argc, char **argv)

@@ -221,6 +221,58 @@ bool vt_control_opt(const char *prog, int c, char **argv, const char **control)
     }
 }
 
+bool vt_control_leaf_opts(const char *prog, int argc, char **argv, const char **control, bool *json)
+{
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, 'j'},
+        {"control", required_argument, NULL, VT_OPT_CONTROL},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    /* Without json, --json is an unknown option like any other. */
+    const struct option *table = json ? opts : opts + 1;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, json ? ":jh" : ":h", table, NULL)) != -1) {
+        if (vt_control_opt(prog, c, argv, control))
+            continue;
+        if (c == 'j')
+            *json = true;
+        if (c == 'h')
+            return true;
+    }
+    return false;
+}
+
+const char *vt_control_one_arg(const char *prog, int argc, char **argv, const char *missing)
+{
+    if (optind >= argc)
+        vt_usage_error(prog, "%s", missing);
+    if (optind + 1 < argc)
+        vt_usage_error(prog, "unexpected argument '%s'", argv[optind + 1]);
+    return argv[optind];
+}
+
+void vt_control_send(const char *prog, const char *control, json_t *req)
+{
+    struct vt_control ctl;
+    vt_control_setup(&ctl, prog, control);
+    json_decref(vt_control_request(&ctl, req));
+}
+
+json_t *vt_reply_array(json_t *reply, const char *member, const char *reply_name)
+{
+    json_t *a = json_object_get(reply, member);
+    if (!json_is_array(a)) {
+        json_decref(reply);
+        vt_fatal("vantage",
+                 "the coordinator's %s has no \"%s\" array (daemon and CLI of different "
+                 "versions?)",
+                 reply_name ? reply_name : "reply", member);
+    }
+    return a;
+}
+
 /* Reads exactly n decimal digits at *p. */
 static int fixed_digits(const char **p, int n, int *v)
 {
@@ -502,6 +554,68 @@ void vt_table_free(struct vt_table *t)
         free(t->cells[i]);
     free(t->cells);
     free(t);
+}
+
+int vt_table_print_array(FILE *out, const char *indent, size_t ncols, const char *const *head,
+                         json_t *array, vt_row_fn *add_row, int64_t now_ms)
+{
+    struct vt_table *t = vt_table_new(ncols, head);
+    int rc = t ? 0 : -1;
+    size_t i;
+    json_t *e;
+    json_array_foreach(array, i, e)
+    {
+        if (rc == 0)
+            rc = add_row(t, e, now_ms) != 0 ? -1 : 0;
+    }
+    if (rc == 0)
+        rc = vt_table_print(t, out, indent);
+    vt_table_free(t);
+    return rc;
+}
+
+int vt_list_command_run(const struct vt_list_command *lc, int argc, char **argv)
+{
+    const char *control = NULL;
+    bool json = false;
+    if (vt_control_leaf_opts(lc->prog, argc, argv, &control, &json)) {
+        fputs(lc->help, stdout);
+        return 0;
+    }
+    if (optind < argc)
+        vt_usage_error(lc->prog, "unexpected argument '%s'", argv[optind]);
+    struct vt_control ctl;
+    vt_control_setup(&ctl, lc->prog, control);
+    json_t *reply = vt_control_request(&ctl, json_pack("{s:s}", "cmd", lc->request));
+    json_t *list = vt_reply_array(reply, lc->member, lc->reply_name);
+    int rc;
+    if (json)
+        rc = vt_json_print(stdout, list);
+    else if (json_array_size(list) == 0)
+        rc = fputs(lc->empty, stdout) == EOF ? -1 : 0;
+    else
+        rc =
+            vt_table_print_array(stdout, NULL, lc->ncols, lc->head, list, lc->add_row, vt_now_ms());
+    json_decref(reply);
+    if (rc != 0 || fflush(stdout) != 0)
+        vt_fatal("vantage", "cannot write the %s to stdout", lc->noun);
+    return 0;
+}
+
+void vt_command_group_usage(FILE *out, const char *prog, const char *about,
+                            const struct vt_command *cmds, size_t n, const char *examples)
+{
+    fprintf(out, "usage: %s COMMAND [OPTIONS]\n\n%s\nCommands:\n", prog, about);
+    vt_cli_list_commands(out, cmds, n);
+    fprintf(out,
+            "\n"
+            "Each command takes --control ipc://PATH (default: $VANTAGE_CONTROL, else\n"
+            "ipc:///run/vantage/control) and --help.\n"
+            "\n"
+            "%s"
+            "\n"
+            "Documentation: docs/operator-guide.md.\n",
+            examples);
 }
 
 int vt_json_print(FILE *out, json_t *j)

@@ -5,7 +5,10 @@
  * print the reply. This file holds what they share: finding the socket
  * (--control, else VANTAGE_CONTROL, else the default path), one request → one
  * reply with a time bound, turning CLI values into protocol values (times,
- * keys, names, CIDRs) and back (times for humans), and aligned text tables.
+ * keys, names, CIDRs) and back (times for humans), aligned text tables, and
+ * the shapes their commands have in common: a leaf that takes only --control
+ * and --help (and perhaps --json) and one argument, a `list` leaf, and the
+ * help of a command group.
  *
  * Every call opens a fresh socket and closes it before returning: a REQ socket
  * whose request went unanswered cannot be reused, and the CLI makes few calls. */
@@ -62,6 +65,28 @@ bool vt_control_opt(const char *prog, int c, char **argv, const char **control);
     "                            $VANTAGE_CONTROL, else ipc:///run/vantage/control)\n"             \
     "  -h, --help                show this help\n"
 
+/* The whole option parsing of a leaf command whose only options are
+ * --control, --help and, when json is non-NULL, -j/--json (which sets *json).
+ * Returns true as soon as --help is seen: the caller prints its usage and
+ * returns 0. Otherwise false, with optind at the first argument. */
+bool vt_control_leaf_opts(const char *prog, int argc, char **argv, const char **control,
+                          bool *json);
+
+/* The one argument left after the options (`worker revoke NAME`). With none,
+ * exits 2 saying missing ("give the worker's NAME"); with more, naming the
+ * first one too many. */
+const char *vt_control_one_arg(const char *prog, int argc, char **argv, const char *missing);
+
+/* vt_control_setup() from control, then vt_control_request() of req
+ * (consumed), dropping the reply: all the talking of a command that only
+ * says it was done. */
+void vt_control_send(const char *prog, const char *control, json_t *req);
+
+/* The array named member in reply. If the reply has none, frees the reply
+ * and exits 1: "the coordinator's <reply_name> has no "<member>" array",
+ * with reply_name "reply" unless the command names it otherwise. */
+json_t *vt_reply_array(json_t *reply, const char *member, const char *reply_name);
+
 /* Parses a time given on the command line into Unix milliseconds: RFC 3339
  * ("2026-11-28T10:00:00Z", "2026-11-28T10:00:00.250+02:00"), a date
  * ("2026-11-28", midnight UTC), or a duration ago ("2h", "1d12h", "90s"; a
@@ -103,6 +128,44 @@ size_t vt_table_rows(const struct vt_table *t);
 /* 0, or -1 if writing failed. */
 int vt_table_print(const struct vt_table *t, FILE *out, const char *indent);
 void vt_table_free(struct vt_table *t);
+
+/* Formats one object of a reply's list as a table row and vt_table_add()s
+ * it: 0, or -1. now_ms is the present, for cells such as "5m ago". */
+typedef int vt_row_fn(struct vt_table *t, json_t *elem, int64_t now_ms);
+
+/* A table of ncols columns headed head, one row per element of array (as
+ * add_row makes it), printed with vt_table_print(). 0, or -1 if memory or
+ * writing failed. */
+int vt_table_print_array(FILE *out, const char *indent, size_t ncols, const char *const *head,
+                         json_t *array, vt_row_fn *add_row, int64_t now_ms);
+
+/* A `list` leaf command (`vantage worker list [--json]`): it takes --json,
+ * --control and --help, sends {"cmd": request} and prints the reply's array
+ * member as JSON or as a table, or the line empty when there is nothing. */
+struct vt_list_command {
+    const char *prog;       /* "vantage worker list", for messages */
+    const char *help;       /* the --help text */
+    const char *request;    /* "worker.list" */
+    const char *member;     /* the reply's array of objects: "workers" */
+    const char *reply_name; /* how a reply without it is named; NULL: "reply" */
+    const char *noun;       /* "worker list": "cannot write the worker list to stdout" */
+    const char *empty;      /* the line (with its newline) an empty list prints */
+    size_t ncols;
+    const char *const *head;
+    vt_row_fn *add_row;
+};
+
+/* Runs one: the exit status, or it exits itself on a usage error (2) or a
+ * failure (1). */
+int vt_list_command_run(const struct vt_list_command *lc, int argc, char **argv);
+
+/* The help of a command group (`vantage worker --help`): the usage line,
+ * about, the commands with their summaries, the line on --control and --help
+ * every command takes, examples, and where the documentation is. about and
+ * examples end with a newline; examples begins with its heading. */
+struct vt_command;
+void vt_command_group_usage(FILE *out, const char *prog, const char *about,
+                            const struct vt_command *cmds, size_t n, const char *examples);
 
 /* Prints j (a reply, or part of one) as indented JSON and a newline, without
  * the "ok" member. 0, or -1 if writing failed. */
