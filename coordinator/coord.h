@@ -6,7 +6,7 @@
  * struct and, durably, in the store's meta column family, so a restart picks
  * up campaigns, shards, checkpoints, leases and per-worker sequence numbers:
  *
- *   registry.c  enrolled workers, their keys (zauth's certificate directory),
+ *   registry.c  enrolled workers, their keys (in the keyring, keyring.c),
  *               connection state, policy
  *   campaign.c  campaigns, runs, shards (arcs of the walk) and their slots
  *               (one per requested vantage), persisted as JSON in meta
@@ -112,13 +112,12 @@ struct vt_lease {
 
 struct vt_coord {
     struct vt_store *store;
-    char keydir[4096]; /* enrolled workers' public certificates, for zauth */
     uint64_t window_s;
     struct vt_targets base_blocklist; /* built-in or --blocklist FILE */
     struct vt_targets optout;         /* `vantage blocklist add` entries */
 
     zsock_t *router, *control;
-    zactor_t *auth;
+    zactor_t *auth; /* the keyring: ZAP handler admitting enrolled keys (keyring.c) */
 
     struct vt_worker **workers;
     size_t nworkers;

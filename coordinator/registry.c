@@ -2,37 +2,17 @@
  *
  * A worker is enrolled by `vantage worker add` with a name, its CURVE public
  * key and a site label. Its record lives in meta `worker/<name>` (JSON); its
- * public key is also written as a certificate into the key directory that
- * zauth reads, so an unknown key is turned away during the CURVE handshake,
- * before any message is read. Revocation removes the certificate (zauth
- * re-reads the directory on every handshake) and marks the record, so the
- * connection it may still hold is refused message by message from then on. */
+ * public key goes into the keyring (keyring.c), so an unknown key is turned
+ * away during the CURVE handshake, before any message is read. Revocation
+ * takes the key out of the keyring and marks the record, so the connection it
+ * may still hold is refused message by message from then on. */
 #include "coord.h"
+
+#include "keyring.h"
 
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
-
-static int keyfile(const struct vt_coord *c, const char *name, char *path, size_t len)
-{
-    return snprintf(path, len, "%s/%s.key", c->keydir, name) < (int)len ? 0 : -1;
-}
-
-static int write_cert(const struct vt_coord *c, const struct vt_worker *w)
-{
-    uint8_t pub[32], secret[32] = {0};
-    char path[4200];
-    if (!zmq_z85_decode(pub, w->key) || keyfile(c, w->name, path, sizeof path) != 0)
-        return -1;
-    zcert_t *cert = zcert_new_from(pub, secret);
-    if (!cert)
-        return -1;
-    zcert_set_meta(cert, "name", "%s", w->name);
-    zcert_set_meta(cert, "site", "%s", w->site);
-    int rc = zcert_save_public(cert, path);
-    zcert_destroy(&cert);
-    return rc;
-}
 
 static int save(struct vt_coord *c, const struct vt_worker *w)
 {
@@ -93,15 +73,7 @@ static int load_one(void *arg, const char *key, const void *val, size_t len)
                 memcpy(&w->acked_seq, sv, sl);
             free(sv);
         }
-        /* The key directory follows the store: a certificate lost from disk
-         * comes back, a revoked one stays away. */
-        char path[4200];
-        if (keyfile(c, w->name, path, sizeof path) == 0) {
-            if (w->revoked)
-                unlink(path);
-            else
-                write_cert(c, w);
-        }
+        vt_keyring_set(c->auth, w->key, !w->revoked);
     }
     json_decref(o);
     return w ? 0 : -1;
@@ -161,10 +133,11 @@ int vt_worker_add(struct vt_coord *c, const char *name, const char *key, const c
     snprintf(w->site, sizeof w->site, "%s", site);
     w->asn = asn;
     w->revoked = false;
-    if (save(c, w) != 0 || write_cert(c, w) != 0) {
+    if (save(c, w) != 0) {
         snprintf(err, errlen, "cannot record worker %s: %s", name, strerror(errno));
         return -1;
     }
+    vt_keyring_set(c->auth, key, true);
     vt_log("enrolled worker %s (site %s)", name, site);
     return 0;
 }
@@ -176,9 +149,7 @@ int vt_worker_revoke(struct vt_coord *c, const char *name, char *err, size_t err
         snprintf(err, errlen, "no enrolled worker %s (see `vantage worker list`)", name);
         return -1;
     }
-    char path[4200];
-    if (keyfile(c, name, path, sizeof path) == 0)
-        unlink(path);
+    vt_keyring_set(c->auth, w->key, false);
     w->revoked = true;
     if (save(c, w) != 0) {
         snprintf(err, errlen, "cannot record the revocation of %s", name);

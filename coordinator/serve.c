@@ -1,9 +1,9 @@
 /* serve.c: `vantage serve`, the coordinator daemon: its flags and config
  * file, its sockets, and the loop.
  *
- * Order matters for security: zauth (the ZAP handler, admitting only the
- * certificates in <db>/workers.d) starts before the ROUTER binds, so no
- * connection is ever accepted unauthenticated. The control socket is an ipc
+ * Order matters for security: the keyring (the ZAP handler, admitting only
+ * enrolled keys; keyring.c) starts before the ROUTER binds, so no connection
+ * is ever accepted unauthenticated. The control socket is an ipc
  * path made mode 0600 right after bind.
  *
  * The loop: drain the ROUTER (workers) and the control REP, then commit the
@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "keyring.h"
 #include "version.h"
 
 #define PROG         "vantage serve"
@@ -135,7 +136,7 @@ static void on_worker_message(struct vt_coord *c)
         goto out;
     }
     if (w->revoked) {
-        /* zauth admits only enrolled keys, but a revoked worker may still hold
+        /* the keyring admits only enrolled keys, but a revoked worker may still hold
          * a connection from before: it gets nothing but refusals. */
         zframe_t *route = w->route;
         w->route = id;
@@ -314,9 +315,6 @@ static int serve(struct vt_coord *c, struct serve_opts *o)
     char err[512];
     if (mkdir(o->db, 0700) != 0 && errno != EEXIST)
         vt_fatal(PROG, "cannot create %s: %s", o->db, strerror(errno));
-    snprintf(c->keydir, sizeof c->keydir, "%s/workers.d", o->db);
-    if (mkdir(c->keydir, 0700) != 0 && errno != EEXIST)
-        vt_fatal(PROG, "cannot create %s: %s", c->keydir, strerror(errno));
     uint64_t window = 3600;
     if (o->window && (vt_parse_duration(o->window, &window) != 0 || window == 0))
         vt_usage_error(PROG, "bad --window '%s': give a duration such as 1h or 30m", o->window);
@@ -327,6 +325,8 @@ static int serve(struct vt_coord *c, struct serve_opts *o)
                      : vt_targets_builtin_blocklist(&c->base_blocklist))
         vt_usage_error(PROG, "--blocklist: %s", err);
 
+    zsys_set_logstream(stderr);
+    zsys_handler_set(NULL); /* our own signal handling, below */
     zcert_t *cert = zcert_load(o->key);
     if (!cert)
         vt_fatal(PROG, "cannot read the key %s (create it with: vantage keygen --out %s)", o->key,
@@ -335,6 +335,10 @@ static int serve(struct vt_coord *c, struct serve_opts *o)
     if (!memcmp(zcert_secret_key(cert), zero, 32))
         vt_fatal(PROG, "%s holds no secret key (give the secret file, not the .pub)", o->key);
 
+    /* The ZAP handler first: the ROUTER must never be bound without it. */
+    c->auth = vt_keyring_new();
+    if (!c->auth)
+        vt_fatal(PROG, "cannot start the authenticator (ZAP handler)");
     c->store = vt_store_open(o->db, err, sizeof err);
     if (!c->store)
         vt_fatal(PROG, "%s", err);
@@ -342,14 +346,6 @@ static int serve(struct vt_coord *c, struct serve_opts *o)
     if (!c->batch || vt_registry_load(c, err, sizeof err) != 0 || vt_blocklist_load(c) != 0 ||
         vt_campaigns_load(c, err, sizeof err) != 0 || vt_leases_load(c) != 0)
         vt_fatal(PROG, "%s", err[0] ? err : "cannot load state from the store");
-
-    zsys_set_logstream(stderr);
-    zsys_handler_set(NULL); /* our own signal handling, below */
-    c->auth = zactor_new(zauth, NULL);
-    if (!c->auth)
-        vt_fatal(PROG, "cannot start the authenticator");
-    zstr_sendx(c->auth, "CURVE", c->keydir, NULL);
-    zsock_wait(c->auth);
 
     c->router = zsock_new(ZMQ_ROUTER);
     zcert_apply(cert, c->router);
@@ -408,7 +404,7 @@ static int serve(struct vt_coord *c, struct serve_opts *o)
     zpoller_destroy(&poller);
     zsock_destroy(&c->control);
     zsock_destroy(&c->router);
-    zactor_destroy(&c->auth);
+    vt_keyring_destroy(&c->auth);
     vt_batch_free(c->batch);
     vt_store_close(c->store);
     unlink(o->control + 6);
