@@ -32,8 +32,11 @@ static bool valid_name(const char *s)
     return true;
 }
 
-/* The walk of the current run, cut into shards. */
-static int cut(struct vt_campaign *k, char *err, size_t errlen)
+/* The walk of the current run, cut into shards: `nshards` of them when a
+ * stored run is resumed (checkpoints are per shard), else about
+ * VT_SHARD_SECONDS of one worker's share of the rate each, for the `workers`
+ * that may take the campaign now — so a large fleet has shards for all. */
+static int cut(struct vt_campaign *k, unsigned nshards, unsigned workers, char *err, size_t errlen)
 {
     uint64_t n = vt_targets_count(&k->targets) * k->ports.n;
     struct vt_cycle cyc;
@@ -43,8 +46,9 @@ static int cut(struct vt_campaign *k, char *err, size_t errlen)
         return -1;
     }
     k->steps = vt_cycle_steps(&cyc);
-    uint64_t per = (k->rate ? k->rate : 10000) * VT_SHARD_SECONDS;
-    uint64_t ns = (k->steps + per - 1) / per;
+    uint64_t share = (k->rate ? k->rate : 10000) / (workers ? workers : 1);
+    uint64_t per = (share ? share : 1) * VT_SHARD_SECONDS;
+    uint64_t ns = nshards ? nshards : (k->steps + per - 1) / per;
     if (ns < VT_MIN_SHARDS)
         ns = VT_MIN_SHARDS;
     if (ns > 100000)
@@ -81,13 +85,14 @@ int vt_campaign_save(struct vt_coord *c, struct vt_campaign *k)
     char ports[1024];
     vt_ports_format(&k->ports, ports, sizeof ports);
     json_t *o = json_pack(
-        "{s:s, s:s, s:o, s:s, s:I, s:I, s:I, s:i, s:i, s:s, s:i, s:I, s:I, s:I, s:I, s:I}", "name",
-        k->name, "targets_text", k->targets_text, "ranges", ranges, "ports", ports, "rate",
+        "{s:s, s:s, s:o, s:s, s:I, s:I, s:I, s:i, s:i, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:i}",
+        "name", k->name, "targets_text", k->targets_text, "ranges", ranges, "ports", ports, "rate",
         (json_int_t)k->rate, "seed", (json_int_t)k->seed, "every_s", (json_int_t)k->every_s,
         "vantages", (int)k->vantages, "probes", (int)k->probes, "state", state_names[k->state],
         "run", (int)k->run, "created_ms", (json_int_t)k->created_ms, "run_started_ms",
         (json_int_t)k->run_started_ms, "completed_ms", (json_int_t)k->completed_ms, "found_open",
-        (json_int_t)k->found_open, "found_closed", (json_int_t)k->found_closed);
+        (json_int_t)k->found_open, "found_closed", (json_int_t)k->found_closed, "nshards",
+        (int)k->nshards);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (!text)
@@ -162,6 +167,16 @@ static int effective_targets(struct vt_coord *c, struct vt_campaign *k, char *er
     return 0;
 }
 
+/* Workers online now whose policy allows the whole campaign. */
+static unsigned eligible_workers(struct vt_coord *c, const struct vt_campaign *k)
+{
+    unsigned n = 0;
+    int64_t now = vt_now_ms();
+    for (size_t i = 0; i < c->nworkers; i++)
+        n += vt_worker_online(c->workers[i], now) && vt_lease_eligible(c->workers[i], k);
+    return n;
+}
+
 struct vt_campaign *vt_campaign_start(struct vt_coord *c, const char *name, const char *targets,
                                       const char *ports, uint64_t rate, unsigned vantages,
                                       unsigned probes, uint64_t every_s, char *err, size_t errlen)
@@ -191,7 +206,8 @@ struct vt_campaign *vt_campaign_start(struct vt_coord *c, const char *name, cons
     randombytes_buf(&k->seed, sizeof k->seed);
     k->seed &= INT64_MAX; /* stored as a JSON integer */
     if (!k->targets_text || vt_ports_parse(&k->ports, ports, err, errlen) != 0 ||
-        effective_targets(c, k, err, errlen) != 0 || cut(k, err, errlen) != 0) {
+        effective_targets(c, k, err, errlen) != 0 ||
+        cut(k, 0, eligible_workers(c, k), err, errlen) != 0) {
         free(k->targets_text);
         vt_targets_free(&k->targets);
         vt_ports_free(&k->ports);
@@ -259,15 +275,15 @@ static int load_campaign(void *arg, const char *key, const void *val, size_t len
     json_t *ranges = NULL;
     json_int_t rate = 0, seed = 0, every = 0, created = 0, started = 0, completed = 0, fo = 0,
                fc = 0;
-    int vantages = 1, probes = 1, run = 1;
+    int vantages = 1, probes = 1, run = 1, nshards = 0;
     if (!o || json_unpack(o,
                           "{s:s, s:s, s:o, s:s, s:I, s:I, s:I, s:i, s:i, s:s, s:i, s:I, s:I, "
-                          "s:I, s?I, s?I}",
+                          "s:I, s?I, s?I, s?i}",
                           "name", &name, "targets_text", &text, "ranges", &ranges, "ports", &ports,
                           "rate", &rate, "seed", &seed, "every_s", &every, "vantages", &vantages,
                           "probes", &probes, "state", &state, "run", &run, "created_ms", &created,
                           "run_started_ms", &started, "completed_ms", &completed, "found_open", &fo,
-                          "found_closed", &fc) != 0) {
+                          "found_closed", &fc, "nshards", &nshards) != 0) {
         vt_log("ignoring unreadable record %s in the store", key);
         json_decref(o);
         return 0;
@@ -299,7 +315,8 @@ static int load_campaign(void *arg, const char *key, const void *val, size_t len
     k->completed_ms = completed;
     k->found_open = (uint64_t)fo;
     k->found_closed = (uint64_t)fc;
-    if (vt_ports_parse(&k->ports, ports, err, sizeof err) != 0 || cut(k, err, sizeof err) != 0)
+    if (vt_ports_parse(&k->ports, ports, err, sizeof err) != 0 ||
+        cut(k, (unsigned)nshards, 1, err, sizeof err) != 0)
         vt_log("campaign %s cannot be resumed: %s", name, err);
     /* ingest keeps the newest counts beside the results (found/<name>) */
     char fkey[96];
@@ -405,7 +422,8 @@ void vt_campaigns_tick(struct vt_coord *c, int64_t now)
         if (k->state == VT_CAMPAIGN_COMPLETE && k->every_s &&
             now >= k->run_started_ms + (int64_t)k->every_s * 1000) {
             char err[256];
-            if (effective_targets(c, k, err, sizeof err) != 0 || cut(k, err, sizeof err) != 0) {
+            if (effective_targets(c, k, err, sizeof err) != 0 ||
+                cut(k, 0, eligible_workers(c, k), err, sizeof err) != 0) {
                 vt_log("campaign %s: cannot start run %u: %s", k->name, k->run + 1, err);
                 k->run_started_ms = now;
                 continue;
