@@ -34,8 +34,8 @@ static bool valid_name(const char *s)
 
 /* The walk of the current run, cut into shards: `nshards` of them when a
  * stored run is resumed (checkpoints are per shard), else about
- * VT_SHARD_SECONDS of one worker's share of the rate each, for the `workers`
- * that may take the campaign now — so a large fleet has shards for all. */
+ * VT_SHARD_SECONDS of one worker's share of the rate each, for a fleet of
+ * `workers` — so a large fleet has shards for all. */
 static int cut(struct vt_campaign *k, unsigned nshards, unsigned workers, char *err, size_t errlen)
 {
     uint64_t n = vt_targets_count(&k->targets) * k->ports.n;
@@ -167,13 +167,13 @@ static int effective_targets(struct vt_coord *c, struct vt_campaign *k, char *er
     return 0;
 }
 
-/* Workers online now whose policy allows the whole campaign. */
-static unsigned eligible_workers(struct vt_coord *c, const struct vt_campaign *k)
+/* The fleet a run's shards are cut for: the enrolled workers not revoked (a
+ * worker that is offline now may well be back within a shard's minutes). */
+static unsigned fleet_size(const struct vt_coord *c)
 {
     unsigned n = 0;
-    int64_t now = vt_now_ms();
     for (size_t i = 0; i < c->nworkers; i++)
-        n += vt_worker_online(c->workers[i], now) && vt_lease_eligible(c->workers[i], k);
+        n += !c->workers[i]->revoked;
     return n;
 }
 
@@ -206,8 +206,7 @@ struct vt_campaign *vt_campaign_start(struct vt_coord *c, const char *name, cons
     randombytes_buf(&k->seed, sizeof k->seed);
     k->seed &= INT64_MAX; /* stored as a JSON integer */
     if (!k->targets_text || vt_ports_parse(&k->ports, ports, err, errlen) != 0 ||
-        effective_targets(c, k, err, errlen) != 0 ||
-        cut(k, 0, eligible_workers(c, k), err, errlen) != 0) {
+        effective_targets(c, k, err, errlen) != 0 || cut(k, 0, fleet_size(c), err, errlen) != 0) {
         free(k->targets_text);
         vt_targets_free(&k->targets);
         vt_ports_free(&k->ports);
@@ -423,7 +422,7 @@ void vt_campaigns_tick(struct vt_coord *c, int64_t now)
             now >= k->run_started_ms + (int64_t)k->every_s * 1000) {
             char err[256];
             if (effective_targets(c, k, err, sizeof err) != 0 ||
-                cut(k, 0, eligible_workers(c, k), err, sizeof err) != 0) {
+                cut(k, 0, fleet_size(c), err, sizeof err) != 0) {
                 vt_log("campaign %s: cannot start run %u: %s", k->name, k->run + 1, err);
                 k->run_started_ms = now;
                 continue;

@@ -46,9 +46,10 @@ struct vt_worker {
     /* connection (not persisted) */
     zframe_t *route; /* ROUTER identity of its connection, NULL if never seen */
     int64_t last_seen_ms;
-    bool hello;              /* said Hello on this connection */
-    struct vt_targets scope; /* its local policy */
-    struct vt_ports ports;
+    bool hello;               /* said Hello on this connection */
+    struct vt_targets scope;  /* its local policy */
+    uint8_t ports[65536 / 8]; /* allowed ports, a bit each: 8 KiB whatever it sent */
+    unsigned nports;
     uint64_t max_rate;         /* 0: none */
     uint64_t rate;             /* what it reports sending */
     uint64_t lease_id;         /* 0: none */
@@ -155,6 +156,11 @@ void vt_complain(struct vt_coord *c, struct vt_worker *w, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* registry.c */
+static inline bool vt_worker_allows_port(const struct vt_worker *w, uint16_t port)
+{
+    return w->ports[port / 8] & (1u << (port % 8));
+}
+
 int vt_registry_load(struct vt_coord *c, char *err, size_t errlen);
 struct vt_worker *vt_worker_by_name(struct vt_coord *c, const char *name);
 struct vt_worker *vt_worker_by_key(struct vt_coord *c, const char *key);

@@ -21,7 +21,7 @@ bool vt_lease_eligible(const struct vt_worker *w, const struct vt_campaign *k)
     if (w->revoked || !w->hello || !strcmp(w->refused, k->name))
         return false;
     for (size_t i = 0; i < k->ports.n; i++)
-        if (!vt_ports_contains(&w->ports, k->ports.port[i]))
+        if (!vt_worker_allows_port(w, k->ports.port[i]))
             return false;
     /* targets ⊆ scope: nothing is left of targets − scope */
     struct vt_targets rest;

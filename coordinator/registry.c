@@ -172,36 +172,30 @@ bool vt_worker_online(const struct vt_worker *w, int64_t now)
 void vt_worker_on_hello(struct vt_coord *c, struct vt_worker *w, const Vantage__Hello *h)
 {
     vt_targets_clear(&w->scope);
-    vt_ports_free(&w->ports);
+    memset(w->ports, 0, sizeof w->ports);
+    w->nports = 0;
     w->max_rate = 0;
     const Vantage__Policy *p = h->policy;
     if (p) {
         for (size_t i = 0; i < p->n_scope; i++)
             if (p->scope[i]->first <= p->scope[i]->last)
                 vt_targets_add_range(&w->scope, p->scope[i]->first, p->scope[i]->last);
-        /* A set of 65536 bits, then ascending: whatever order, overlap or
-         * count of ranges the peer sends, at most 128 KiB and a sorted list. */
-        uint8_t *set = calloc(65536 / 8, 1);
-        size_t n = 0;
-        for (size_t i = 0; set && i < p->n_ports; i++) {
+        /* A bit per port: whatever order, overlap or count of ranges the peer
+         * sends, 8 KiB and one test per lookup. */
+        for (size_t i = 0; i < p->n_ports; i++) {
             uint32_t a = p->ports[i]->first, b = p->ports[i]->last;
             for (uint32_t q = a ? a : 1; a <= b && q <= b && q <= 65535; q++)
-                if (!(set[q / 8] & (1u << (q % 8)))) {
-                    set[q / 8] |= (uint8_t)(1u << (q % 8));
-                    n++;
+                if (!vt_worker_allows_port(w, (uint16_t)q)) {
+                    w->ports[q / 8] |= (uint8_t)(1u << (q % 8));
+                    w->nports++;
                 }
         }
-        w->ports.port = set && n ? malloc(n * sizeof(uint16_t)) : NULL;
-        for (uint32_t q = 1; w->ports.port && q <= 65535; q++)
-            if (set[q / 8] & (1u << (q % 8)))
-                w->ports.port[w->ports.n++] = (uint16_t)q;
-        free(set);
         w->max_rate = p->has_max_rate ? p->max_rate : 0;
     }
     w->hello = true;
-    vt_log("worker %s (site %s) connected: %s, scope %" PRIu64 " addresses, %zu ports, max "
+    vt_log("worker %s (site %s) connected: %s, scope %" PRIu64 " addresses, %u ports, max "
            "rate %" PRIu64,
-           w->name, w->site, h->software, vt_targets_count(&w->scope), w->ports.n, w->max_rate);
+           w->name, w->site, h->software, vt_targets_count(&w->scope), w->nports, w->max_rate);
 }
 
 json_t *vt_worker_json(struct vt_coord *c, const struct vt_worker *w)

@@ -77,7 +77,6 @@ static void coord_close(struct vt_coord *c)
         struct vt_worker *w = c->workers[i];
         zframe_destroy(&w->route);
         vt_targets_free(&w->scope);
-        vt_ports_free(&w->ports);
         free(w);
     }
     free(c->workers);

@@ -455,7 +455,7 @@ static void test_oversized_message_drops_connection(void **state)
     expect_body(d.dealer, VANTAGE__ENVELOPE__BODY_WELCOME, "Hello on a new connection");
 }
 
-/* BUG (reported to the lead; fails until fixed): a message of more than one
+/* Once a bug: a message of more than one
  * frame from an enrolled, not revoked worker takes the "revoked worker" path
  * of on_worker_message() in coordinator/serve.c (the condition
  * `!id || !body || zmsg_size(msg) != 0 || !w || w->revoked` sends every
@@ -466,7 +466,7 @@ static void test_oversized_message_drops_connection(void **state)
  * Proposed fix: test `w->revoked` on its own for the refusal, and for extra
  * frames (w known, not revoked) complain and answer BAD_MESSAGE without
  * touching w->route or w->hello. */
-static void test_BUG_extra_frames_are_bad_message(void **state)
+static void test_extra_frames_are_bad_message(void **state)
 {
     (void)state;
     Vantage__Heartbeat hb = VANTAGE__HEARTBEAT__INIT;
@@ -561,7 +561,7 @@ static void test_still_serving_and_quiet(void **state)
     assert_true(lines < 30);
 }
 
-/* BUG (reported to the lead; fails until fixed): an Error envelope from a
+/* Once a bug: an Error envelope from a
  * worker is logged by on_worker_message() in coordinator/serve.c
  * (`vt_log("worker %s reports: %s", ...)`) every time, with the peer's text
  * as it came: an enrolled worker can write one log line per message (up to
@@ -569,7 +569,7 @@ static void test_still_serving_and_quiet(void **state)
  * complaint about another worker. Proposed fix: rate limit these reports per
  * worker as vt_complain does, and print the text escaped and truncated (say
  * 200 bytes, control characters as \xNN). */
-static void test_BUG_error_reports_cannot_flood_or_forge_the_log(void **state)
+static void test_error_reports_cannot_flood_or_forge_the_log(void **state)
 {
     (void)state;
     zsock_t *s = d.dealer;
@@ -628,10 +628,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_messages_get_errors),
         cmocka_unit_test(test_oversized_message_drops_connection),
-        cmocka_unit_test(test_BUG_extra_frames_are_bad_message),
+        cmocka_unit_test(test_extra_frames_are_bad_message),
         cmocka_unit_test(test_unenrolled_key_gets_nothing),
         cmocka_unit_test(test_still_serving_and_quiet),
-        cmocka_unit_test(test_BUG_error_reports_cannot_flood_or_forge_the_log),
+        cmocka_unit_test(test_error_reports_cannot_flood_or_forge_the_log),
         cmocka_unit_test(test_sigterm_exits_zero),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
