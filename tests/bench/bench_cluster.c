@@ -901,7 +901,7 @@ int main(int argc, char **argv)
     opt.campaign = is_fleet ? "ipv4" : "ingest";
     opt.targets = is_fleet ? "0.0.0.0/0" : "1.0.0.0/8";
     opt.ports = is_fleet ? "23,80" : "80";
-    opt.rate = is_fleet ? 1000 : 10000;
+    opt.rate = is_fleet ? 10000000 : 10000;
     int ch;
     optind = 2;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
