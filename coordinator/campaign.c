@@ -119,7 +119,7 @@ int vt_campaign_save_shard(struct vt_coord *c, struct vt_campaign *k, unsigned s
         return -1;
     char key[160];
     snprintf(key, sizeof key, "shard/%s/%u/%u", k->name, k->run, s);
-    int rc = vt_meta_put(c->store, key, text, strlen(text), false);
+    int rc = vt_state_put(c, key, text);
     free(text);
     return rc;
 }

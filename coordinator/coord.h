@@ -130,6 +130,10 @@ struct vt_coord {
     size_t nactive, cap_active;
     uint64_t next_lease_id;
 
+    /* Lease and checkpoint records written during one loop turn: one write
+     * for all of them at the turn's end (vt_state_flush), not one per grant. */
+    struct vt_batch *state_batch;
+
     /* ingest: writes since the last sync, and the acks waiting for it */
     struct vt_batch *batch;
     struct {
@@ -202,6 +206,13 @@ void vt_leases_tick(struct vt_coord *c, int64_t now);
 void vt_leases_rebalance(struct vt_coord *c);
 /* Sends the opt-out list to every worker holding a lease. */
 void vt_leases_push_optout(struct vt_coord *c, uint32_t first, uint32_t last);
+
+/* Records a meta key: into state_batch when the loop has one (flushed at the
+ * turn's end), else straight to the store. */
+int vt_state_put(struct vt_coord *c, const char *key, const char *text);
+/* Writes state_batch (not synced: lease and checkpoint records may lag a
+ * crash by one turn; a lost lease record costs re-done work, never data). */
+void vt_state_flush(struct vt_coord *c);
 
 /* ingest.c */
 void vt_ingest_batch(struct vt_coord *c, struct vt_worker *w, const Vantage__ResultBatch *b);

@@ -140,3 +140,21 @@ void vt_ingest_commit(struct vt_coord *c)
     }
     c->npending = 0;
 }
+
+int vt_state_put(struct vt_coord *c, const char *key, const char *text)
+{
+    if (!c->state_batch)
+        return vt_meta_put(c->store, key, text, strlen(text), false);
+    vt_batch_meta_put(c->state_batch, key, text, strlen(text));
+    return 0;
+}
+
+void vt_state_flush(struct vt_coord *c)
+{
+    if (!c->state_batch || vt_batch_count(c->state_batch) == 0)
+        return;
+    char err[256];
+    if (vt_store_write(c->store, c->state_batch, false, err, sizeof err) != 0)
+        vt_log("cannot record lease and checkpoint state: %s", err);
+    vt_batch_clear(c->state_batch);
+}

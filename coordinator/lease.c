@@ -59,7 +59,7 @@ static int save(struct vt_coord *c, const struct vt_lease *l)
         return -1;
     char key[64];
     snprintf(key, sizeof key, "lease/%016" PRIx64, l->id);
-    int rc = vt_meta_put(c->store, key, text, strlen(text), false);
+    int rc = vt_state_put(c, key, text);
     free(text);
     return rc;
 }

@@ -343,8 +343,10 @@ static int serve(struct vt_coord *c, struct serve_opts *o)
     if (!c->store)
         vt_fatal(PROG, "%s", err);
     c->batch = vt_batch_new();
-    if (!c->batch || vt_registry_load(c, err, sizeof err) != 0 || vt_blocklist_load(c) != 0 ||
-        vt_campaigns_load(c, err, sizeof err) != 0 || vt_leases_load(c) != 0)
+    c->state_batch = vt_batch_new();
+    if (!c->batch || !c->state_batch || vt_registry_load(c, err, sizeof err) != 0 ||
+        vt_blocklist_load(c) != 0 || vt_campaigns_load(c, err, sizeof err) != 0 ||
+        vt_leases_load(c) != 0)
         vt_fatal(PROG, "%s", err[0] ? err : "cannot load state from the store");
 
     c->router = zsock_new(ZMQ_ROUTER);
@@ -387,9 +389,11 @@ static int serve(struct vt_coord *c, struct serve_opts *o)
             break;
         for (int i = 0; i < VT_DRAIN_MAX && (zsock_events(c->router) & ZMQ_POLLIN); i++)
             on_worker_message(c);
+        vt_state_flush(c);
         vt_ingest_commit(c);
         for (int i = 0; i < VT_DRAIN_MAX && (zsock_events(c->control) & ZMQ_POLLIN); i++)
             vt_control_handle(c);
+        vt_state_flush(c); /* what control requests changed */
         int64_t now = vt_now_ms();
         if (now >= next_tick) {
             vt_leases_tick(c, now);
@@ -400,12 +404,14 @@ static int serve(struct vt_coord *c, struct serve_opts *o)
     }
     sd_notify(0, "STOPPING=1");
     vt_log("stopping (signal %d): committing writes in flight", (int)stop_signal);
+    vt_state_flush(c);
     vt_ingest_commit(c);
     zpoller_destroy(&poller);
     zsock_destroy(&c->control);
     zsock_destroy(&c->router);
     vt_keyring_destroy(&c->auth);
     vt_batch_free(c->batch);
+    vt_batch_free(c->state_batch);
     vt_store_close(c->store);
     unlink(o->control + 6);
     vt_log("stopped");
