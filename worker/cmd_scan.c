@@ -273,12 +273,17 @@ int vt_cmd_scan(int argc, char **argv)
     if (rc != 0)
         vt_fatal(PROG, "%s", err);
 
+    char failed[64] = ""; /* frames the interface refused: worth saying only when there were any */
+    if (sum.send_failures)
+        snprintf(failed, sizeof failed, ", %" PRIu64 " probes refused by the interface",
+                 sum.send_failures);
     fprintf(stderr,
             "%s: scanned %" PRIu64 " targets in %.1f s: sent %" PRIu64 " probes (%.0f/s), %" PRIu64
             " open, %" PRIu64 " closed, hit rate %.2f%%, %" PRIu64
-            " dropped by the kernel, %" PRIu64 " by the queue\n",
+            " dropped by the kernel, %" PRIu64 " by the queue%s\n",
             PROG, sum.targets, sum.seconds, sum.sent,
             sum.send_seconds > 0 ? sum.sent / sum.send_seconds : 0.0, sum.open, sum.closed,
-            sum.targets ? 100.0 * sum.results / sum.targets : 0.0, sum.pcap_drops, sum.queue_drops);
+            sum.targets ? 100.0 * sum.results / sum.targets : 0.0, sum.pcap_drops, sum.queue_drops,
+            failed);
     return 0;
 }
