@@ -1,0 +1,141 @@
+/* coord_fixture.c: an in-process coordinator for the unit tests of the
+ * coordinator's state (test_lease.c, test_ingest.c): a `struct vt_coord`
+ * around a temporary store, as `vantage serve` builds it minus the sockets,
+ * and workers that "connect" by a Hello. See coord_fixture.h. */
+#define _GNU_SOURCE /* nftw, program_invocation_short_name */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "coord_fixture.h"
+
+char err[512];
+
+/* A coordinator context as `vantage serve` builds it, minus the sockets, with
+ * whatever the store holds loaded. */
+struct vt_coord *coord_open(const char *dir, const char *keydir)
+{
+    struct vt_coord *c = calloc(1, sizeof *c);
+    assert_non_null(c);
+    err[0] = '\0';
+    c->store = vt_store_open(dir, err, sizeof err);
+    if (!c->store)
+        fail_msg("%s", err);
+    (void)keydir; /* the keyring (ZAP) is not started here: no sockets */
+    c->window_s = 3600;
+    vt_targets_init(&c->base_blocklist);
+    vt_targets_init(&c->optout);
+    assert_int_equal(vt_targets_builtin_blocklist(&c->base_blocklist), 0);
+    c->batch = vt_batch_new();
+    assert_non_null(c->batch);
+    if (vt_registry_load(c, err, sizeof err) != 0 || vt_blocklist_load(c) != 0 ||
+        vt_campaigns_load(c, err, sizeof err) != 0 || vt_leases_load(c) != 0)
+        fail_msg("cannot load the store: %s", err);
+    return c;
+}
+
+void coord_close(struct vt_coord *c)
+{
+    for (size_t i = 0; i < c->nleases; i++)
+        free(c->leases[i]);
+    free(c->leases);
+    free(c->active);
+    for (size_t i = 0; i < c->ncampaigns; i++) {
+        struct vt_campaign *k = c->campaigns[i];
+        for (unsigned s = 0; k->shard && s < k->nshards; s++)
+            free(k->shard[s].slot);
+        free(k->shard);
+        free(k->targets_text);
+        vt_targets_free(&k->targets);
+        vt_ports_free(&k->ports);
+        free(k);
+    }
+    free(c->campaigns);
+    for (size_t i = 0; i < c->nworkers; i++) {
+        struct vt_worker *w = c->workers[i];
+        zframe_destroy(&w->route);
+        vt_targets_free(&w->scope);
+        free(w);
+    }
+    free(c->workers);
+    free(c->pending_acks);
+    vt_targets_free(&c->base_blocklist);
+    vt_targets_free(&c->optout);
+    vt_batch_free(c->batch);
+    vt_store_close(c->store);
+    free(c);
+}
+
+int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/%s.XXXXXX", program_invocation_short_name);
+    snprintf(f->keydir, sizeof f->keydir, "/tmp/%s_keys.XXXXXX", program_invocation_short_name);
+    assert_non_null(mkdtemp(f->dir));
+    assert_non_null(mkdtemp(f->keydir));
+    f->c = coord_open(f->dir, f->keydir);
+    *state = f;
+    return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+int teardown(void **state)
+{
+    struct fixture *f = *state;
+    if (f->c)
+        coord_close(f->c);
+    nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    nftw(f->keydir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+const struct policy ANYTHING = {0, UINT32_MAX, 1, 65535, 0};
+
+/* Enrolls a worker and has it say Hello with policy p; it is online now. */
+struct vt_worker *connect_worker(struct vt_coord *c, const char *name, const char *site,
+                                 struct policy p)
+{
+    char pub[41], secret[41];
+    assert_int_equal(zmq_curve_keypair(pub, secret), 0);
+    if (vt_worker_add(c, name, pub, site, 0, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    struct vt_worker *w = vt_worker_by_name(c, name);
+    assert_non_null(w);
+
+    Vantage__Range scope = VANTAGE__RANGE__INIT, *scopes[1] = {&scope};
+    scope.first = p.scope_first;
+    scope.last = p.scope_last;
+    Vantage__PortRange ports = VANTAGE__PORT_RANGE__INIT, *portv[1] = {&ports};
+    ports.first = p.port_first;
+    ports.last = p.port_last;
+    Vantage__Policy pol = VANTAGE__POLICY__INIT;
+    pol.scope = scopes;
+    pol.n_scope = 1;
+    pol.ports = portv;
+    pol.n_ports = 1;
+    pol.has_max_rate = p.max_rate != 0;
+    pol.max_rate = p.max_rate;
+    Vantage__Hello h = VANTAGE__HELLO__INIT;
+    h.name = (char *)name;
+    h.software = program_invocation_short_name;
+    h.policy = &pol;
+    vt_worker_on_hello(c, w, &h);
+    w->last_seen_ms = vt_now_ms();
+    return w;
+}

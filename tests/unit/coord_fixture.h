@@ -1,0 +1,35 @@
+/* coord_fixture.h: an in-process coordinator for unit tests (see
+ * coord_fixture.c). Each test gets a fresh store in /tmp via setup/teardown;
+ * coord_close + coord_open on the same directory is a coordinator restart. */
+#ifndef VANTAGE_TEST_COORD_FIXTURE_H
+#define VANTAGE_TEST_COORD_FIXTURE_H
+
+#include <stdint.h>
+
+#include "coord.h"
+
+struct fixture {
+    char dir[64];    /* the store */
+    char keydir[64]; /* spare temp dir (the keyring needs none) */
+    struct vt_coord *c;
+};
+
+/* A partner's local policy. */
+struct policy {
+    uint32_t scope_first, scope_last;
+    uint32_t port_first, port_last;
+    uint64_t max_rate; /* 0: none */
+};
+
+extern char err[512]; /* the last error text of a coordinator call */
+extern const struct policy ANYTHING;
+
+struct vt_coord *coord_open(const char *dir, const char *keydir);
+void coord_close(struct vt_coord *c);
+int setup(void **state);
+int teardown(void **state);
+/* Enrolls a worker and has it say Hello with policy p; it is online now. */
+struct vt_worker *connect_worker(struct vt_coord *c, const char *name, const char *site,
+                                 struct policy p);
+
+#endif
