@@ -27,13 +27,14 @@
 #include "store.h"
 #include "targets.h"
 
-#define VT_HEARTBEAT_MS  1000
-#define VT_ONLINE_MS     5000  /* seen within this: online */
-#define VT_LEASE_MS      15000 /* a lease lapses without Progress for this long */
-#define VT_CREDITS       8     /* result batches a worker may have in flight */
-#define VT_LOG_EVERY_MS  60000 /* complaints about one peer: at most once a minute */
-#define VT_SHARD_SECONDS 120   /* a shard is about this long at the campaign's rate */
-#define VT_MIN_SHARDS    4
+#define VT_HEARTBEAT_MS    1000
+#define VT_ONLINE_MS       5000  /* seen within this: online */
+#define VT_LEASE_MS        15000 /* a lease lapses without Progress for this long */
+#define VT_LEASE_SETTLE_MS 5000  /* a request for work this soon after a grant crossed it */
+#define VT_CREDITS         8     /* result batches a worker may have in flight */
+#define VT_LOG_EVERY_MS    60000 /* complaints about one peer: at most once a minute */
+#define VT_SHARD_SECONDS   120   /* a shard is about this long at the campaign's rate */
+#define VT_MIN_SHARDS      4
 
 /* ---- workers ---- */
 
@@ -106,7 +107,7 @@ struct vt_lease {
     struct vt_campaign *campaign;
     unsigned shard, slot;
     struct vt_worker *worker;
-    int64_t deadline_ms;
+    int64_t granted_ms, deadline_ms;
     uint64_t rate;
     bool active; /* ended leases are kept: their holder's late results are still taken */
 };

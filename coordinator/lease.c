@@ -274,7 +274,8 @@ void vt_lease_offer(struct vt_coord *c, struct vt_worker *w)
             l->worker = w;
             if (activate(c, l) != 0)
                 return;
-            l->deadline_ms = vt_now_ms() + VT_LEASE_MS;
+            l->granted_ms = vt_now_ms();
+            l->deadline_ms = l->granted_ms + VT_LEASE_MS;
             struct vt_slot *sl = &sh->slot[pick];
             snprintf(sl->site, sizeof sl->site, "%s", w->site);
             sl->lease_id = l->id;

@@ -198,11 +198,11 @@ static void on_worker_message(struct vt_coord *c)
         rep.heartbeat = &hb;
         vt_send_to(c, w, &rep);
         if (env->heartbeat->has_want_lease && env->heartbeat->want_lease) {
-            if (w->lease_id) { /* it lost its lease (restart): take it back */
-                struct vt_lease *l = vt_lease_by_id(c, w->lease_id);
-                if (l)
-                    vt_lease_end(c, l, false);
-            }
+            /* Asking while holding a lease: the worker lost it (it restarted)
+             * — unless the request crossed the grant on the wire. */
+            struct vt_lease *l = w->lease_id ? vt_lease_by_id(c, w->lease_id) : NULL;
+            if (l && vt_now_ms() - l->granted_ms >= VT_LEASE_SETTLE_MS)
+                vt_lease_end(c, l, false);
             vt_lease_offer(c, w);
         }
         break;
