@@ -156,6 +156,10 @@ int vt_send_to(struct vt_coord *c, struct vt_worker *w, const Vantage__Envelope 
 /* Sends Error{code, text} to a worker. */
 void vt_send_error(struct vt_coord *c, struct vt_worker *w, Vantage__Error__Code code,
                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* The same for a result batch refused whole: batch_seq tells the worker which
+ * one to drop from its spool (the text says "batch N: …" too, for older workers). */
+void vt_send_batch_error(struct vt_coord *c, struct vt_worker *w, Vantage__Error__Code code,
+                         uint64_t seq, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* Logs a complaint about a peer at most once a minute; counts it always. */
 void vt_complain(struct vt_coord *c, struct vt_worker *w, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

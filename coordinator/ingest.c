@@ -53,8 +53,9 @@ void vt_ingest_batch(struct vt_coord *c, struct vt_worker *w, const Vantage__Res
     struct vt_lease *l = vt_lease_by_id(c, b->lease_id);
     if (!l || l->worker != w) {
         vt_complain(c, w, "results for lease %" PRIu64 ", which is not theirs", b->lease_id);
-        vt_send_error(c, w, VANTAGE__ERROR__CODE__UNKNOWN,
-                      "batch %" PRIu64 ": lease %" PRIu64 " is not yours", b->seq, b->lease_id);
+        vt_send_batch_error(c, w, VANTAGE__ERROR__CODE__UNKNOWN, b->seq,
+                            "batch %" PRIu64 ": lease %" PRIu64 " is not yours", b->seq,
+                            b->lease_id);
         return;
     }
     struct vt_campaign *k = l->campaign;
@@ -74,8 +75,9 @@ void vt_ingest_batch(struct vt_coord *c, struct vt_worker *w, const Vantage__Res
             char ip[16];
             vt_complain(c, w, "batch %" PRIu64 " holds %s (%s:%u); rejected whole", b->seq, why,
                         vt_ip_str(r->ip, ip), r->port);
-            vt_send_error(c, w, VANTAGE__ERROR__CODE__BAD_MESSAGE,
-                          "batch %" PRIu64 " holds %s; nothing of it was stored", b->seq, why);
+            vt_send_batch_error(c, w, VANTAGE__ERROR__CODE__BAD_MESSAGE, b->seq,
+                                "batch %" PRIu64 " holds %s; nothing of it was stored", b->seq,
+                                why);
             return;
         }
     }

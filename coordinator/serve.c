@@ -70,22 +70,39 @@ int vt_send_to(struct vt_coord *c, struct vt_worker *w, const Vantage__Envelope 
     return zmsg_send(&m, c->router);
 }
 
-void vt_send_error(struct vt_coord *c, struct vt_worker *w, Vantage__Error__Code code,
-                   const char *fmt, ...)
+static void send_error(struct vt_coord *c, struct vt_worker *w, Vantage__Error__Code code,
+                       uint64_t batch_seq, const char *fmt, va_list ap)
 {
     char text[512];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
     Vantage__Error e = VANTAGE__ERROR__INIT;
     e.code = code;
     e.text = text;
+    e.has_batch_seq = batch_seq != 0;
+    e.batch_seq = batch_seq;
     Vantage__Envelope env = VANTAGE__ENVELOPE__INIT;
     env.version = VT_PROTOCOL_VERSION;
     env.body_case = VANTAGE__ENVELOPE__BODY_ERROR;
     env.error = &e;
     vt_send_to(c, w, &env);
+}
+
+void vt_send_error(struct vt_coord *c, struct vt_worker *w, Vantage__Error__Code code,
+                   const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    send_error(c, w, code, 0, fmt, ap);
+    va_end(ap);
+}
+
+void vt_send_batch_error(struct vt_coord *c, struct vt_worker *w, Vantage__Error__Code code,
+                         uint64_t seq, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    send_error(c, w, code, seq, fmt, ap);
+    va_end(ap);
 }
 
 void vt_complain(struct vt_coord *c, struct vt_worker *w, const char *fmt, ...)

@@ -273,7 +273,8 @@ static void handle_error(struct vt_uplink *up, const Vantage__Error *e)
     }
     unsigned long long seq;
     char err[512];
-    if (sscanf(text, "batch %llu", &seq) == 1 && seq > 0) {
+    if (e->has_batch_seq ? (seq = e->batch_seq) > 0
+                         : sscanf(text, "batch %llu", &seq) == 1 && seq > 0) {
         if (vt_spool_drop(up->cfg.spool, seq, err, sizeof err) != 0)
             logf_(up, "%s", err);
         return;
