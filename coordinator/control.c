@@ -83,8 +83,9 @@ static json_t *campaign_start(struct vt_coord *c, json_t *req)
         return fail("campaign.start needs name, targets and ports");
     json_int_t rate = num(req, "rate", 0), vantages = num(req, "vantages", 1),
                probes = num(req, "probes", 1), every = num(req, "every_s", 0);
-    if (rate < 0 || vantages < 1 || vantages > 16 || probes < 1 || probes > 16 || every < 0)
-        return fail("campaign.start: rate >= 0, vantages 1-16, probes 1-16, every_s >= 0");
+    if (rate < 0 || vantages < 1 || vantages > 16 || probes < 1 || probes > 16 || every < 0 ||
+        every > 10 * 366 * 86400)
+        return fail("campaign.start: rate >= 0, vantages 1-16, probes 1-16, every_s 0-10 years");
     char err[512];
     struct vt_campaign *k =
         vt_campaign_start(c, name, targets, ports, (uint64_t)rate, (unsigned)vantages,
@@ -342,7 +343,11 @@ static json_t *query(struct vt_coord *c, json_t *req)
         has_start = true;
     }
     q.rows = json_array();
-    int more = vt_obs_scan(c->store, has_start ? start : NULL, 0, query_row, &q, next);
+    /* At most VT_QUERY_EXAMINE records per request, matching or not: a
+     * selective filter over a large store pages instead of stalling the loop
+     * that workers need. */
+    int more =
+        vt_obs_scan(c->store, has_start ? start : NULL, VT_QUERY_EXAMINE, query_row, &q, next);
     if (q.has_prefix)
         vt_targets_free(&q.prefix);
     if (more < 0) {
@@ -350,7 +355,7 @@ static json_t *query(struct vt_coord *c, json_t *req)
         return fail("cannot read the store");
     }
     char hex[2 * VT_OBS_KEY_LEN + 1];
-    bool paged = json_array_size(q.rows) >= q.limit && more == 1;
+    bool paged = more == 1;
     if (paged)
         sodium_bin2hex(hex, sizeof hex, next, sizeof next);
     return ok(

@@ -35,6 +35,7 @@
 #define VT_LOG_EVERY_MS    60000 /* complaints about one peer: at most once a minute */
 #define VT_SHARD_SECONDS   120   /* a shard is about this long at the campaign's rate */
 #define VT_MIN_SHARDS      4
+#define VT_QUERY_EXAMINE   200000 /* store records one query request may read */
 
 /* ---- workers ---- */
 
@@ -54,10 +55,12 @@ struct vt_worker {
     uint64_t max_rate;         /* 0: none */
     uint64_t rate;             /* what it reports sending */
     uint64_t lease_id;         /* 0: none */
-    uint64_t acked_seq;        /* persisted as meta seq/<name> */
+    uint64_t acked_seq;        /* highest batch written (meta seq/<name>) */
+    uint64_t durable_seq;      /* highest batch written and synced: what Welcome says */
     int64_t last_complaint_ms; /* rate limit for logging its errors */
     uint64_t rejected;         /* bad messages counted */
-    char refused[65];          /* last campaign it refused: not offered again */
+    char refused[65];          /* last campaign it refused ... */
+    int64_t refused_until_ms;  /* ... not offered to it again before this */
 };
 
 /* ---- campaigns ---- */

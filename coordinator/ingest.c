@@ -38,6 +38,17 @@ static void queue_ack(struct vt_coord *c, struct vt_worker *w, uint64_t seq)
     c->npending++;
 }
 
+/* A batch that could not be written must not be covered by the Ack of a later
+ * one (an Ack means "this seq and every lower one"): the session ends, later
+ * batches of this turn are refused unwritten ("say Hello first"), and the
+ * worker says Hello again and re-sends from the last durable seq. */
+static void lose_session(struct vt_coord *c, struct vt_worker *w)
+{
+    w->hello = false;
+    vt_send_error(c, w, VANTAGE__ERROR__CODE__NOT_ALLOWED,
+                  "the coordinator could not store a batch: say Hello first and re-send");
+}
+
 void vt_ingest_batch(struct vt_coord *c, struct vt_worker *w, const Vantage__ResultBatch *b)
 {
     if (b->seq == 0) { /* seqs start at 1: acking this would let the worker drop it */
@@ -96,6 +107,7 @@ void vt_ingest_batch(struct vt_coord *c, struct vt_worker *w, const Vantage__Res
         uint32_t window = (uint32_t)(r->ts_ms / 1000 / c->window_s);
         if (vt_batch_obs_merge(c->batch, window, r->ip, (uint16_t)r->port, &o) != 0) {
             vt_batch_clear(c->batch); /* none of it: not acked, the worker re-sends */
+            lose_session(c, w);
             return;
         }
         /* Counted from one slot per shard only, so that a pair seen from K
@@ -114,6 +126,7 @@ void vt_ingest_batch(struct vt_coord *c, struct vt_worker *w, const Vantage__Res
     if (vt_store_write(c->store, c->batch, false, err, sizeof err) != 0) {
         vt_log("cannot store batch %" PRIu64 " of %s: %s (not acknowledged)", b->seq, w->name, err);
         vt_batch_clear(c->batch);
+        lose_session(c, w);
         return;
     }
     vt_batch_clear(c->batch);
@@ -128,10 +141,17 @@ void vt_ingest_commit(struct vt_coord *c)
     if (!c->npending)
         return;
     if (vt_store_sync(c->store) != 0) {
-        vt_log("cannot sync the store's log: %zu acks held back", c->npending);
-        return; /* workers keep their batches and re-send */
+        vt_log("cannot sync the store's log: %zu acks held back; their workers must re-send",
+               c->npending);
+        for (size_t i = 0; i < c->npending; i++)
+            lose_session(c, c->pending_acks[i].w);
+        c->npending = 0;
+        return;
     }
     for (size_t i = 0; i < c->npending; i++) {
+        struct vt_worker *w = c->pending_acks[i].w;
+        if (c->pending_acks[i].seq > w->durable_seq)
+            w->durable_seq = c->pending_acks[i].seq;
         Vantage__Ack m = VANTAGE__ACK__INIT;
         m.seq = c->pending_acks[i].seq;
         Vantage__Envelope env = VANTAGE__ENVELOPE__INIT;

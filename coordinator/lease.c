@@ -18,7 +18,8 @@
 
 bool vt_lease_eligible(const struct vt_worker *w, const struct vt_campaign *k)
 {
-    if (w->revoked || !w->hello || !strcmp(w->refused, k->name))
+    if (w->revoked || !w->hello ||
+        (!strcmp(w->refused, k->name) && vt_now_ms() < w->refused_until_ms))
         return false;
     for (size_t i = 0; i < k->ports.n; i++)
         if (!vt_worker_allows_port(w, k->ports.port[i]))
@@ -355,7 +356,11 @@ void vt_lease_on_refused(struct vt_coord *c, struct vt_worker *w, const Vantage_
         return;
     vt_log("worker %s refused lease %" PRIu64 " of %s: %s", w->name, l->id, l->campaign->name,
            r->reason);
+    /* Not offered that campaign again for a while (a failed scan may heal:
+     * the worker asks again after 30 s; a policy refusal stands until the
+     * worker says Hello with another policy, or an hour passes). */
     snprintf(w->refused, sizeof w->refused, "%s", l->campaign->name);
+    w->refused_until_ms = vt_now_ms() + (strncmp(r->reason, "scan failed", 11) ? 3600000 : 30000);
     vt_lease_end(c, l, false);
 }
 

@@ -71,9 +71,11 @@ static int load_one(void *arg, const char *key, const void *val, size_t len)
         if (vt_meta_get(c->store, seqkey, &sv, &sl) == 1) {
             if (sl == sizeof w->acked_seq)
                 memcpy(&w->acked_seq, sv, sl);
+            w->durable_seq = w->acked_seq; /* what the store holds after a restart is on disk */
             free(sv);
         }
-        vt_keyring_set(c->auth, w->key, !w->revoked);
+        if (!w->revoked) /* a revoked worker's key may be enrolled again under a new name */
+            vt_keyring_set(c->auth, w->key, true);
     }
     json_decref(o);
     return w ? 0 : -1;
@@ -98,10 +100,15 @@ struct vt_worker *vt_worker_by_name(struct vt_coord *c, const char *name)
 
 struct vt_worker *vt_worker_by_key(struct vt_coord *c, const char *key)
 {
+    /* The enrolled worker with this key; a revoked one only if none is. */
+    struct vt_worker *revoked = NULL;
     for (size_t i = 0; i < c->nworkers; i++)
-        if (!strcmp(c->workers[i]->key, key))
-            return c->workers[i];
-    return NULL;
+        if (!strcmp(c->workers[i]->key, key)) {
+            if (!c->workers[i]->revoked)
+                return c->workers[i];
+            revoked = c->workers[i];
+        }
+    return revoked;
 }
 
 int vt_worker_add(struct vt_coord *c, const char *name, const char *key, const char *site,
@@ -149,16 +156,17 @@ int vt_worker_revoke(struct vt_coord *c, const char *name, char *err, size_t err
         snprintf(err, errlen, "no enrolled worker %s (see `vantage worker list`)", name);
         return -1;
     }
+    /* End its lease first, while it still counts as online: it is told to stop. */
+    if (w->lease_id) {
+        struct vt_lease *l = vt_lease_by_id(c, w->lease_id);
+        if (l)
+            vt_lease_end(c, l, true);
+    }
     vt_keyring_set(c->auth, w->key, false);
     w->revoked = true;
     if (save(c, w) != 0) {
         snprintf(err, errlen, "cannot record the revocation of %s", name);
         return -1;
-    }
-    if (w->lease_id) {
-        struct vt_lease *l = vt_lease_by_id(c, w->lease_id);
-        if (l)
-            vt_lease_end(c, l, true);
     }
     vt_log("revoked worker %s: its connection and results are refused from now on", name);
     return 0;

@@ -128,7 +128,7 @@ static void send_welcome(struct vt_coord *c, struct vt_worker *w)
 {
     Vantage__Welcome m = VANTAGE__WELCOME__INIT;
     m.site = w->site;
-    m.acked_seq = w->acked_seq;
+    m.acked_seq = w->durable_seq; /* never a batch whose write is not yet synced */
     m.credits = VT_CREDITS;
     m.has_heartbeat_ms = true;
     m.heartbeat_ms = VT_HEARTBEAT_MS;
