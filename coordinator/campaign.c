@@ -157,6 +157,14 @@ static int effective_targets(struct vt_coord *c, struct vt_campaign *k, char *er
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    /* A lease carries the whole space and the opt-outs: it must fit in one message. */
+    if ((k->targets.n + c->optout.n) * 16 + 65536 > VT_MAX_MESSAGE) {
+        snprintf(err, errlen,
+                 "the target list is too fragmented: %zu ranges (with the opt-outs) would not "
+                 "fit in one %u-byte lease; merge it into fewer, larger ranges",
+                 k->targets.n + c->optout.n, VT_MAX_MESSAGE);
+        return -1;
+    }
     if (vt_targets_count(&k->targets) == 0) {
         snprintf(err, errlen,
                  "the target space is empty: every target is in the blocklist (the built-in "

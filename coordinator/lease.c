@@ -278,6 +278,12 @@ void vt_lease_offer(struct vt_coord *c, struct vt_worker *w)
             l->granted_ms = vt_now_ms();
             l->deadline_ms = l->granted_ms + VT_LEASE_MS;
             struct vt_slot *sl = &sh->slot[pick];
+            /* With K > 1 a slot another site left half done starts over: its
+             * first part must not count as this site's sighting, or a site
+             * could end up covering part of one arc twice and the other
+             * site's part once. With K = 1 any site may resume it. */
+            if (rank == 2 && k->vantages > 1)
+                sl->done = 0;
             snprintf(sl->site, sizeof sl->site, "%s", w->site);
             sl->lease_id = l->id;
             w->lease_id = l->id;

@@ -177,6 +177,16 @@ bool vt_worker_online(const struct vt_worker *w, int64_t now)
     return !w->revoked && w->hello && now - w->last_seen_ms < VT_ONLINE_MS;
 }
 
+struct span {
+    uint64_t a, b;
+};
+
+static int span_cmp(const void *x, const void *y)
+{
+    const struct span *p = x, *q = y;
+    return p->a < q->a ? -1 : p->a > q->a;
+}
+
 void vt_worker_on_hello(struct vt_coord *c, struct vt_worker *w, const Vantage__Hello *h)
 {
     vt_targets_clear(&w->scope);
@@ -185,19 +195,36 @@ void vt_worker_on_hello(struct vt_coord *c, struct vt_worker *w, const Vantage__
     w->max_rate = 0;
     const Vantage__Policy *p = h->policy;
     if (p) {
-        for (size_t i = 0; i < p->n_scope; i++)
+        /* Both lists come from the peer, up to 4 MiB of them: sorted first,
+         * so that scope ranges are appended in order and each port is set
+         * once — linear work whatever order, overlap or count was sent. */
+        struct span *sp = calloc(p->n_scope + p->n_ports + 1, sizeof *sp);
+        size_t n = 0;
+        for (size_t i = 0; sp && i < p->n_scope; i++)
             if (p->scope[i]->first <= p->scope[i]->last)
-                vt_targets_add_range(&w->scope, p->scope[i]->first, p->scope[i]->last);
-        /* A bit per port: whatever order, overlap or count of ranges the peer
-         * sends, 8 KiB and one test per lookup. */
-        for (size_t i = 0; i < p->n_ports; i++) {
-            uint32_t a = p->ports[i]->first, b = p->ports[i]->last;
-            for (uint32_t q = a ? a : 1; a <= b && q <= b && q <= 65535; q++)
-                if (!vt_worker_allows_port(w, (uint16_t)q)) {
-                    w->ports[q / 8] |= (uint8_t)(1u << (q % 8));
-                    w->nports++;
-                }
+                sp[n++] = (struct span){p->scope[i]->first, p->scope[i]->last};
+        if (sp)
+            qsort(sp, n, sizeof *sp, span_cmp);
+        for (size_t i = 0; i < n; i++)
+            vt_targets_add_range(&w->scope, (uint32_t)sp[i].a, (uint32_t)sp[i].b);
+        n = 0;
+        for (size_t i = 0; sp && i < p->n_ports; i++) {
+            uint64_t a = p->ports[i]->first ? p->ports[i]->first : 1, b = p->ports[i]->last;
+            if (b > 65535)
+                b = 65535;
+            if (a <= b)
+                sp[n++] = (struct span){a, b};
         }
+        if (sp)
+            qsort(sp, n, sizeof *sp, span_cmp);
+        uint64_t done = 0; /* ports <= done are set */
+        for (size_t i = 0; i < n; i++)
+            for (uint64_t q = sp[i].a > done ? sp[i].a : done + 1; q <= sp[i].b; q++) {
+                w->ports[q / 8] |= (uint8_t)(1u << (q % 8));
+                w->nports++;
+                done = q;
+            }
+        free(sp);
         w->max_rate = p->has_max_rate ? p->max_rate : 0;
     }
     w->hello = true;
