@@ -596,7 +596,7 @@ static void *lease_thread(void *arg)
             memcpy(&done, body, 8);
             spool_batch(lr, b); /* every result before this checkpoint, durably */
             if (!b->failed)
-                vt_uplink_post_progress(events, atomic_load(&lr->lease_id), done, body[8] != 0);
+                vt_uplink_post_progress(events, atomic_load(&lr->lease_id), done, body[8] != 0, 0);
         } else if (type == 'e') {
             spool_batch(lr, b);
             vt_uplink_post_ended(events, atomic_load(&lr->lease_id), (char *)body);

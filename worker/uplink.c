@@ -357,9 +357,9 @@ static void handle_message(struct vt_uplink *up, const uint8_t *buf, size_t len)
 static void handle_event(struct vt_uplink *up)
 {
     char *cmd = NULL, *text = NULL;
-    uint64_t lease_id = 0, done = 0;
+    uint64_t lease_id = 0, done = 0, dropped = 0;
     uint8_t finished = 0;
-    if (zsock_recv(up->events, "s881s", &cmd, &lease_id, &done, &finished, &text) != 0)
+    if (zsock_recv(up->events, "s8818s", &cmd, &lease_id, &done, &finished, &dropped, &text) != 0)
         return;
     if (cmd && strcmp(cmd, "progress") == 0) {
         vantage__progress__init(&up->progress);
@@ -498,13 +498,14 @@ int vt_uplink_run(struct vt_uplink *up, atomic_bool *stop, char *err, size_t err
     return 0;
 }
 
-int vt_uplink_post_progress(zsock_t *events, uint64_t lease_id, uint64_t done, bool finished)
+int vt_uplink_post_progress(zsock_t *events, uint64_t lease_id, uint64_t done, bool finished,
+                            uint64_t dropped)
 {
-    return zsock_send(events, "s881s", "progress", lease_id, done, (uint8_t)finished, "");
+    return zsock_send(events, "s8818s", "progress", lease_id, done, (uint8_t)finished, dropped, "");
 }
 
 int vt_uplink_post_ended(zsock_t *events, uint64_t lease_id, const char *error)
 {
-    return zsock_send(events, "s881s", "ended", lease_id, (uint64_t)0, (uint8_t)0,
+    return zsock_send(events, "s8818s", "ended", lease_id, (uint64_t)0, (uint8_t)0, (uint64_t)0,
                       error ? error : "");
 }

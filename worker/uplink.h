@@ -61,8 +61,10 @@ const char *vt_uplink_events_endpoint(const struct vt_uplink *up);
 int vt_uplink_run(struct vt_uplink *up, atomic_bool *stop, char *err, size_t errlen);
 
 /* Lease-runner side, on its own PAIR socket. `done` is a safe checkpoint:
- * every result of those steps is in the spool. */
-int vt_uplink_post_progress(zsock_t *events, uint64_t lease_id, uint64_t done, bool finished);
+ * every result of those steps is in the spool. `dropped`: answers the scan
+ * lost so far (capture or queue drops); a slot with drops is not whole. */
+int vt_uplink_post_progress(zsock_t *events, uint64_t lease_id, uint64_t done, bool finished,
+                            uint64_t dropped);
 /* The lease ended; error NULL or "" if it ran to its end or was stopped. */
 int vt_uplink_post_ended(zsock_t *events, uint64_t lease_id, const char *error);
 

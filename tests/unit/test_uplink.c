@@ -289,7 +289,7 @@ static void lease_outside_scope_is_refused(void **state)
     zsock_t *events = zsock_new_pair(ep);
     if (!events)
         fail_msg("cannot connect to %s: %s", ep, zmq_strerror(errno));
-    assert_int_equal(vt_uplink_post_progress(events, 8, 42, false), 0);
+    assert_int_equal(vt_uplink_post_progress(events, 8, 42, false, 0), 0);
     env = expect(fx, VANTAGE__ENVELOPE__BODY_PROGRESS);
     assert_int_equal(env->progress->lease_id, 8);
     assert_int_equal(env->progress->done, 42);
