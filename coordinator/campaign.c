@@ -32,50 +32,6 @@ static bool valid_name(const char *s)
     return true;
 }
 
-/* The walk of the current run, cut into shards: `nshards` of them when a
- * stored run is resumed (checkpoints are per shard), else about
- * VT_SHARD_SECONDS of one worker's share of the rate each, for a fleet of
- * `workers` — so a large fleet has shards for all. */
-static int cut(struct vt_campaign *k, unsigned nshards, unsigned workers, char *err, size_t errlen)
-{
-    uint64_t n = vt_targets_count(&k->targets) * k->ports.n;
-    struct vt_cycle cyc;
-    if (n == 0 || vt_cycle_init(&cyc, n, k->seed) != 0) {
-        snprintf(err, errlen, "the target space of campaign %s is %s", k->name,
-                 n ? "too large" : "empty (everything is blocklisted)");
-        return -1;
-    }
-    k->steps = vt_cycle_steps(&cyc);
-    uint64_t share = (k->rate ? k->rate : 10000) / (workers ? workers : 1);
-    uint64_t per = (share ? share : 1) * VT_SHARD_SECONDS;
-    uint64_t ns = nshards ? nshards : (k->steps + per - 1) / per;
-    if (ns < VT_MIN_SHARDS)
-        ns = VT_MIN_SHARDS;
-    if (ns > 100000)
-        ns = 100000;
-    if (ns > k->steps)
-        ns = k->steps;
-    for (unsigned i = 0; k->shard && i < k->nshards; i++)
-        free(k->shard[i].slot);
-    free(k->shard);
-    k->next_free = 0;
-    k->nshards = (unsigned)ns;
-    k->shard = calloc(ns, sizeof *k->shard);
-    if (!k->shard) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    for (unsigned i = 0; i < ns; i++) {
-        vt_cycle_arc(&cyc, i, ns, &k->shard[i].first, &k->shard[i].steps);
-        k->shard[i].slot = calloc(k->vantages, sizeof(struct vt_slot));
-        if (!k->shard[i].slot) {
-            snprintf(err, errlen, "out of memory");
-            return -1;
-        }
-    }
-    return 0;
-}
-
 int vt_campaign_save(struct vt_coord *c, struct vt_campaign *k)
 {
     json_t *ranges = json_array();
@@ -85,14 +41,15 @@ int vt_campaign_save(struct vt_coord *c, struct vt_campaign *k)
     char ports[1024];
     vt_ports_format(&k->ports, ports, sizeof ports);
     json_t *o = json_pack(
-        "{s:s, s:s, s:o, s:s, s:I, s:I, s:I, s:i, s:i, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:i}",
+        "{s:s, s:s, s:o, s:s, s:I, s:I, s:I, s:i, s:i, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:i, "
+        "s:o}",
         "name", k->name, "targets_text", k->targets_text, "ranges", ranges, "ports", ports, "rate",
         (json_int_t)k->rate, "seed", (json_int_t)k->seed, "every_s", (json_int_t)k->every_s,
         "vantages", (int)k->vantages, "probes", (int)k->probes, "state", state_names[k->state],
         "run", (int)k->run, "created_ms", (json_int_t)k->created_ms, "run_started_ms",
         (json_int_t)k->run_started_ms, "completed_ms", (json_int_t)k->completed_ms, "found_open",
         (json_int_t)k->found_open, "found_closed", (json_int_t)k->found_closed, "nshards",
-        (int)k->nshards);
+        (int)k->nshards, "cells", vt_shard_cells_json(k));
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (!text)
@@ -109,8 +66,10 @@ int vt_campaign_save_shard(struct vt_coord *c, struct vt_campaign *k, unsigned s
     json_t *slots = json_array();
     for (unsigned j = 0; slots && j < k->vantages; j++) {
         const struct vt_slot *sl = &k->shard[s].slot[j];
-        json_array_append_new(slots, json_pack("{s:s, s:I, s:b}", "site", sl->site, "done",
-                                               (json_int_t)sl->done, "finished", sl->finished));
+        json_array_append_new(slots,
+                              json_pack("{s:s, s:I, s:b, s:i, s:b}", "site", sl->site, "done",
+                                        (json_int_t)sl->done, "finished", sl->finished, "redos",
+                                        (int)sl->redos, "incomplete", sl->incomplete));
     }
     json_t *o = json_pack("{s:o}", "slots", slots);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
@@ -214,11 +173,12 @@ struct vt_campaign *vt_campaign_start(struct vt_coord *c, const char *name, cons
     randombytes_buf(&k->seed, sizeof k->seed);
     k->seed &= INT64_MAX; /* stored as a JSON integer */
     if (!k->targets_text || vt_ports_parse(&k->ports, ports, err, errlen) != 0 ||
-        effective_targets(c, k, err, errlen) != 0 || cut(k, 0, fleet_size(c), err, errlen) != 0) {
+        effective_targets(c, k, err, errlen) != 0 ||
+        vt_shard_cut(c, k, fleet_size(c), err, errlen) != 0) {
         free(k->targets_text);
         vt_targets_free(&k->targets);
         vt_ports_free(&k->ports);
-        free(k->shard);
+        vt_shard_free(k);
         return NULL;
     }
     k->state = VT_CAMPAIGN_RUNNING;
@@ -234,10 +194,10 @@ struct vt_campaign *vt_campaign_start(struct vt_coord *c, const char *name, cons
         snprintf(err, errlen, "cannot record campaign %s in the store", name);
         return NULL;
     }
-    vt_log("campaign %s started: %" PRIu64 " addresses x %zu ports, %u shards, %u vantage(s), "
-           "%" PRIu64 " probes/s",
-           kk->name, vt_targets_count(&kk->targets), kk->ports.n, kk->nshards, kk->vantages,
-           kk->rate);
+    vt_log("campaign %s started: %" PRIu64 " addresses x %zu ports, %u cell(s), %u shards, %u "
+           "vantage(s), %" PRIu64 " probes/s",
+           kk->name, vt_targets_count(&kk->targets), kk->ports.n, kk->ncells, kk->nshards,
+           kk->vantages, kk->rate);
     return kk;
 }
 
@@ -267,6 +227,8 @@ static int load_shard(void *arg, const char *key, const void *val, size_t len)
                  json_string_value(json_object_get(slot, "site")) ?: "");
         sl->done = (uint64_t)json_integer_value(json_object_get(slot, "done"));
         sl->finished = json_is_true(json_object_get(slot, "finished"));
+        sl->redos = (unsigned)json_integer_value(json_object_get(slot, "redos"));
+        sl->incomplete = json_is_true(json_object_get(slot, "incomplete"));
         if (sl->done > k->shard[s].steps)
             sl->done = k->shard[s].steps;
     }
@@ -322,9 +284,15 @@ static int load_campaign(void *arg, const char *key, const void *val, size_t len
     k->completed_ms = completed;
     k->found_open = (uint64_t)fo;
     k->found_closed = (uint64_t)fc;
+    /* A record from before cells were cut is one cell of the whole space. */
+    json_t *cells = json_incref(json_object_get(o, "cells"));
+    if (!cells)
+        cells = json_pack("[{s:O, s:I, s:i}]", "ranges", ranges, "seed", (json_int_t)k->seed,
+                          "nshards", nshards);
     if (vt_ports_parse(&k->ports, ports, err, sizeof err) != 0 ||
-        cut(k, (unsigned)nshards, 1, err, sizeof err) != 0)
+        vt_shard_restore(k, cells, err, sizeof err) != 0)
         vt_log("campaign %s cannot be resumed: %s", name, err);
+    json_decref(cells);
     /* ingest keeps the newest counts beside the results (found/<name>) */
     char fkey[96];
     void *fv;
@@ -361,14 +329,14 @@ static bool shard_done(const struct vt_campaign *k, unsigned s)
     return true;
 }
 
-/* Sites online whose policy lets them take this campaign. */
-static unsigned eligible_sites(struct vt_coord *c, struct vt_campaign *k, int64_t now)
+/* Sites online whose policy lets them take one cell of this campaign. */
+static unsigned cell_sites(struct vt_coord *c, struct vt_campaign *k, unsigned cell, int64_t now)
 {
-    char seen[64][65];
+    char seen[16][65];
     unsigned n = 0;
-    for (size_t i = 0; i < c->nworkers && n < 64; i++) {
+    for (size_t i = 0; i < c->nworkers && n < 16; i++) {
         struct vt_worker *w = c->workers[i];
-        if (!vt_worker_online(w, now) || !vt_lease_eligible(w, k))
+        if (!vt_worker_online(w, now) || !vt_lease_cell_eligible(w, k, cell))
             continue;
         bool dup = false;
         for (unsigned j = 0; j < n; j++)
@@ -379,10 +347,27 @@ static unsigned eligible_sites(struct vt_coord *c, struct vt_campaign *k, int64_
     return n;
 }
 
+/* The fewest sites that can work on any cell with shards left to do: below
+ * K, some of the campaign waits. */
+static unsigned eligible_sites(struct vt_coord *c, struct vt_campaign *k, int64_t now)
+{
+    unsigned least = 16;
+    for (unsigned s = k->next_free; s < k->nshards; s++) {
+        if (shard_done(k, s))
+            continue;
+        unsigned cell = k->shard[s].cell, n = cell_sites(c, k, cell, now);
+        if (n < least)
+            least = n;
+        while (s + 1 < k->nshards && k->shard[s + 1].cell == cell)
+            s++; /* one look per cell */
+    }
+    return least;
+}
+
 const char *vt_campaign_state_name(const struct vt_campaign *k, struct vt_coord *c)
 {
     if (k->state == VT_CAMPAIGN_RUNNING &&
-        eligible_sites(c, (struct vt_campaign *)k, vt_now_ms()) < k->vantages)
+        eligible_sites(c, (struct vt_campaign *)k, vt_mono_ms()) < k->vantages)
         return "waiting";
     return state_names[k->state];
 }
@@ -399,9 +384,8 @@ int vt_campaign_set_state(struct vt_coord *c, struct vt_campaign *k, enum vt_cam
         return -1;
     }
     if (st != VT_CAMPAIGN_RUNNING) /* pause or cancel: take every lease back */
-        for (size_t i = c->nactive; i-- > 0;)
-            if (c->active[i]->campaign == k)
-                vt_lease_end(c, c->active[i], true);
+        vt_lease_end_for_campaign(
+            c, k, st == VT_CAMPAIGN_PAUSED ? "campaign paused" : "campaign cancelled");
     k->state = st;
     if (st == VT_CAMPAIGN_CANCELLED)
         k->completed_ms = vt_now_ms();
@@ -430,7 +414,7 @@ void vt_campaigns_tick(struct vt_coord *c, int64_t now)
             now >= k->run_started_ms + (int64_t)k->every_s * 1000) {
             char err[256];
             if (effective_targets(c, k, err, sizeof err) != 0 ||
-                cut(k, 0, fleet_size(c), err, sizeof err) != 0) {
+                vt_shard_cut(c, k, fleet_size(c), err, sizeof err) != 0) {
                 vt_log("campaign %s: cannot start run %u: %s", k->name, k->run + 1, err);
                 k->run_started_ms = now;
                 continue;
@@ -447,14 +431,15 @@ void vt_campaigns_tick(struct vt_coord *c, int64_t now)
 
 json_t *vt_campaign_status(struct vt_coord *c, struct vt_campaign *k)
 {
-    int64_t now = vt_now_ms();
-    uint64_t done = 0, leased = 0, pending = 0, remaining = 0;
+    int64_t now = vt_mono_ms();
+    uint64_t done = 0, leased = 0, pending = 0, remaining = 0, incomplete = 0;
     json_t *sites = json_array(), *workers = json_array();
     for (unsigned s = 0; k->shard && s < k->nshards; s++) {
         bool any_lease = false;
         for (unsigned j = 0; j < k->vantages; j++) {
             const struct vt_slot *sl = &k->shard[s].slot[j];
             any_lease |= sl->lease_id != 0;
+            incomplete += sl->incomplete;
             if (!sl->finished)
                 remaining += k->shard[s].steps - sl->done;
             if (!sl->site[0])
@@ -506,13 +491,14 @@ json_t *vt_campaign_status(struct vt_coord *c, struct vt_campaign *k)
     if (k->state == VT_CAMPAIGN_RUNNING && rate_now)
         eta = json_integer((json_int_t)(remaining / rate_now));
     return json_pack(
-        "{s:s, s:s, s:i, s:I, s:I, s:s, s:I, s:i, s:i, s:{s:i, s:I, s:I, s:I}, "
+        "{s:s, s:s, s:i, s:I, s:I, s:s, s:I, s:i, s:i, s:{s:i, s:I, s:I, s:I, s:I, s:i}, "
         "s:o, s:o, s:{s:I, s:I}, s:o, s:o, s:I, s:o}",
         "name", k->name, "state", vt_campaign_state_name(k, c), "run", (int)k->run, "every_s",
         (json_int_t)k->every_s, "targets", (json_int_t)vt_targets_count(&k->targets), "ports",
         ports, "rate", (json_int_t)k->rate, "vantages", (int)k->vantages, "probes", (int)k->probes,
         "shards", "total", (int)k->nshards, "done", (json_int_t)done, "leased", (json_int_t)leased,
-        "pending", (json_int_t)pending, "sites", sites, "workers", workers, "found", "open",
+        "pending", (json_int_t)pending, "incomplete_slots", (json_int_t)incomplete, "cells",
+        (int)k->ncells, "sites", sites, "workers", workers, "found", "open",
         (json_int_t)k->found_open, "closed", (json_int_t)k->found_closed, "eta_s", eta, "waiting",
         waiting[0] ? json_string(waiting) : json_null(), "created_ms", (json_int_t)k->created_ms,
         "completed_ms", k->completed_ms ? json_integer(k->completed_ms) : json_null());

@@ -155,63 +155,13 @@ static json_t *campaign_cancel(struct vt_coord *c, json_t *req)
     return campaign_state(c, req, VT_CAMPAIGN_CANCELLED);
 }
 
-/* ---- the opt-out blocklist ---- */
-
-static int load_optout(void *arg, const char *key, const void *val, size_t len)
-{
-    struct vt_coord *c = arg;
-    char err[256];
-    if (vt_targets_parse(&c->optout, key + strlen("blocklist/"), err, sizeof err) != 0)
-        vt_log("ignoring unreadable opt-out %s: %s", key, err);
-    return 0;
-}
-
-int vt_blocklist_load(struct vt_coord *c)
-{
-    vt_targets_clear(&c->optout);
-    return vt_meta_scan(c->store, "blocklist/", load_optout, c);
-}
-
-static int parse_cidr(const char *cidr, struct vt_targets *t, char *err, size_t errlen)
-{
-    vt_targets_init(t);
-    if (!cidr || strpbrk(cidr, ", \t\n@") || vt_targets_parse(t, cidr, err, errlen) != 0) {
-        if (cidr && !err[0])
-            snprintf(err, errlen, "bad CIDR '%s'", cidr);
-        else if (!cidr)
-            snprintf(err, errlen, "needs cidr");
-        vt_targets_free(t);
-        return -1;
-    }
-    return 0;
-}
+/* ---- the opt-out blocklist (optout.c) ---- */
 
 static json_t *blocklist_add(struct vt_coord *c, json_t *req)
 {
-    const char *cidr = str(req, "cidr"), *reason = str(req, "reason");
-    char err[256] = "", key[96];
-    struct vt_targets t;
-    if (!reason || !reason[0])
-        return fail("blocklist.add needs a reason (who asked, and when)");
-    if (parse_cidr(cidr, &t, err, sizeof err) != 0)
+    char err[256] = "";
+    if (vt_optout_add(c, str(req, "cidr"), str(req, "reason"), err, sizeof err) != 0)
         return fail("blocklist.add: %s", err);
-    snprintf(key, sizeof key, "blocklist/%s", cidr);
-    json_t *o = json_pack("{s:s, s:s, s:I}", "cidr", cidr, "reason", reason, "added_ms",
-                          (json_int_t)vt_now_ms());
-    char *text = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    int rc = text ? vt_meta_put(c->store, key, text, strlen(text), true) : -1;
-    free(text);
-    if (rc != 0) {
-        vt_targets_free(&t);
-        return fail("cannot record the opt-out in the store");
-    }
-    for (size_t i = 0; i < t.n; i++) {
-        vt_targets_add_range(&c->optout, t.r[i].first, t.r[i].last);
-        vt_leases_push_optout(c, t.r[i].first, t.r[i].last);
-    }
-    vt_targets_free(&t);
-    vt_log("opt-out %s added (%s): running leases skip it from now on", cidr, reason);
     return ok(NULL);
 }
 
@@ -232,134 +182,10 @@ static json_t *blocklist_list(struct vt_coord *c, json_t *req)
 
 static json_t *blocklist_remove(struct vt_coord *c, json_t *req)
 {
-    const char *cidr = str(req, "cidr");
-    char key[96];
-    void *v;
-    size_t n;
-    if (!cidr || strlen(cidr) > 40)
-        return fail("blocklist.remove needs cidr");
-    snprintf(key, sizeof key, "blocklist/%s", cidr);
-    if (vt_meta_get(c->store, key, &v, &n) != 1)
-        return fail("%s is not on the opt-out list (see `vantage blocklist list`)", cidr);
-    free(v);
-    if (vt_meta_delete(c->store, key, true) != 0 || vt_blocklist_load(c) != 0)
-        return fail("cannot remove %s from the store", cidr);
-    vt_log("opt-out %s removed: later campaigns may scan it", cidr);
-    return ok(NULL);
-}
-
-/* ---- query ---- */
-
-struct query {
-    struct vt_coord *c;
-    const char *campaign, *state, *vantage;
-    json_int_t port;
-    struct vt_targets prefix;
-    bool has_prefix;
-    int64_t since, until;
-    json_t *rows;
-    size_t limit;
-};
-
-static const char *rfc3339(uint64_t ms, char *buf, size_t len)
-{
-    time_t s = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + n, len - n, ".%03uZ", (unsigned)(ms % 1000));
-    return buf;
-}
-
-static int query_row(void *arg, const struct vt_obs_row *row)
-{
-    struct query *q = arg;
-    const Vantage__Observation *o = row->obs;
-    if (q->port && row->port != q->port)
-        return 0;
-    if (q->has_prefix && !vt_targets_contains(&q->prefix, row->ip))
-        return 0;
-    if (q->state && strcmp(q->state, o->open ? "open" : "closed"))
-        return 0;
-    if (q->campaign && (!o->campaign || strcmp(q->campaign, o->campaign)))
-        return 0;
-    if (q->since && (int64_t)o->last_seen_ms < q->since)
-        return 0;
-    if (q->until && (int64_t)o->first_seen_ms > q->until)
-        return 0;
-    json_t *sites = json_array();
-    bool has_site = !q->vantage;
-    for (size_t i = 0; i < o->n_sites; i++) {
-        json_array_append_new(sites, json_string(o->sites[i]));
-        has_site |= q->vantage && !strcmp(o->sites[i], q->vantage);
-    }
-    if (!has_site) {
-        json_decref(sites);
-        return 0;
-    }
-    char ip[16], fs[32], ls[32];
-    json_array_append_new(q->rows, json_pack("{s:s, s:i, s:s, s:i, s:I, s:s, s:s, s:o, s:s?}", "ip",
-                                             vt_ip_str(row->ip, ip), "port", (int)row->port,
-                                             "state", o->open ? "open" : "closed", "ttl",
-                                             (int)(o->has_ttl ? o->ttl : 0), "window",
-                                             (json_int_t)row->window, "first_seen",
-                                             rfc3339(o->first_seen_ms, fs, sizeof fs), "last_seen",
-                                             rfc3339(o->last_seen_ms, ls, sizeof ls), "vantages",
-                                             sites, "campaign", o->campaign));
-    return json_array_size(q->rows) >= q->limit;
-}
-
-static json_t *query(struct vt_coord *c, json_t *req)
-{
-    struct query q = {.c = c,
-                      .campaign = str(req, "campaign"),
-                      .state = str(req, "state"),
-                      .vantage = str(req, "vantage"),
-                      .port = num(req, "port", 0),
-                      .since = num(req, "since_ms", 0),
-                      .until = num(req, "until_ms", 0),
-                      .limit = (size_t)num(req, "limit", 10000)};
-    if (q.limit < 1 || q.limit > 100000)
-        q.limit = 10000;
-    if (q.state && strcmp(q.state, "open") && strcmp(q.state, "closed"))
-        return fail("query: state is open or closed");
-    const char *prefix = str(req, "prefix");
     char err[256] = "";
-    if (prefix) {
-        if (parse_cidr(prefix, &q.prefix, err, sizeof err) != 0)
-            return fail("query: %s", err);
-        q.has_prefix = true;
-    }
-    uint8_t start[VT_OBS_KEY_LEN], next[VT_OBS_KEY_LEN];
-    const char *after = str(req, "after");
-    bool has_start = false;
-    if (after) {
-        if (strlen(after) != 2 * VT_OBS_KEY_LEN ||
-            sodium_hex2bin(start, sizeof start, after, strlen(after), NULL, NULL, NULL) != 0) {
-            if (q.has_prefix)
-                vt_targets_free(&q.prefix);
-            return fail("query: bad paging key");
-        }
-        has_start = true;
-    }
-    q.rows = json_array();
-    /* At most VT_QUERY_EXAMINE records per request, matching or not: a
-     * selective filter over a large store pages instead of stalling the loop
-     * that workers need. */
-    int more =
-        vt_obs_scan(c->store, has_start ? start : NULL, VT_QUERY_EXAMINE, query_row, &q, next);
-    if (q.has_prefix)
-        vt_targets_free(&q.prefix);
-    if (more < 0) {
-        json_decref(q.rows);
-        return fail("cannot read the store");
-    }
-    char hex[2 * VT_OBS_KEY_LEN + 1];
-    bool paged = more == 1;
-    if (paged)
-        sodium_bin2hex(hex, sizeof hex, next, sizeof next);
-    return ok(
-        json_pack("{s:o, s:o}", "rows", q.rows, "next", paged ? json_string(hex) : json_null()));
+    if (vt_optout_remove(c, str(req, "cidr"), err, sizeof err) != 0)
+        return fail("blocklist.remove: %s", err);
+    return ok(NULL);
 }
 
 /* ---- dispatch ---- */
@@ -380,7 +206,7 @@ static const struct {
     {"blocklist.add", blocklist_add},
     {"blocklist.list", blocklist_list},
     {"blocklist.remove", blocklist_remove},
-    {"query", query},
+    {"query", vt_query_run},
 };
 
 void vt_control_handle(struct vt_coord *c)

@@ -4,16 +4,26 @@
  * `vantage serve` is one thread around one zpoller: the workers' ROUTER, the
  * operators' control REP, and a 250 ms tick. Everything it knows lives in this
  * struct and, durably, in the store's meta column family, so a restart picks
- * up campaigns, shards, checkpoints, leases and per-worker sequence numbers:
+ * up campaigns, shards, checkpoints, leases and per-worker sequence numbers.
  *
- *   registry.c  enrolled workers, their keys (in the keyring, keyring.c),
- *               connection state, policy
- *   campaign.c  campaigns, runs, shards (arcs of the walk) and their slots
- *               (one per requested vantage), persisted as JSON in meta
- *   lease.c     which worker holds which slot, deadlines, the rate budget
- *   ingest.c    result batches → checks → one RocksDB write batch → Ack
+ * Dependencies point one way (top to bottom); each part changes only its own
+ * fields and calls the ones below it:
+ *
+ *   serve.c     the command, the sockets and the loop
+ *   session.c   one worker message: checks, dispatch, Welcome, Heartbeat
  *   control.c   the operators' JSON requests (docs/control.md)
- *   serve.c     the command, the sockets and the loop */
+ *   query.c     the query engine behind query.run
+ *   campaign.c  campaigns and runs (state, status), persisted in meta
+ *   ingest.c    result batches → checks → one RocksDB write batch → Ack
+ *   registry.c  enrolled workers, keys (keyring.c), connection state, policy,
+ *               the opt-out list and its generation
+ *   lease.c     the ONLY writer of lease, slot and worker-lease state
+ *   shard.c     a run's space cut into cells (by the workers' scopes) and
+ *               shards (arcs of each cell's walk)
+ *   meta.c      the per-turn state batch and the lease-id high-water mark
+ *   base.c      logging, clocks (monotonic for durations, wall for stored
+ *               times), escaping of peer text, sending to a worker
+ */
 #ifndef VANTAGE_COORD_H
 #define VANTAGE_COORD_H
 
@@ -36,6 +46,12 @@
 #define VT_SHARD_SECONDS   120   /* a shard is about this long at the campaign's rate */
 #define VT_MIN_SHARDS      4
 #define VT_QUERY_EXAMINE   200000 /* store records one query request may read */
+#define VT_MAX_CELLS       1024   /* pieces a run's space is cut into by scopes */
+#define VT_MAX_REDOS       2      /* re-scans of a K=1 slot that lost answers */
+#define VT_INFLIGHT_MAX    4096   /* result batches in flight from all workers */
+#define VT_HELLO_BURST     5      /* Hellos one key may say ... */
+#define VT_HELLO_WINDOW_MS 10000  /* ... in this long */
+#define VT_LEASE_ID_BLOCK  1024   /* lease ids reserved by one synced write */
 
 /* ---- workers ---- */
 
@@ -46,8 +62,16 @@ struct vt_worker {
     int64_t asn; /* 0: unknown */
     bool revoked;
     /* connection (not persisted) */
-    zframe_t *route; /* ROUTER identity of its connection, NULL if never seen */
-    int64_t last_seen_ms;
+    zframe_t *route;          /* ROUTER identity of its connection, NULL if never seen */
+    int64_t last_seen_ms;     /* monotonic: online checks */
+    int64_t last_seen_wall;   /* wall clock: what `worker list` shows */
+    int64_t hello_window_ms;  /* Hello rate limit: start of the window ... */
+    unsigned hellos;          /* ... and Hellos in it */
+    uint64_t optout_gen;      /* opt-out generation it says it has applied */
+    uint32_t credits;         /* result batches it may have in flight */
+    unsigned inflight;        /* batches written since the last commit */
+    uint64_t quarantined;     /* batches refused and kept aside (meta quarantine/) */
+    uint64_t dropped_optout;  /* results dropped at ingest: opted-out space */
     bool hello;               /* said Hello on this connection */
     struct vt_targets scope;  /* its local policy */
     uint8_t ports[65536 / 8]; /* allowed ports, a bit each: 8 KiB whatever it sent */
@@ -78,11 +102,23 @@ struct vt_slot {
     uint64_t done; /* checkpoint: steps of the arc done */
     bool finished;
     uint64_t lease_id; /* 0: not leased */
+    unsigned redos;    /* K = 1: times re-scanned because answers were lost */
+    bool incomplete;   /* finished, but its scan lost answers (flagged) */
 };
 
 struct vt_shard {
+    unsigned cell;         /* the cell whose walk it is an arc of */
     uint64_t first, steps; /* the arc */
     struct vt_slot *slot;  /* [vantages] */
+};
+
+/* A piece of a run's target space that the same set of enrolled scopes
+ * covers: it has its own walk (seed) and shards, so a partner allowed only
+ * its own prefixes gets the cells inside them. */
+struct vt_cell {
+    struct vt_targets targets;
+    uint64_t seed, steps;
+    unsigned nshards;
 };
 
 struct vt_campaign {
@@ -96,7 +132,9 @@ struct vt_campaign {
     unsigned run;
     int64_t created_ms, run_started_ms, completed_ms;
     uint64_t found_open, found_closed;
-    uint64_t steps;         /* of the walk */
+    uint64_t steps; /* of all the cells' walks */
+    unsigned ncells;
+    struct vt_cell *cell;
     unsigned active_leases; /* leases running now: the budget is shared by them */
     unsigned next_free;     /* shards before this one have no slot left to lease */
     unsigned nshards;
@@ -110,9 +148,13 @@ struct vt_lease {
     struct vt_campaign *campaign;
     unsigned shard, slot;
     struct vt_worker *worker;
-    int64_t granted_ms, deadline_ms;
+    int64_t granted_ms, deadline_ms; /* monotonic */
     uint64_t rate;
-    bool active; /* ended leases are kept: their holder's late results are still taken */
+    bool active;    /* ended leases are kept: their holder's late results are still taken */
+    bool finishing; /* the arc is scanned; waiting for its results to be stored */
+    uint64_t pend_done, pend_seq; /* a checkpoint held until batch pend_seq is durable */
+    bool pend_finished;
+    uint64_t dropped; /* answers the scan lost, as the worker reported */
 };
 
 struct vt_coord {
@@ -120,6 +162,9 @@ struct vt_coord {
     uint64_t window_s;
     struct vt_targets base_blocklist; /* built-in or --blocklist FILE */
     struct vt_targets optout;         /* `vantage blocklist add` entries */
+    uint64_t optout_gen;              /* grows with every change of optout */
+    uint64_t optout_dropped;          /* results dropped at ingest for it */
+    char public_key[41];              /* the coordinator's own, Z85 */
 
     zsock_t *router, *control;
     zactor_t *auth; /* the keyring: ZAP handler admitting enrolled keys (keyring.c) */
@@ -133,6 +178,7 @@ struct vt_coord {
     struct vt_lease **active; /* the ones running now, in no order */
     size_t nactive, cap_active;
     uint64_t next_lease_id;
+    uint64_t lease_ids_hwm; /* ids below this are reserved durably (meta.c) */
 
     /* Lease and checkpoint records written during one loop turn: one write
      * for all of them at the turn's end (vt_state_flush), not one per grant. */
@@ -147,25 +193,39 @@ struct vt_coord {
     size_t npending, cap_pending;
 
     uint64_t bad_messages;
+    uint64_t batches_refused; /* beyond credit, or before Hello */
+    bool fail_next_sync;      /* tests: the next group commit's sync fails */
     volatile int stop;
 };
 
-int64_t vt_now_ms(void);
+/* base.c */
+int64_t vt_now_ms(void);  /* wall clock, ms: stored times only */
+int64_t vt_mono_ms(void); /* monotonic, ms: every duration and deadline */
 /* Logs one line to stderr with a timestamp. */
 void vt_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
+/* A peer's text made safe for one log line: control bytes and backslashes
+ * escaped, cut to fit out. Returns out. */
+const char *vt_escape(const char *text, char *out, size_t outlen);
 /* Sends env to a worker's connection. 0 or -1. */
 int vt_send_to(struct vt_coord *c, struct vt_worker *w, const Vantage__Envelope *env);
 /* Sends Error{code, text} to a worker. */
 void vt_send_error(struct vt_coord *c, struct vt_worker *w, Vantage__Error__Code code,
                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-/* The same for a result batch refused whole: batch_seq tells the worker which
- * one to drop from its spool (the text says "batch N: …" too, for older workers). */
-void vt_send_batch_error(struct vt_coord *c, struct vt_worker *w, Vantage__Error__Code code,
-                         uint64_t seq, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* Logs a complaint about a peer at most once a minute; counts it always. */
 void vt_complain(struct vt_coord *c, struct vt_worker *w, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* meta.c */
+/* Records a meta key: into state_batch when the loop has one (flushed at the
+ * turn's end), else straight to the store. */
+int vt_state_put(struct vt_coord *c, const char *key, const char *text);
+/* Writes state_batch (not synced: lease and checkpoint records may lag a
+ * crash by one turn; a lost lease record costs re-done work, never data). */
+void vt_state_flush(struct vt_coord *c);
+/* The lease-id high-water mark in the store (0: none). */
+uint64_t vt_lease_ids_reserved(struct vt_coord *c);
+/* Reserves the next VT_LEASE_ID_BLOCK ids with a synced write. 0 or -1. */
+int vt_lease_ids_reserve(struct vt_coord *c);
 
 /* registry.c */
 static inline bool vt_worker_allows_port(const struct vt_worker *w, uint16_t port)
@@ -180,6 +240,12 @@ int vt_worker_add(struct vt_coord *c, const char *name, const char *key, const c
                   int64_t asn, char *err, size_t errlen);
 int vt_worker_revoke(struct vt_coord *c, const char *name, char *err, size_t errlen);
 bool vt_worker_online(const struct vt_worker *w, int64_t now);
+/* Opt-outs: loaded from meta, added and removed; each change bumps the
+ * generation (synced with the entry) and is pushed to online workers. */
+int vt_optout_load(struct vt_coord *c);
+int vt_optout_add(struct vt_coord *c, const char *cidr, const char *reason, char *err,
+                  size_t errlen);
+int vt_optout_remove(struct vt_coord *c, const char *cidr, char *err, size_t errlen);
 void vt_worker_on_hello(struct vt_coord *c, struct vt_worker *w, const Vantage__Hello *h);
 json_t *vt_worker_json(struct vt_coord *c, const struct vt_worker *w);
 
@@ -198,37 +264,58 @@ int vt_campaign_set_state(struct vt_coord *c, struct vt_campaign *k, enum vt_cam
                           char *err, size_t errlen);
 const char *vt_campaign_state_name(const struct vt_campaign *k, struct vt_coord *c);
 
-/* lease.c */
+/* shard.c */
+/* Cuts k's effective targets into cells by the scopes of the enrolled
+ * workers, and each cell's walk into shards for a fleet of `workers`. */
+int vt_shard_cut(struct vt_coord *c, struct vt_campaign *k, unsigned workers, char *err,
+                 size_t errlen);
+/* Rebuilds the cells and shards of a stored run (cells as saved). */
+int vt_shard_restore(struct vt_campaign *k, json_t *cells, char *err, size_t errlen);
+json_t *vt_shard_cells_json(const struct vt_campaign *k);
+void vt_shard_free(struct vt_campaign *k);
+/* The shard's cell holds ip. */
+bool vt_shard_holds(const struct vt_campaign *k, unsigned shard, uint32_t ip);
+
+/* lease.c: the only writer of lease, slot and worker-lease state */
 int vt_leases_load(struct vt_coord *c);
 struct vt_lease *vt_lease_by_id(struct vt_coord *c, uint64_t id);
-/* The worker's local policy allows the whole campaign (targets and ports). */
+/* Active, not finishing, and its campaign running: the worker should go on. */
+bool vt_lease_live(const struct vt_lease *l);
+/* The worker's local policy covers some cell of the campaign (and its ports). */
 bool vt_lease_eligible(const struct vt_worker *w, const struct vt_campaign *k);
-/* Offers w a lease if any slot fits it. */
+bool vt_lease_cell_eligible(const struct vt_worker *w, const struct vt_campaign *k, unsigned cell);
+/* Grants w a lease if any slot fits it. */
 void vt_lease_offer(struct vt_coord *c, struct vt_worker *w);
 void vt_lease_on_progress(struct vt_coord *c, struct vt_worker *w, const Vantage__Progress *p);
 void vt_lease_on_refused(struct vt_coord *c, struct vt_worker *w, const Vantage__LeaseRefused *r);
-/* Ends a lease (finished, lapsed, cancelled); tells the worker when cancel is true. */
-void vt_lease_end(struct vt_coord *c, struct vt_lease *l, bool cancel);
+/* After a group commit: checkpoints whose batches are now durable apply. */
+void vt_leases_on_durable(struct vt_coord *c);
+/* A Hello or Heartbeat said the worker runs `held` (0: nothing). */
+void vt_lease_reconcile(struct vt_coord *c, struct vt_worker *w, uint64_t held, bool hello);
+/* Ends every lease of a campaign / a worker, telling the worker why. */
+void vt_lease_end_for_campaign(struct vt_coord *c, struct vt_campaign *k, const char *why);
+void vt_lease_end_for_worker(struct vt_coord *c, struct vt_worker *w, const char *why);
+void vt_lease_send_cancel(struct vt_coord *c, struct vt_worker *w, uint64_t id, const char *why);
 void vt_leases_tick(struct vt_coord *c, int64_t now);
 /* Re-shares each campaign's rate among its leases; sends RateChange where it changed. */
 void vt_leases_rebalance(struct vt_coord *c);
-/* Sends the opt-out list to every worker holding a lease. */
-void vt_leases_push_optout(struct vt_coord *c, uint32_t first, uint32_t last);
-
-/* Records a meta key: into state_batch when the loop has one (flushed at the
- * turn's end), else straight to the store. */
-int vt_state_put(struct vt_coord *c, const char *key, const char *text);
-/* Writes state_batch (not synced: lease and checkpoint records may lag a
- * crash by one turn; a lost lease record costs re-done work, never data). */
-void vt_state_flush(struct vt_coord *c);
 
 /* ingest.c */
 void vt_ingest_batch(struct vt_coord *c, struct vt_worker *w, const Vantage__ResultBatch *b);
 /* Makes the writes since the last call durable and sends their Acks. */
 void vt_ingest_commit(struct vt_coord *c);
 
+/* session.c */
+void vt_session_message(struct vt_coord *c);
+/* Sends the whole opt-out list at the current generation to w. */
+void vt_session_send_optout(struct vt_coord *c, struct vt_worker *w);
+/* Each tick: credits re-shared among the online workers. */
+void vt_session_tick(struct vt_coord *c, int64_t now);
+
 /* control.c */
 void vt_control_handle(struct vt_coord *c);
-int vt_blocklist_load(struct vt_coord *c);
+
+/* query.c */
+json_t *vt_query_run(struct vt_coord *c, json_t *req);
 
 #endif

@@ -1,20 +1,32 @@
 /* ingest.c: result batches into the store.
  *
  * A batch is checked whole before anything of it is written: the sender holds
- * (or held) the lease it names, every result's address lies in the lease's
- * campaign target space and its port among the campaign's ports, and its
- * fields are sane. It then becomes one RocksDB write batch: one merge per
- * result into obs (window, ip, port) carrying the sender's site, and the
- * worker's new sequence number in meta — atomically, so a batch is stored
- * wholly or not at all. A batch whose seq is not above the stored one was
- * stored before: it is acknowledged again and changes nothing.
+ * (or held) the lease it names, and every result lies in that lease's cell
+ * (so in the campaign's space) and in the sender's declared scope — one
+ * partner cannot write records for another's networks — with a port of the
+ * campaign and sane fields. A batch that passes becomes one RocksDB write
+ * batch: one merge per result into obs (window, ip, port) carrying the
+ * sender's site, the campaign's found counts and the worker's new sequence
+ * number in meta — atomically, so a batch is stored wholly or not at all.
+ *
+ * A batch that fails a check, or names a lease this coordinator does not
+ * know (its record was lost in a crash), is neither stored nor thrown away:
+ * it is kept whole in meta quarantine/<worker>/<seq> with the reason, counted
+ * (`vantage worker list`), and acknowledged like any other, so the worker's
+ * spool moves on and nothing a partner sent is silently lost.
+ *
+ * Results for opted-out space are dropped here and counted: an opt-out added
+ * while a worker was away must not reach the store through its spool.
  *
  * Acks wait for durability: writes accumulate unsynced while the loop drains
  * its sockets, then vt_ingest_commit() makes them durable with one WAL sync
- * (group commit) and only then sends the Acks. */
+ * (group commit) and only then sends the Acks. If that sync fails, nothing it
+ * covered is acknowledged, ever: every worker's acknowledged seq goes back to
+ * the durable one, so the batches are written again when re-sent. */
 #include "coord.h"
 
 #include <inttypes.h>
+#include <sodium.h>
 #include <string.h>
 
 static void queue_ack(struct vt_coord *c, struct vt_worker *w, uint64_t seq)
@@ -45,8 +57,95 @@ static void queue_ack(struct vt_coord *c, struct vt_worker *w, uint64_t seq)
 static void lose_session(struct vt_coord *c, struct vt_worker *w)
 {
     w->hello = false;
+    w->acked_seq = w->durable_seq; /* what was written since is re-written when re-sent */
+    w->inflight = 0;
     vt_send_error(c, w, VANTAGE__ERROR__CODE__NOT_ALLOWED,
                   "the coordinator could not store a batch: say Hello first and re-send");
+}
+
+/* Keeps a refused batch whole, with why, in meta quarantine/<worker>/<seq>,
+ * in c->batch (the caller writes it with the seq). */
+static int quarantine(struct vt_coord *c, struct vt_worker *w, const Vantage__ResultBatch *b,
+                      const char *why)
+{
+    size_t len = vantage__result_batch__get_packed_size(b);
+    size_t b64len = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+    uint8_t *buf = malloc(len + 1);
+    char *b64 = malloc(b64len);
+    json_t *o = NULL;
+    if (buf && b64) {
+        vantage__result_batch__pack(b, buf);
+        sodium_bin2base64(b64, b64len, buf, len, sodium_base64_VARIANT_ORIGINAL);
+        o = json_pack("{s:s, s:I, s:I, s:I, s:s}", "reason", why, "lease_id",
+                      (json_int_t)b->lease_id, "results", (json_int_t)b->n_results, "at_ms",
+                      (json_int_t)vt_now_ms(), "batch", b64);
+    }
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    free(buf);
+    free(b64);
+    if (!text)
+        return -1;
+    char key[160];
+    snprintf(key, sizeof key, "quarantine/%s/%016" PRIx64, w->name, b->seq);
+    vt_batch_meta_put(c->batch, key, text, strlen(text));
+    free(text);
+    return 0;
+}
+
+/* Why result r may not be stored for lease l of worker w, or NULL. */
+static const char *check(struct vt_coord *c, const struct vt_worker *w, const struct vt_lease *l,
+                         const Vantage__Result *r, int64_t now)
+{
+    const struct vt_campaign *k = l->campaign;
+    (void)c;
+    if (r->port < 1 || r->port > 65535 || !vt_ports_contains(&k->ports, (uint16_t)r->port))
+        return "a port outside the campaign";
+    if (!vt_shard_holds(k, l->shard, r->ip))
+        return "an address outside the lease's target space";
+    if (!vt_targets_contains(&w->scope, r->ip))
+        return "an address outside the worker's declared scope";
+    if (r->has_ttl && r->ttl > 255)
+        return "a TTL above 255";
+    if (r->ts_ms < 1000000000000ull || r->ts_ms > (uint64_t)now + 86400000)
+        return "a time stamp that is not now";
+    return NULL;
+}
+
+/* Writes c->batch with the worker's new seq; 0, or -1 (the session is lost). */
+static int write_batch(struct vt_coord *c, struct vt_worker *w, uint64_t seq)
+{
+    char key[128], err[256];
+    snprintf(key, sizeof key, "seq/%s", w->name);
+    vt_batch_meta_put(c->batch, key, &seq, sizeof seq);
+    if (vt_store_write(c->store, c->batch, false, err, sizeof err) != 0) {
+        vt_log("cannot store batch %" PRIu64 " of %s: %s (not acknowledged)", seq, w->name, err);
+        vt_batch_clear(c->batch);
+        lose_session(c, w);
+        return -1;
+    }
+    vt_batch_clear(c->batch);
+    w->acked_seq = seq;
+    w->inflight++;
+    queue_ack(c, w, seq);
+    return 0;
+}
+
+static void refuse(struct vt_coord *c, struct vt_worker *w, const Vantage__ResultBatch *b,
+                   const char *why, const Vantage__Result *r)
+{
+    char ip[16] = "-";
+    if (r)
+        vt_ip_str(r->ip, ip);
+    vt_complain(c, w, "batch %" PRIu64 " holds %s (%s:%u); quarantined whole", b->seq, why, ip,
+                r ? r->port : 0);
+    if (quarantine(c, w, b, why) != 0) {
+        vt_batch_clear(c->batch);
+        lose_session(c, w);
+        return;
+    }
+    if (write_batch(c, w, b->seq) == 0)
+        w->quarantined++;
 }
 
 void vt_ingest_batch(struct vt_coord *c, struct vt_worker *w, const Vantage__ResultBatch *b)
@@ -62,40 +161,31 @@ void vt_ingest_batch(struct vt_coord *c, struct vt_worker *w, const Vantage__Res
         return;
     }
     struct vt_lease *l = vt_lease_by_id(c, b->lease_id);
-    if (!l || l->worker != w) {
-        vt_complain(c, w, "results for lease %" PRIu64 ", which is not theirs", b->lease_id);
-        vt_send_batch_error(c, w, VANTAGE__ERROR__CODE__UNKNOWN, b->seq,
-                            "batch %" PRIu64 ": lease %" PRIu64 " is not yours", b->seq,
-                            b->lease_id);
+    if (!l) { /* parked: its lease record may have been lost in a crash */
+        refuse(c, w, b, "a lease this coordinator does not know", NULL);
+        return;
+    }
+    if (l->worker != w) {
+        refuse(c, w, b, "another worker's lease", NULL);
         return;
     }
     struct vt_campaign *k = l->campaign;
     int64_t now = vt_now_ms();
     for (size_t i = 0; i < b->n_results; i++) {
-        const Vantage__Result *r = b->results[i];
-        const char *why = NULL;
-        if (r->port < 1 || r->port > 65535 || !vt_ports_contains(&k->ports, (uint16_t)r->port))
-            why = "a port outside the campaign";
-        else if (!vt_targets_contains(&k->targets, r->ip))
-            why = "an address outside the campaign's target space";
-        else if (r->has_ttl && r->ttl > 255)
-            why = "a TTL above 255";
-        else if (r->ts_ms < 1000000000000ull || r->ts_ms > (uint64_t)now + 86400000)
-            why = "a time stamp that is not now";
+        const char *why = check(c, w, l, b->results[i], now);
         if (why) {
-            char ip[16];
-            vt_complain(c, w, "batch %" PRIu64 " holds %s (%s:%u); rejected whole", b->seq, why,
-                        vt_ip_str(r->ip, ip), r->port);
-            vt_send_batch_error(c, w, VANTAGE__ERROR__CODE__BAD_MESSAGE, b->seq,
-                                "batch %" PRIu64 " holds %s; nothing of it was stored", b->seq,
-                                why);
+            refuse(c, w, b, why, b->results[i]);
             return;
         }
     }
     char *sites[1] = {w->site};
-    uint64_t add_open = 0, add_closed = 0;
+    uint64_t add_open = 0, add_closed = 0, dropped = 0;
     for (size_t i = 0; i < b->n_results; i++) {
         const Vantage__Result *r = b->results[i];
+        if (vt_targets_contains(&c->optout, r->ip)) {
+            dropped++;
+            continue;
+        }
         Vantage__Observation o = VANTAGE__OBSERVATION__INIT;
         o.first_seen_ms = o.last_seen_ms = r->ts_ms;
         o.open = r->open;
@@ -115,33 +205,34 @@ void vt_ingest_batch(struct vt_coord *c, struct vt_worker *w, const Vantage__Res
         if (l->slot == 0)
             *(r->open ? &add_open : &add_closed) += 1;
     }
-    char key[128];
-    snprintf(key, sizeof key, "seq/%s", w->name);
-    vt_batch_meta_put(c->batch, key, &b->seq, sizeof b->seq);
     /* The campaign's counts move with its results: same batch, same fate. */
+    char key[128];
     uint64_t found[2] = {k->found_open + add_open, k->found_closed + add_closed};
     snprintf(key, sizeof key, "found/%s", k->name);
     vt_batch_meta_put(c->batch, key, found, sizeof found);
-    char err[256];
-    if (vt_store_write(c->store, c->batch, false, err, sizeof err) != 0) {
-        vt_log("cannot store batch %" PRIu64 " of %s: %s (not acknowledged)", b->seq, w->name, err);
-        vt_batch_clear(c->batch);
-        lose_session(c, w);
+    if (write_batch(c, w, b->seq) != 0)
         return;
-    }
-    vt_batch_clear(c->batch);
     k->found_open += add_open;
     k->found_closed += add_closed;
-    w->acked_seq = b->seq;
-    queue_ack(c, w, b->seq);
+    if (dropped) {
+        w->dropped_optout += dropped;
+        c->optout_dropped += dropped;
+        vt_complain(c, w,
+                    "%" PRIu64 " results of batch %" PRIu64 " lie in opted-out space: dropped",
+                    dropped, b->seq);
+    }
 }
 
 void vt_ingest_commit(struct vt_coord *c)
 {
     if (!c->npending)
         return;
-    if (vt_store_sync(c->store) != 0) {
-        vt_log("cannot sync the store's log: %zu acks held back; their workers must re-send",
+    bool failed = c->fail_next_sync || vt_store_sync(c->store) != 0;
+    c->fail_next_sync = false;
+    if (failed) {
+        /* What this sync covered may not be on disk (after a failed fsync
+         * the kernel may have dropped the pages): never acknowledge it. */
+        vt_log("cannot sync the store's log: %zu acks held back; their workers re-send",
                c->npending);
         for (size_t i = 0; i < c->npending; i++)
             lose_session(c, c->pending_acks[i].w);
@@ -152,6 +243,7 @@ void vt_ingest_commit(struct vt_coord *c)
         struct vt_worker *w = c->pending_acks[i].w;
         if (c->pending_acks[i].seq > w->durable_seq)
             w->durable_seq = c->pending_acks[i].seq;
+        w->inflight = 0;
         Vantage__Ack m = VANTAGE__ACK__INIT;
         m.seq = c->pending_acks[i].seq;
         Vantage__Envelope env = VANTAGE__ENVELOPE__INIT;
@@ -161,22 +253,5 @@ void vt_ingest_commit(struct vt_coord *c)
         vt_send_to(c, c->pending_acks[i].w, &env);
     }
     c->npending = 0;
-}
-
-int vt_state_put(struct vt_coord *c, const char *key, const char *text)
-{
-    if (!c->state_batch)
-        return vt_meta_put(c->store, key, text, strlen(text), false);
-    vt_batch_meta_put(c->state_batch, key, text, strlen(text));
-    return 0;
-}
-
-void vt_state_flush(struct vt_coord *c)
-{
-    if (!c->state_batch || vt_batch_count(c->state_batch) == 0)
-        return;
-    char err[256];
-    if (vt_store_write(c->store, c->state_batch, false, err, sizeof err) != 0)
-        vt_log("cannot record lease and checkpoint state: %s", err);
-    vt_batch_clear(c->state_batch);
+    vt_leases_on_durable(c); /* checkpoints these batches covered now count */
 }

@@ -1,39 +1,75 @@
 /* lease.c: who holds which slot of which shard, until when, at what rate.
  *
- * A worker that asks for work gets the first slot it may take: a running
- * campaign whose targets and ports its local policy allows, a shard slot not
- * finished and not leased, on a shard where its site holds no other slot (K
- * vantages means K distinct sites). The lease resumes the slot's checkpoint.
- * Progress renews the deadline and moves the checkpoint; a lease without
- * progress for VT_LEASE_MS lapses and its slot goes back to the queue.
+ * This file owns the lease state: the lease records, each slot's lease_id,
+ * site and checkpoint, and each worker's lease_id. Nothing else writes them;
+ * campaigns, the registry, ingest and the session call the functions below
+ * (grant, progress, end_for_campaign, end_for_worker, reconcile, on_durable).
  *
- * Leases are persisted (meta lease/<id>), also after they end, so a restarted
- * coordinator still knows whose late results to accept. A campaign's rate is
- * one budget shared equally by its active leases, never above a worker's own
- * --max-rate. */
+ * A worker that asks for work gets the first slot it may take: a running
+ * campaign, a cell of it that the worker's local policy covers (targets and
+ * ports), a shard slot not finished and not leased, on a shard where its site
+ * holds no other slot (K vantages means K distinct sites). The lease resumes
+ * the slot's checkpoint.
+ *
+ * "Finished" means stored. Progress says how far the scan got and which
+ * result batch covers it (batch_seq); the checkpoint moves only once the
+ * worker's durably stored batches reach that seq (vt_leases_on_durable, after
+ * each group commit). A finished arc whose batches are not all stored keeps
+ * its lease "finishing": the worker is free for other work, the slot is not
+ * finished until the store has every result of it.
+ *
+ * Orders reach a worker that was away: every Hello and Heartbeat says which
+ * lease the worker runs (vt_lease_reconcile). A lease the coordinator no
+ * longer holds live is answered with LeaseCancel, each time the worker names
+ * it, so a cancel, pause or revoke issued while the worker was offline stops
+ * its scan at its next word.
+ *
+ * Deadlines are on the monotonic clock. A lease without progress for
+ * VT_LEASE_MS lapses and its slot goes back to the queue at its (durable)
+ * checkpoint. Lease ids are never reissued, even after a crash: ids are
+ * reserved in blocks whose high-water mark is synced to the store before the
+ * first id of a block goes out (meta.c). Leases are persisted (meta
+ * lease/<id>), also after they end, so a restarted coordinator still knows
+ * whose late results to accept. A campaign's rate is one budget shared
+ * equally by its active leases, never above a worker's own --max-rate. */
 #include "coord.h"
 
 #include <inttypes.h>
 #include <string.h>
 
-bool vt_lease_eligible(const struct vt_worker *w, const struct vt_campaign *k)
+/* ---- eligibility ---- */
+
+static bool ports_allowed(const struct vt_worker *w, const struct vt_campaign *k)
 {
-    if (w->revoked || !w->hello ||
-        (!strcmp(w->refused, k->name) && vt_now_ms() < w->refused_until_ms))
-        return false;
     for (size_t i = 0; i < k->ports.n; i++)
         if (!vt_worker_allows_port(w, k->ports.port[i]))
             return false;
-    /* targets ⊆ scope: nothing is left of targets − scope */
-    struct vt_targets rest;
-    vt_targets_init(&rest);
-    bool ok = true;
-    for (size_t i = 0; ok && i < k->targets.n; i++)
-        ok = vt_targets_add_range(&rest, k->targets.r[i].first, k->targets.r[i].last) == 0;
-    ok = ok && vt_targets_subtract(&rest, &w->scope) == 0 && vt_targets_count(&rest) == 0;
-    vt_targets_free(&rest);
-    return ok;
+    return true;
 }
+
+static bool barred(const struct vt_worker *w, const struct vt_campaign *k)
+{
+    return w->revoked || !w->hello ||
+           (!strcmp(w->refused, k->name) && vt_mono_ms() < w->refused_until_ms);
+}
+
+bool vt_lease_cell_eligible(const struct vt_worker *w, const struct vt_campaign *k, unsigned cell)
+{
+    return !barred(w, k) && ports_allowed(w, k) &&
+           vt_targets_within(&k->cell[cell].targets, &w->scope);
+}
+
+bool vt_lease_eligible(const struct vt_worker *w, const struct vt_campaign *k)
+{
+    if (barred(w, k) || !ports_allowed(w, k))
+        return false;
+    for (unsigned i = 0; i < k->ncells; i++)
+        if (vt_targets_within(&k->cell[i].targets, &w->scope))
+            return true;
+    return false;
+}
+
+/* ---- the lease table ---- */
 
 struct vt_lease *vt_lease_by_id(struct vt_coord *c, uint64_t id)
 {
@@ -46,6 +82,11 @@ struct vt_lease *vt_lease_by_id(struct vt_coord *c, uint64_t id)
             hi = mid;
     }
     return lo < c->nleases && c->leases[lo]->id == id ? c->leases[lo] : NULL;
+}
+
+bool vt_lease_live(const struct vt_lease *l)
+{
+    return l && l->active && !l->finishing && l->campaign->state == VT_CAMPAIGN_RUNNING;
 }
 
 static int save(struct vt_coord *c, const struct vt_lease *l)
@@ -136,8 +177,9 @@ static int load_one(void *arg, const char *key, const void *val, size_t len)
         /* A lease held when the coordinator stopped stays with its worker, who
          * gets a fresh deadline to report in. */
         if (active && (unsigned)run == k->run && k->state == VT_CAMPAIGN_RUNNING &&
-            !k->shard[shard].slot[slot].finished && activate(c, l) == 0) {
-            l->deadline_ms = vt_now_ms() + VT_LEASE_MS;
+            !k->shard[shard].slot[slot].finished && !w->lease_id && activate(c, l) == 0) {
+            l->granted_ms = vt_mono_ms();
+            l->deadline_ms = l->granted_ms + VT_LEASE_MS;
             k->shard[shard].slot[slot].lease_id = l->id;
             w->lease_id = l->id;
         }
@@ -149,8 +191,18 @@ static int load_one(void *arg, const char *key, const void *val, size_t len)
 int vt_leases_load(struct vt_coord *c)
 {
     c->next_lease_id = 1;
-    return vt_meta_scan(c->store, "lease/", load_one, c);
+    if (vt_meta_scan(c->store, "lease/", load_one, c) != 0)
+        return -1;
+    /* Ids up to the synced high-water mark may have gone out without their
+     * record reaching the store: never hand them out again. */
+    uint64_t hwm = vt_lease_ids_reserved(c);
+    if (hwm > c->next_lease_id)
+        c->next_lease_id = hwm;
+    c->lease_ids_hwm = c->next_lease_id;
+    return 0;
 }
+
+/* ---- messages to the worker ---- */
 
 static void ranges_out(const struct vt_targets *t, Vantage__Range ***out, size_t *n,
                        Vantage__Range *store)
@@ -167,27 +219,28 @@ static void ranges_out(const struct vt_targets *t, Vantage__Range ***out, size_t
 static void send_lease(struct vt_coord *c, struct vt_lease *l)
 {
     struct vt_campaign *k = l->campaign;
-    const struct vt_slot *sl = &k->shard[l->shard].slot[l->slot];
+    const struct vt_shard *sh = &k->shard[l->shard];
+    const struct vt_cell *cell = &k->cell[sh->cell];
     Vantage__Lease m = VANTAGE__LEASE__INIT;
     m.lease_id = l->id;
     m.campaign = k->name;
     m.run = k->run;
     m.shard = l->shard;
-    m.seed = k->seed;
-    m.first_step = k->shard[l->shard].first;
-    m.steps = k->shard[l->shard].steps;
-    m.done = sl->done;
+    m.seed = cell->seed;
+    m.first_step = sh->first;
+    m.steps = sh->steps;
+    m.done = sh->slot[l->slot].done;
     m.rate = l->rate;
     m.probes = k->probes;
     m.deadline_ms = VT_LEASE_MS;
-    Vantage__Range *tr = calloc(k->targets.n + 1, sizeof *tr),
-                   **tp = calloc(k->targets.n + 1, sizeof *tp);
+    Vantage__Range *tr = calloc(cell->targets.n + 1, sizeof *tr),
+                   **tp = calloc(cell->targets.n + 1, sizeof *tp);
     Vantage__Range *br = calloc(c->optout.n + 1, sizeof *br),
                    **bp = calloc(c->optout.n + 1, sizeof *bp);
     Vantage__PortRange *pr = calloc(k->ports.n + 1, sizeof *pr),
                        **pp = calloc(k->ports.n + 1, sizeof *pp);
     if (tr && tp && br && bp && pr && pp) {
-        ranges_out(&k->targets, &tp, &m.n_targets, tr);
+        ranges_out(&cell->targets, &tp, &m.n_targets, tr);
         ranges_out(&c->optout, &bp, &m.n_blocklist, br);
         m.targets = tp;
         m.blocklist = bp;
@@ -214,6 +267,20 @@ static void send_lease(struct vt_coord *c, struct vt_lease *l)
     free(tr), free(tp), free(br), free(bp), free(pr), free(pp);
 }
 
+void vt_lease_send_cancel(struct vt_coord *c, struct vt_worker *w, uint64_t id, const char *why)
+{
+    Vantage__LeaseCancel m = VANTAGE__LEASE_CANCEL__INIT;
+    m.lease_id = id;
+    m.reason = (char *)why;
+    Vantage__Envelope env = VANTAGE__ENVELOPE__INIT;
+    env.version = VT_PROTOCOL_VERSION;
+    env.body_case = VANTAGE__ENVELOPE__BODY_CANCEL;
+    env.cancel = &m;
+    vt_send_to(c, w, &env);
+}
+
+/* ---- granting ---- */
+
 static bool shard_finished(const struct vt_campaign *k, unsigned s)
 {
     for (unsigned j = 0; j < k->vantages; j++)
@@ -224,83 +291,108 @@ static bool shard_finished(const struct vt_campaign *k, unsigned s)
 
 /* An equal share of the campaign's budget, capped by the worker's own limit.
  * The others' shares follow at the next vt_leases_rebalance (each tick). */
-static uint64_t share(struct vt_coord *c, const struct vt_campaign *k, const struct vt_worker *w)
+static uint64_t share(const struct vt_campaign *k, const struct vt_worker *w)
 {
     unsigned n = k->active_leases ? k->active_leases : 1;
     uint64_t r = k->rate / n ? k->rate / n : 1;
     return w->max_rate && r > w->max_rate ? w->max_rate : r;
 }
 
+/* The slot of shard s that w should take, or -1. Best is the slot this site
+ * already started, then an untouched one, then one another site left half
+ * done. The site may hold no other slot of this shard: K vantages are K
+ * distinct sites. *rank says which of the three it is. */
+static int pick_slot(const struct vt_campaign *k, unsigned s, const struct vt_worker *w, int *rank)
+{
+    const struct vt_shard *sh = &k->shard[s];
+    int pick = -1;
+    *rank = 3;
+    for (unsigned j = 0; j < k->vantages; j++) {
+        const struct vt_slot *sl = &sh->slot[j];
+        if (sl->finished || sl->lease_id)
+            continue;
+        int r = !strcmp(sl->site, w->site) ? 0 : !sl->site[0] ? 1 : 2;
+        if (r < *rank) {
+            *rank = r;
+            pick = (int)j;
+        }
+    }
+    for (unsigned j = 0; pick >= 0 && j < k->vantages; j++)
+        if ((int)j != pick && !strcmp(sh->slot[j].site, w->site))
+            return -1;
+    return pick;
+}
+
+static void grant(struct vt_coord *c, struct vt_worker *w, struct vt_campaign *k, unsigned s,
+                  int pick, int rank)
+{
+    /* The id is reserved durably before it can reach a worker. */
+    if (c->next_lease_id >= c->lease_ids_hwm && vt_lease_ids_reserve(c) != 0)
+        return;
+    struct vt_lease *l = append(c);
+    if (!l)
+        return;
+    l->id = c->next_lease_id++;
+    l->campaign = k;
+    l->shard = s;
+    l->slot = (unsigned)pick;
+    l->worker = w;
+    if (activate(c, l) != 0)
+        return;
+    l->granted_ms = vt_mono_ms();
+    l->deadline_ms = l->granted_ms + VT_LEASE_MS;
+    struct vt_shard *sh = &k->shard[s];
+    struct vt_slot *sl = &sh->slot[pick];
+    /* With K > 1 a slot another site left half done starts over: its first
+     * part must not count as this site's sighting, or a site could end up
+     * covering part of one arc twice and the other site's part once. With
+     * K = 1 any site may resume it. */
+    if (rank == 2 && k->vantages > 1)
+        sl->done = 0;
+    snprintf(sl->site, sizeof sl->site, "%s", w->site);
+    sl->lease_id = l->id;
+    w->lease_id = l->id;
+    save(c, l);
+    vt_campaign_save_shard(c, k, s);
+    l->rate = share(k, w); /* the others follow at the next rebalance */
+    send_lease(c, l);
+    vt_log("lease %" PRIu64 ": %s/%u shard %u/%u (cell %u) slot %d to %s (site %s) from step "
+           "%" PRIu64 " of %" PRIu64 " at %" PRIu64 "/s",
+           l->id, k->name, k->run, s, k->nshards, sh->cell, pick, w->name, w->site, sl->done,
+           sh->steps, l->rate);
+}
+
 void vt_lease_offer(struct vt_coord *c, struct vt_worker *w)
 {
-    if (w->lease_id || w->revoked || !w->hello)
-        return;
+    if (w->lease_id || w->revoked || !w->hello || w->optout_gen < c->optout_gen)
+        return; /* a worker behind on opt-outs gets them before any work */
     for (size_t i = 0; i < c->ncampaigns; i++) {
         struct vt_campaign *k = c->campaigns[i];
-        if (k->state != VT_CAMPAIGN_RUNNING || !k->shard || !vt_lease_eligible(w, k))
+        if (k->state != VT_CAMPAIGN_RUNNING || !k->shard || barred(w, k) || !ports_allowed(w, k))
             continue;
         /* Skip the shards finished for good; the hint only moves forward. */
         while (k->next_free < k->nshards && shard_finished(k, k->next_free))
             k->next_free++;
+        bool ok[VT_MAX_CELLS];
+        for (unsigned j = 0; j < k->ncells; j++)
+            ok[j] = vt_targets_within(&k->cell[j].targets, &w->scope);
         for (unsigned s = k->next_free; s < k->nshards; s++) {
-            struct vt_shard *sh = &k->shard[s];
-            /* Candidates: slots neither finished nor leased. Best is the
-             * slot this site already started, then an untouched one, then one
-             * another site left half done. The site may hold no other slot of
-             * this shard: K vantages are K distinct sites. */
-            int pick = -1, rank = 3;
-            for (unsigned j = 0; j < k->vantages; j++) {
-                const struct vt_slot *sl = &sh->slot[j];
-                if (sl->finished || sl->lease_id)
-                    continue;
-                int r = !strcmp(sl->site, w->site) ? 0 : !sl->site[0] ? 1 : 2;
-                if (r < rank) {
-                    rank = r;
-                    pick = (int)j;
-                }
-            }
-            bool site_elsewhere = false;
-            for (unsigned j = 0; pick >= 0 && j < k->vantages; j++)
-                if ((int)j != pick && !strcmp(sh->slot[j].site, w->site))
-                    site_elsewhere = true;
-            if (pick < 0 || site_elsewhere)
+            if (!ok[k->shard[s].cell])
                 continue;
-            struct vt_lease *l = append(c);
-            if (!l)
+            int rank, pick = pick_slot(k, s, w, &rank);
+            if (pick >= 0) {
+                grant(c, w, k, s, pick, rank);
                 return;
-            l->id = c->next_lease_id++;
-            l->campaign = k;
-            l->shard = s;
-            l->slot = (unsigned)pick;
-            l->worker = w;
-            if (activate(c, l) != 0)
-                return;
-            l->granted_ms = vt_now_ms();
-            l->deadline_ms = l->granted_ms + VT_LEASE_MS;
-            struct vt_slot *sl = &sh->slot[pick];
-            /* With K > 1 a slot another site left half done starts over: its
-             * first part must not count as this site's sighting, or a site
-             * could end up covering part of one arc twice and the other
-             * site's part once. With K = 1 any site may resume it. */
-            if (rank == 2 && k->vantages > 1)
-                sl->done = 0;
-            snprintf(sl->site, sizeof sl->site, "%s", w->site);
-            sl->lease_id = l->id;
-            w->lease_id = l->id;
-            save(c, l);
-            vt_campaign_save_shard(c, k, s);
-            l->rate = share(c, k, w); /* the others follow at the next rebalance */
-            send_lease(c, l);
-            vt_log("lease %" PRIu64 ": %s/%u shard %u/%u slot %d to %s (site %s) from step %" PRIu64
-                   " of %" PRIu64 " at %" PRIu64 "/s",
-                   l->id, k->name, k->run, s, k->nshards, pick, w->name, w->site, sl->done,
-                   sh->steps, l->rate);
-            return;
+            }
         }
     }
 }
 
-void vt_lease_end(struct vt_coord *c, struct vt_lease *l, bool cancel)
+/* ---- checkpoints and ends ---- */
+
+/* Ends a lease: the slot is free again at its checkpoint; `why` non-NULL
+ * tells the worker to stop (now, or at its next word if it is away). */
+static void end(struct vt_coord *c, struct vt_lease *l, const char *why)
 {
     if (!l->active)
         return;
@@ -312,47 +404,103 @@ void vt_lease_end(struct vt_coord *c, struct vt_lease *l, bool cancel)
         sl->site[0] = '\0'; /* nothing done: any site may take it */
     if (l->worker->lease_id == l->id)
         l->worker->lease_id = 0;
-    if (cancel && vt_worker_online(l->worker, vt_now_ms())) {
-        Vantage__LeaseCancel m = VANTAGE__LEASE_CANCEL__INIT;
-        m.lease_id = l->id;
-        Vantage__Envelope env = VANTAGE__ENVELOPE__INIT;
-        env.version = VT_PROTOCOL_VERSION;
-        env.body_case = VANTAGE__ENVELOPE__BODY_CANCEL;
-        env.cancel = &m;
-        vt_send_to(c, l->worker, &env);
-    }
+    if (why && !l->finishing)
+        vt_lease_send_cancel(c, l->worker, l->id, why);
+    l->finishing = false;
+    l->pend_seq = 0;
     save(c, l);
     vt_campaign_save_shard(c, l->campaign, l->shard);
+}
+
+/* A slot whose scan lost answers is not whole: with one vantage it is done
+ * again (up to VT_MAX_REDOS times), with several it is flagged. */
+static void finish_slot(struct vt_coord *c, struct vt_lease *l)
+{
+    struct vt_campaign *k = l->campaign;
+    struct vt_slot *sl = &k->shard[l->shard].slot[l->slot];
+    uint64_t steps = k->shard[l->shard].steps;
+    if (l->dropped && k->vantages == 1 && sl->redos < VT_MAX_REDOS) {
+        sl->redos++;
+        sl->done = 0;
+        vt_log("lease %" PRIu64 " of %s lost %" PRIu64 " answers: shard %u is scanned again", l->id,
+               k->name, l->dropped, l->shard);
+    } else {
+        sl->done = steps;
+        sl->finished = true;
+        if (l->dropped) {
+            sl->incomplete = true;
+            vt_log("lease %" PRIu64 " of %s lost %" PRIu64 " answers: shard %u slot %u is "
+                   "flagged incomplete",
+                   l->id, k->name, l->dropped, l->shard, l->slot);
+        }
+    }
+    end(c, l, NULL);
+}
+
+/* Applies a checkpoint whose results are all stored. */
+static void apply(struct vt_coord *c, struct vt_lease *l, uint64_t done, bool finished)
+{
+    struct vt_slot *sl = &l->campaign->shard[l->shard].slot[l->slot];
+    if (done > sl->done)
+        sl->done = done;
+    if (finished)
+        finish_slot(c, l);
+    else
+        vt_campaign_save_shard(c, l->campaign, l->shard);
 }
 
 void vt_lease_on_progress(struct vt_coord *c, struct vt_worker *w, const Vantage__Progress *p)
 {
     struct vt_lease *l = vt_lease_by_id(c, p->lease_id);
-    if (!l || l->worker != w || !l->active) {
+    if (!l || l->worker != w) {
         vt_send_error(c, w, VANTAGE__ERROR__CODE__UNKNOWN, "lease %" PRIu64 " is not yours",
                       p->lease_id);
         return;
     }
-    struct vt_campaign *k = l->campaign;
-    struct vt_slot *sl = &k->shard[l->shard].slot[l->slot];
-    uint64_t steps = k->shard[l->shard].steps;
+    if (!vt_lease_live(l) && !(l->active && l->finishing)) {
+        vt_lease_send_cancel(c, w, l->id, "this lease has ended");
+        return;
+    }
+    uint64_t steps = l->campaign->shard[l->shard].steps;
     if (p->done > steps) {
         vt_complain(c, w, "progress %" PRIu64 " beyond the lease's %" PRIu64 " steps", p->done,
                     steps);
         return;
     }
-    if (p->done > sl->done)
-        sl->done = p->done;
     if (p->has_rate)
         w->rate = p->rate;
-    l->deadline_ms = vt_now_ms() + VT_LEASE_MS;
-    if (p->has_finished && p->finished) {
-        sl->done = steps;
-        sl->finished = true;
-        vt_lease_end(c, l, false);
+    if (p->has_dropped && p->dropped > l->dropped)
+        l->dropped = p->dropped;
+    l->deadline_ms = vt_mono_ms() + VT_LEASE_MS;
+    bool finished = p->has_finished && p->finished;
+    if (finished && !l->finishing) {
+        /* The worker is free for other work; the slot waits for its results. */
+        l->finishing = true;
+        if (w->lease_id == l->id)
+            w->lease_id = 0;
+    }
+    uint64_t seq = p->has_batch_seq ? p->batch_seq : 0;
+    if (seq <= w->durable_seq) {
+        apply(c, l, p->done, finished);
         return;
     }
-    vt_campaign_save_shard(c, k, l->shard);
+    /* Not stored yet: held until the batches up to seq are durable. */
+    if (p->done >= l->pend_done || finished) {
+        l->pend_done = p->done;
+        l->pend_seq = seq;
+        l->pend_finished = finished;
+    }
+}
+
+void vt_leases_on_durable(struct vt_coord *c)
+{
+    for (size_t i = c->nactive; i-- > 0;) { /* backwards: ending one moves the last here */
+        struct vt_lease *l = c->active[i];
+        if (l->pend_seq && l->worker->durable_seq >= l->pend_seq) {
+            l->pend_seq = 0;
+            apply(c, l, l->pend_done, l->pend_finished);
+        }
+    }
 }
 
 void vt_lease_on_refused(struct vt_coord *c, struct vt_worker *w, const Vantage__LeaseRefused *r)
@@ -360,26 +508,75 @@ void vt_lease_on_refused(struct vt_coord *c, struct vt_worker *w, const Vantage_
     struct vt_lease *l = vt_lease_by_id(c, r->lease_id);
     if (!l || l->worker != w)
         return;
+    char reason[256];
     vt_log("worker %s refused lease %" PRIu64 " of %s: %s", w->name, l->id, l->campaign->name,
-           r->reason);
+           vt_escape(r->reason, reason, sizeof reason));
     /* Not offered that campaign again for a while (a failed scan may heal:
      * the worker asks again after 30 s; a policy refusal stands until the
      * worker says Hello with another policy, or an hour passes). */
-    snprintf(w->refused, sizeof w->refused, "%s", l->campaign->name);
-    w->refused_until_ms = vt_now_ms() + (strncmp(r->reason, "scan failed", 11) ? 3600000 : 30000);
-    vt_lease_end(c, l, false);
+    bool busy = !strncmp(r->reason, "this worker runs lease", 22); /* crossed on the wire */
+    if (!busy) {
+        snprintf(w->refused, sizeof w->refused, "%s", l->campaign->name);
+        w->refused_until_ms =
+            vt_mono_ms() + (strncmp(r->reason, "scan failed", 11) ? 3600000 : 30000);
+    }
+    end(c, l, NULL);
+}
+
+void vt_lease_end_for_campaign(struct vt_coord *c, struct vt_campaign *k, const char *why)
+{
+    for (size_t i = c->nactive; i-- > 0;)
+        if (c->active[i]->campaign == k)
+            end(c, c->active[i], why);
+}
+
+void vt_lease_end_for_worker(struct vt_coord *c, struct vt_worker *w, const char *why)
+{
+    for (size_t i = c->nactive; i-- > 0;)
+        if (c->active[i]->worker == w)
+            end(c, c->active[i], why);
+}
+
+void vt_lease_reconcile(struct vt_coord *c, struct vt_worker *w, uint64_t held, bool hello)
+{
+    int64_t now = vt_mono_ms();
+    struct vt_lease *mine = w->lease_id ? vt_lease_by_id(c, w->lease_id) : NULL;
+    if (held) {
+        struct vt_lease *l = vt_lease_by_id(c, held);
+        if (l && l->worker == w && vt_lease_live(l)) {
+            l->deadline_ms = now + VT_LEASE_MS; /* it goes on */
+            return;
+        }
+        if (l && l->worker == w && l->active && l->finishing)
+            return; /* its scan is over; its results are on their way */
+        /* Ended, lapsed, cancelled, another's, or unknown: stop it. Said
+         * again at every beat that names it, so a lost message heals. */
+        vt_lease_send_cancel(c, w, held,
+                             !l || l->worker != w                        ? "unknown lease"
+                             : l->campaign->state != VT_CAMPAIGN_RUNNING ? "campaign not running"
+                                                                         : "lease ended");
+        return;
+    }
+    /* It runs nothing: a lease we think it holds was lost (it restarted),
+     * unless the grant is so fresh that the worker's word crossed it. */
+    if (mine && vt_lease_live(mine) && (hello || now - mine->granted_ms >= VT_LEASE_SETTLE_MS))
+        end(c, mine, NULL);
 }
 
 void vt_leases_tick(struct vt_coord *c, int64_t now)
 {
     for (size_t i = c->nactive; i-- > 0;) { /* backwards: ending one moves the last here */
         struct vt_lease *l = c->active[i];
+        /* A finishing lease waits for its worker's spool while the worker is
+         * around; it lapses only if the worker stays away. */
+        if (l->finishing && vt_worker_online(l->worker, now))
+            l->deadline_ms = now + VT_LEASE_MS;
         if (now > l->deadline_ms) {
-            vt_log("lease %" PRIu64 " of worker %s lapsed (no progress for %d s); shard %u goes "
+            vt_log("lease %" PRIu64 " of worker %s lapsed (no word for %d s); shard %u goes "
                    "back to the queue at step %" PRIu64,
                    l->id, l->worker->name, VT_LEASE_MS / 1000, l->shard,
                    l->campaign->shard[l->shard].slot[l->slot].done);
-            vt_lease_end(c, l, true);
+            end(c, l, "lease lapsed");
         }
     }
 }
@@ -388,7 +585,9 @@ void vt_leases_rebalance(struct vt_coord *c)
 {
     for (size_t j = 0; j < c->nactive; j++) {
         struct vt_lease *l = c->active[j];
-        uint64_t r = share(c, l->campaign, l->worker);
+        if (l->finishing)
+            continue;
+        uint64_t r = share(l->campaign, l->worker);
         /* small drifts are not worth a message to every worker */
         if (r == l->rate || (r > l->rate ? r - l->rate : l->rate - r) * 20 < l->rate)
             continue;
@@ -402,21 +601,4 @@ void vt_leases_rebalance(struct vt_coord *c)
         env.rate = &m;
         vt_send_to(c, l->worker, &env);
     }
-}
-
-void vt_leases_push_optout(struct vt_coord *c, uint32_t first, uint32_t last)
-{
-    Vantage__Range r = VANTAGE__RANGE__INIT, *rp = &r;
-    r.first = first;
-    r.last = last;
-    Vantage__BlocklistAdd m = VANTAGE__BLOCKLIST_ADD__INIT;
-    m.ranges = &rp;
-    m.n_ranges = 1;
-    Vantage__Envelope env = VANTAGE__ENVELOPE__INIT;
-    env.version = VT_PROTOCOL_VERSION;
-    env.body_case = VANTAGE__ENVELOPE__BODY_BLOCKLIST;
-    env.blocklist = &m;
-    for (size_t i = 0; i < c->nworkers; i++)
-        if (c->workers[i]->lease_id)
-            vt_send_to(c, c->workers[i], &env);
 }

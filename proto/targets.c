@@ -281,6 +281,20 @@ static int build_cum(struct vt_targets *t)
     return 0;
 }
 
+bool vt_targets_within(const struct vt_targets *a, const struct vt_targets *b)
+{
+    /* Both are sorted, disjoint and non-adjacent, so each range of a must lie
+     * inside one range of b: walk both once. */
+    size_t j = 0;
+    for (size_t i = 0; i < a->n; i++) {
+        while (j < b->n && b->r[j].last < a->r[i].first)
+            j++;
+        if (j == b->n || b->r[j].first > a->r[i].first || b->r[j].last < a->r[i].last)
+            return false;
+    }
+    return true;
+}
+
 uint64_t vt_targets_count(struct vt_targets *t)
 {
     if (build_cum(t) == 0)

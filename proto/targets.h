@@ -51,6 +51,9 @@ int vt_targets_intersect(struct vt_targets *t, const struct vt_targets *with);
 
 bool vt_targets_contains(const struct vt_targets *t, uint32_t ip);
 
+/* Every address of a is in b (an empty a is within anything). Linear. */
+bool vt_targets_within(const struct vt_targets *a, const struct vt_targets *b);
+
 /* Number of addresses (up to 2^32, hence 64 bits). */
 uint64_t vt_targets_count(struct vt_targets *t);
 

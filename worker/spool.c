@@ -237,6 +237,14 @@ void vt_spool_close(struct vt_spool *sp)
     free(sp);
 }
 
+uint64_t vt_spool_last_seq(struct vt_spool *sp)
+{
+    pthread_mutex_lock(&sp->mu);
+    uint64_t seq = sp->last_seq;
+    pthread_mutex_unlock(&sp->mu);
+    return seq;
+}
+
 int vt_spool_next_seq(struct vt_spool *sp, uint64_t *seq, char *err, size_t errlen)
 {
     pthread_mutex_lock(&sp->mu);

@@ -61,6 +61,8 @@ int vt_spool_read(struct vt_spool *sp, uint64_t seq, uint8_t **buf, size_t *len,
                   size_t errlen);
 
 size_t vt_spool_count(struct vt_spool *sp);
+/* The highest seq handed out so far: every batch spooled is at or below it. */
+uint64_t vt_spool_last_seq(struct vt_spool *sp);
 uint64_t vt_spool_bytes(struct vt_spool *sp);
 /* True while a put would block. */
 bool vt_spool_full(struct vt_spool *sp);

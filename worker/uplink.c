@@ -6,7 +6,16 @@
  * (or a new socket); batches, heartbeats and progress flow only while
  * welcomed. Hello is repeated with backoff (1 s doubling to 30 s) until a
  * Welcome comes, so a coordinator that restarted behind a live TCP
- * connection still hears from us. */
+ * connection still hears from us.
+ *
+ * Hello and every Heartbeat say which lease we run and which opt-out
+ * generation we have applied; the coordinator answers with LeaseCancel for
+ * a lease it no longer holds live and with the whole opt-out list when we
+ * are behind, so orders given while we were away reach us on return. The
+ * opt-out list is applied whether or not a lease runs (a new lease gets it
+ * too). A lease whose coordinator has said nothing for the lease's deadline
+ * is stopped here: the coordinator has given it up by then, and probing on
+ * without orders is what a partner must never see. */
 #include "uplink.h"
 
 #include <errno.h>
@@ -49,7 +58,13 @@ struct vt_uplink {
     int64_t no_lease_until_ms; /* after a failed scan, ask for no lease for a while */
     uint64_t lease_id;         /* running lease, 0 = none */
     uint64_t lease_rate;
-    bool progress_pending; /* latest progress not yet sent */
+    int64_t lease_deadline_ms; /* the lease's deadline, as the coordinator gave it */
+    int64_t last_heard_ms;     /* last message of any kind from the coordinator */
+    bool lease_stopping;       /* stop asked (cancel, lapse); waiting for "ended" */
+
+    uint64_t optout_gen;          /* generation of the opt-out list below */
+    Vantage__BlocklistAdd optout; /* the whole list, as last received */
+    bool progress_pending;        /* latest progress not yet sent */
     Vantage__Progress progress;
 };
 
@@ -91,6 +106,10 @@ static void send_hello(struct vt_uplink *up)
     hello.name = (char *)up->cfg.name;
     hello.software = "vantage-worker " VANTAGE_VERSION;
     hello.policy = &up->policy;
+    hello.has_lease_id = true;
+    hello.lease_id = up->lease_id;
+    hello.has_optout_gen = true;
+    hello.optout_gen = up->optout_gen;
     env.body_case = VANTAGE__ENVELOPE__BODY_HELLO;
     env.hello = &hello;
     send_env(up, &env);
@@ -125,6 +144,56 @@ static int open_dealer(struct vt_uplink *up, char *err, size_t errlen)
     return 0;
 }
 
+static void free_optout(struct vt_uplink *up)
+{
+    for (size_t i = 0; i < up->optout.n_ranges; i++)
+        free(up->optout.ranges[i]);
+    free(up->optout.ranges);
+    vantage__blocklist_add__init(&up->optout);
+}
+
+/* A BlocklistAdd from the coordinator. With a generation it is the whole
+ * list: kept (a lease that starts later gets it), and the generation is
+ * ours from now on. Either way a running scan skips it at once. */
+static void handle_optout(struct vt_uplink *up, const Vantage__BlocklistAdd *add)
+{
+    if (up->lease_id && up->cfg.ops.add_blocklist)
+        up->cfg.ops.add_blocklist(up->cfg.ops.arg, add);
+    if (!add->has_generation)
+        return;
+    if (add->generation < up->optout_gen)
+        return; /* an older list that crossed a newer one */
+    free_optout(up);
+    up->optout.ranges = calloc(add->n_ranges + 1, sizeof *up->optout.ranges);
+    for (size_t i = 0; up->optout.ranges && i < add->n_ranges; i++) {
+        Vantage__Range *r = malloc(sizeof *r);
+        if (!r)
+            break;
+        vantage__range__init(r);
+        r->first = add->ranges[i]->first;
+        r->last = add->ranges[i]->last;
+        up->optout.ranges[up->optout.n_ranges++] = r;
+    }
+    if (up->optout.n_ranges != add->n_ranges) {
+        free_optout(up); /* out of memory: stay behind, the coordinator sends it again */
+        return;
+    }
+    if (add->generation != up->optout_gen)
+        logf_(up, "opt-out list at generation %" PRIu64 ": %zu ranges", add->generation,
+              add->n_ranges);
+    up->optout_gen = add->generation;
+}
+
+/* Asks the running lease to stop, once. */
+static void stop_lease(struct vt_uplink *up, const char *why)
+{
+    if (!up->lease_id || up->lease_stopping || !up->cfg.ops.stop)
+        return;
+    logf_(up, "lease %" PRIu64 " stopped: %s", up->lease_id, why);
+    up->lease_stopping = true;
+    up->cfg.ops.stop(up->cfg.ops.arg);
+}
+
 struct vt_uplink *vt_uplink_new(const struct vt_uplink_config *cfg, char *err, size_t errlen)
 {
     struct vt_uplink *up = calloc(1, sizeof *up);
@@ -135,6 +204,7 @@ struct vt_uplink *vt_uplink_new(const struct vt_uplink_config *cfg, char *err, s
     up->cfg = *cfg;
     up->heartbeat_ms = 1000;
     vantage__progress__init(&up->progress);
+    vantage__blocklist_add__init(&up->optout);
     if (vt_policy_to_proto(cfg->policy, &up->policy) != 0) {
         snprintf(err, errlen, "out of memory");
         free(up);
@@ -158,6 +228,7 @@ void vt_uplink_destroy(struct vt_uplink **upp)
     zsock_destroy(&up->dealer);
     zsock_destroy(&up->events);
     vt_policy_proto_free(&up->policy);
+    free_optout(up);
     free(up);
     *upp = NULL;
 }
@@ -247,6 +318,11 @@ static void handle_lease(struct vt_uplink *up, const Vantage__Lease *lease)
     }
     up->lease_id = lease->lease_id;
     up->lease_rate = rate;
+    up->lease_stopping = false;
+    up->lease_deadline_ms = lease->deadline_ms ? lease->deadline_ms : 15000;
+    /* Opt-outs we hold apply to every lease, whatever the lease carries. */
+    if (up->optout.n_ranges && up->cfg.ops.add_blocklist)
+        up->cfg.ops.add_blocklist(up->cfg.ops.arg, &up->optout);
     logf_(up,
           "lease %" PRIu64 " of campaign %s: shard %u, steps %" PRIu64 "+%" PRIu64 " of %" PRIu64
           ", %" PRIu64 " probes/s",
@@ -292,6 +368,7 @@ static void handle_message(struct vt_uplink *up, const uint8_t *buf, size_t len)
     char err[512];
     Vantage__Envelope *env = vt_envelope_unpack(buf, len, err, sizeof err);
     up->missed = 0; /* the coordinator is alive, whatever it said */
+    up->last_heard_ms = zclock_mono();
     if (!env) {
         int64_t now = zclock_mono();
         if (now - up->last_bad_log_ms > 60000) {
@@ -314,6 +391,11 @@ static void handle_message(struct vt_uplink *up, const uint8_t *buf, size_t len)
         up->heartbeat_ms = w->has_heartbeat_ms && w->heartbeat_ms ? w->heartbeat_ms : 1000;
         up->next_beat_ms = zclock_mono();
         up->hello_backoff_ms = HELLO_BACKOFF_MIN_MS;
+        if (w->has_optout_gen && w->optout_gen > up->optout_gen)
+            logf_(up,
+                  "opt-out list behind (generation %" PRIu64 " of %" PRIu64 "): the "
+                  "coordinator sends it before any lease goes on",
+                  up->optout_gen, w->optout_gen);
         send_progress(up);
         break;
     }
@@ -336,13 +418,14 @@ static void handle_message(struct vt_uplink *up, const uint8_t *buf, size_t len)
         }
         break;
     case VANTAGE__ENVELOPE__BODY_BLOCKLIST:
-        if (up->lease_id && up->cfg.ops.add_blocklist)
-            up->cfg.ops.add_blocklist(up->cfg.ops.arg, env->blocklist);
+        handle_optout(up, env->blocklist);
         break;
     case VANTAGE__ENVELOPE__BODY_CANCEL:
-        if (up->lease_id && env->cancel->lease_id == up->lease_id && up->cfg.ops.stop) {
-            logf_(up, "lease %" PRIu64 " cancelled by the coordinator", up->lease_id);
-            up->cfg.ops.stop(up->cfg.ops.arg);
+        if (up->lease_id && env->cancel->lease_id == up->lease_id) {
+            char why[160];
+            snprintf(why, sizeof why, "cancelled by the coordinator (%.100s)",
+                     env->cancel->reason ? env->cancel->reason : "no reason given");
+            stop_lease(up, why);
         }
         break;
     case VANTAGE__ENVELOPE__BODY_ERROR:
@@ -369,6 +452,12 @@ static void handle_event(struct vt_uplink *up)
         up->progress.finished = finished;
         up->progress.has_rate = true;
         up->progress.rate = up->lease_rate;
+        /* Every result of `done` steps is in a batch at or below this seq:
+         * the checkpoint counts once the coordinator has stored them. */
+        up->progress.has_batch_seq = true;
+        up->progress.batch_seq = vt_spool_last_seq(up->cfg.spool);
+        up->progress.has_dropped = true;
+        up->progress.dropped = dropped;
         up->progress_pending = true;
         pump_batches(up); /* the batches this checkpoint covers go first */
         send_progress(up);
@@ -386,6 +475,7 @@ static void handle_event(struct vt_uplink *up)
         if (lease_id == up->lease_id) {
             up->lease_id = 0;
             up->lease_rate = 0;
+            up->lease_stopping = false;
         }
     }
     zstr_free(&cmd);
@@ -401,6 +491,10 @@ static void send_heartbeat(struct vt_uplink *up, bool stopping)
                     zclock_mono() >= up->no_lease_until_ms && !vt_spool_full(up->cfg.spool);
     hb.has_rate = true;
     hb.rate = up->lease_id ? up->lease_rate : 0;
+    hb.has_lease_id = true;
+    hb.lease_id = up->lease_id;
+    hb.has_optout_gen = true;
+    hb.optout_gen = up->optout_gen;
     env.body_case = VANTAGE__ENVELOPE__BODY_HEARTBEAT;
     env.heartbeat = &hb;
     send_env(up, &env);
@@ -411,6 +505,8 @@ static void send_heartbeat(struct vt_uplink *up, bool stopping)
 static int tick(struct vt_uplink *up, bool stopping, char *err, size_t errlen)
 {
     int64_t now = zclock_mono();
+    if (up->lease_id && now - up->last_heard_ms > up->lease_deadline_ms)
+        stop_lease(up, "no word from the coordinator for the lease's deadline");
     if (up->welcomed) {
         if (now < up->next_beat_ms)
             return 0;
@@ -452,10 +548,8 @@ int vt_uplink_run(struct vt_uplink *up, atomic_bool *stop, char *err, size_t err
         if (!stopping && atomic_load(stop)) {
             stopping = true;
             stop_deadline = zclock_mono() + STOP_GRACE_MS;
-            if (up->lease_id && up->cfg.ops.stop) {
-                logf_(up, "stopping lease %" PRIu64, up->lease_id);
-                up->cfg.ops.stop(up->cfg.ops.arg);
-            }
+            if (up->lease_id)
+                stop_lease(up, "the worker is shutting down");
         }
         if (stopping && (!up->lease_id || zclock_mono() > stop_deadline))
             break;

@@ -37,7 +37,7 @@ struct vt_coord *coord_open(const char *dir, const char *keydir)
     assert_int_equal(vt_targets_builtin_blocklist(&c->base_blocklist), 0);
     c->batch = vt_batch_new();
     assert_non_null(c->batch);
-    if (vt_registry_load(c, err, sizeof err) != 0 || vt_blocklist_load(c) != 0 ||
+    if (vt_registry_load(c, err, sizeof err) != 0 || vt_optout_load(c) != 0 ||
         vt_campaigns_load(c, err, sizeof err) != 0 || vt_leases_load(c) != 0)
         fail_msg("cannot load the store: %s", err);
     return c;
@@ -136,6 +136,6 @@ struct vt_worker *connect_worker(struct vt_coord *c, const char *name, const cha
     h.software = program_invocation_short_name;
     h.policy = &pol;
     vt_worker_on_hello(c, w, &h);
-    w->last_seen_ms = vt_now_ms();
+    w->last_seen_ms = vt_mono_ms();
     return w;
 }

@@ -135,6 +135,19 @@ static uint64_t stored_seq(struct vt_coord *c, const char *worker)
     return seq;
 }
 
+/* Batch seq of worker `name` is kept in quarantine. */
+static bool quarantined(struct vt_coord *c, const char *name, uint64_t seq)
+{
+    char key[128];
+    void *v;
+    size_t n;
+    snprintf(key, sizeof key, "quarantine/%s/%016llx", name, (unsigned long long)seq);
+    int rc = vt_meta_get(c->store, key, &v, &n);
+    if (rc == 1)
+        free(v);
+    return rc == 1;
+}
+
 /* ---- the tests ---- */
 
 /* A valid batch: one record per (window, ip, port) with the sender's site; acked. */
@@ -203,8 +216,10 @@ static void test_redelivery_changes_nothing(void **state)
     assert_int_equal(stored_seq(f->c, "a"), 2);
 }
 
-/* One bad result spoils the batch: nothing of it is stored, its seq is not
- * recorded, the counts do not move; the next good batch is taken. */
+/* One bad result spoils the batch: nothing of it is stored and the counts do
+ * not move, but the batch is not lost either: it is quarantined whole (kept
+ * in meta with the reason, counted for `worker list`) and acknowledged, so
+ * the worker's spool moves on; the next good batch is taken. */
 static void test_bad_result_rejects_whole_batch(void **state)
 {
     struct fixture *f = *state;
@@ -221,7 +236,8 @@ static void test_bad_result_rejects_whole_batch(void **state)
     enum { OUTSIDE, PORT, FUTURE, ANCIENT, TTL, PORT0, PORT_HIGH, NBAD };
     for (int bad = 0; bad < NBAD; bad++) {
         struct batch b;
-        batch_init(&b, 2, x.la->id);
+        uint64_t seq = 2 + (uint64_t)bad;
+        batch_init(&b, seq, x.la->id);
         batch_add(&b, IP(1, 0, 0, 2), 80, true, now); /* fine */
         batch_add(&b, IP(1, 0, 0, 3), 23, false, now);
         Vantage__Result *r = batch_add(&b, IP(1, 0, 0, 4), 80, true, now);
@@ -252,22 +268,27 @@ static void test_bad_result_rejects_whole_batch(void **state)
         ingest(f->c, x.a, &b);
         scan(f->c, &after);
         assert_same_rows(&before, &after);
-        assert_int_equal(x.a->acked_seq, 1);
-        assert_int_equal(stored_seq(f->c, "a"), 1);
+        assert_int_equal(x.a->acked_seq, seq);
+        assert_int_equal(stored_seq(f->c, "a"), seq);
+        assert_int_equal(x.a->quarantined, (uint64_t)bad + 1);
+        assert_true(quarantined(f->c, "a", seq));
         assert_int_equal(x.k->found_open, open);
         assert_int_equal(x.k->found_closed, closed);
     }
 
     struct batch next;
-    batch_init(&next, 2, x.la->id);
+    batch_init(&next, 2 + NBAD, x.la->id);
     batch_add(&next, IP(1, 0, 0, 2), 80, true, now);
     ingest(f->c, x.a, &next);
-    assert_int_equal(x.a->acked_seq, 2);
+    assert_int_equal(x.a->acked_seq, 2 + NBAD);
+    assert_false(quarantined(f->c, "a", 2 + NBAD));
     scan(f->c, &after);
     assert_int_equal(after.n, before.n + 1);
 }
 
-/* Results for someone else's lease, or for no lease at all, are not stored. */
+/* Results for someone else's lease, or for a lease this coordinator does not
+ * know (its record lost in a crash), are not stored, and not lost: each such
+ * batch is parked in quarantine and acknowledged. */
 static void test_foreign_or_unknown_lease(void **state)
 {
     struct fixture *f = *state;
@@ -282,21 +303,27 @@ static void test_foreign_or_unknown_lease(void **state)
     batch_init(&bb, 1, x.la->id); /* b names a's lease */
     batch_add(&bb, IP(1, 0, 0, 1), 80, true, now);
     ingest(f->c, b, &bb);
-    batch_init(&bb, 1, 9999); /* nobody's */
+    batch_init(&bb, 2, 9999); /* nobody's */
     batch_add(&bb, IP(1, 0, 0, 1), 80, true, now);
     ingest(f->c, b, &bb);
+    batch_init(&bb, 1, 9999);
+    batch_add(&bb, IP(1, 0, 0, 1), 80, true, now);
     ingest(f->c, idle, &bb);
-    batch_init(&bb, 1, 0); /* "no lease" */
+    batch_init(&bb, 2, 0); /* "no lease" */
     batch_add(&bb, IP(1, 0, 0, 1), 80, true, now);
     ingest(f->c, idle, &bb);
 
     struct rows r;
     scan(f->c, &r);
     assert_int_equal(r.n, 0);
-    assert_int_equal(b->acked_seq, 0);
-    assert_int_equal(idle->acked_seq, 0);
-    assert_int_equal(stored_seq(f->c, "b"), 0);
-    assert_int_equal(stored_seq(f->c, "idle"), 0);
+    assert_int_equal(b->acked_seq, 2);
+    assert_int_equal(idle->acked_seq, 2);
+    assert_int_equal(b->quarantined, 2);
+    assert_int_equal(idle->quarantined, 2);
+    assert_true(quarantined(f->c, "b", 1) && quarantined(f->c, "b", 2));
+    assert_true(quarantined(f->c, "idle", 1) && quarantined(f->c, "idle", 2));
+    assert_int_equal(stored_seq(f->c, "b"), 2);
+    assert_int_equal(stored_seq(f->c, "idle"), 2);
     assert_int_equal(x.k->found_open + x.k->found_closed, 0);
 }
 
@@ -340,8 +367,8 @@ static void test_late_results_of_lapsed_lease(void **state)
 {
     struct fixture *f = *state;
     struct world x = world(f->c);
-    x.la->deadline_ms = vt_now_ms() - 1;
-    vt_leases_tick(f->c, vt_now_ms());
+    x.la->deadline_ms = vt_mono_ms() - 1;
+    vt_leases_tick(f->c, vt_mono_ms());
     assert_false(x.la->active);
     assert_int_equal(x.a->lease_id, 0);
 

@@ -249,7 +249,7 @@ static void test_distinct_sites(void **state)
                     assert_string_not_equal(k->shard[s].slot[i].site, k->shard[s].slot[j].site);
 
     /* Site c goes offline: the campaign waits again. */
-    c1->last_seen_ms = vt_now_ms() - 2 * VT_ONLINE_MS;
+    c1->last_seen_ms = vt_mono_ms() - 2 * VT_ONLINE_MS;
     assert_string_equal(status_str(f->c, k, "state", buf, sizeof buf), "waiting");
     assert_string_not_equal(status_str(f->c, k, "waiting", buf, sizeof buf), "(null)");
 }
@@ -294,11 +294,11 @@ static void test_lapse_requeues_with_checkpoint(void **state)
     uint64_t id = la->id;
     progress(f->c, a, 500, false);
 
-    vt_leases_tick(f->c, vt_now_ms()); /* deadline not reached: nothing happens */
+    vt_leases_tick(f->c, vt_mono_ms()); /* deadline not reached: nothing happens */
     assert_true(la->active);
 
-    la->deadline_ms = vt_now_ms() - 1;
-    vt_leases_tick(f->c, vt_now_ms());
+    la->deadline_ms = vt_mono_ms() - 1;
+    vt_leases_tick(f->c, vt_mono_ms());
     assert_false(la->active);
     assert_int_equal(a->lease_id, 0);
     assert_int_equal(f->c->nactive, 0);
@@ -328,8 +328,8 @@ static void test_lapse_without_progress(void **state)
     struct vt_worker *a = connect_worker(f->c, "a", "site-a", ANYTHING);
     vt_lease_offer(f->c, a);
     struct vt_lease *la = lease_of(f->c, a);
-    la->deadline_ms = vt_now_ms() - 1;
-    vt_leases_tick(f->c, vt_now_ms());
+    la->deadline_ms = vt_mono_ms() - 1;
+    vt_leases_tick(f->c, vt_mono_ms());
     struct vt_slot *sl = &k->shard[la->shard].slot[la->slot];
     assert_string_equal(sl->site, "");
     assert_int_equal(sl->done, 0);
@@ -474,7 +474,7 @@ static void test_restart_restores_state(void **state)
     assert_int_equal(sb2->lease_id, id_b2);
     assert_true(vt_lease_by_id(c, id_a)->active);
     assert_true(vt_lease_by_id(c, id_b2)->active);
-    assert_true(vt_lease_by_id(c, id_a)->deadline_ms > vt_now_ms());
+    assert_true(vt_lease_by_id(c, id_a)->deadline_ms > vt_mono_ms());
     /* the ended one is known, not active */
     struct vt_lease *old = vt_lease_by_id(c, id_b);
     assert_non_null(old);
@@ -485,7 +485,7 @@ static void test_restart_restores_state(void **state)
 
     /* and the lease goes on: progress after the restart moves the checkpoint */
     a->hello = true;
-    a->last_seen_ms = vt_now_ms();
+    a->last_seen_ms = vt_mono_ms();
     progress(c, a, 400, false);
     assert_int_equal(sa->done, 400);
 }

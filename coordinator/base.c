@@ -1,0 +1,116 @@
+/* base.c: the bottom layer of the daemon, which every other part may use and
+ * which uses none of them: the log, the two clocks, escaping of text that
+ * came from a peer, and sending one envelope to a worker's connection.
+ *
+ * Clocks: durations and deadlines (leases, online checks, rate limits) are
+ * on CLOCK_MONOTONIC, so an NTP step cannot lapse every lease at once; the
+ * wall clock (vt_now_ms, control_client.c) is for times that are stored or
+ * shown. */
+#include "coord.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <string.h>
+#include <time.h>
+
+int64_t vt_mono_ms(void)
+{
+    struct timespec ts;
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts); /* cannot fail on Linux */
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void vt_log(const char *fmt, ...)
+{
+    char ts[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s vantage: ", ts);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+const char *vt_escape(const char *text, char *out, size_t outlen)
+{
+    size_t n = 0;
+    if (!outlen)
+        return out;
+    for (const unsigned char *p = (const unsigned char *)(text ? text : ""); *p; p++) {
+        char piece[5];
+        if (*p < 0x20 || *p == 0x7f || *p == '\\')
+            snprintf(piece, sizeof piece, *p == '\\' ? "\\\\" : "\\x%02x", *p);
+        else
+            piece[0] = (char)*p, piece[1] = '\0';
+        size_t len = strlen(piece);
+        if (n + len + 4 >= outlen) { /* room for "..." */
+            memcpy(out + n, "...", 3);
+            n += 3;
+            break;
+        }
+        memcpy(out + n, piece, len);
+        n += len;
+    }
+    out[n] = '\0';
+    return out;
+}
+
+int vt_send_to(struct vt_coord *c, struct vt_worker *w, const Vantage__Envelope *env)
+{
+    if (!w->route)
+        return -1;
+    uint8_t *buf;
+    size_t len;
+    if (vt_envelope_pack(env, &buf, &len) != 0)
+        return -1;
+    zmsg_t *m = zmsg_new();
+    zframe_t *id = zframe_dup(w->route);
+    zmsg_append(m, &id);
+    zmsg_addmem(m, buf, len);
+    free(buf);
+    /* ROUTER drops (does not block) for a peer whose queue is full: the
+     * protocol tolerates that (heartbeats, re-sent batches, re-offered leases,
+     * cancels and opt-outs repeated at every beat until the worker has them). */
+    return zmsg_send(&m, c->router);
+}
+
+void vt_send_error(struct vt_coord *c, struct vt_worker *w, Vantage__Error__Code code,
+                   const char *fmt, ...)
+{
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    Vantage__Error e = VANTAGE__ERROR__INIT;
+    e.code = code;
+    e.text = text;
+    Vantage__Envelope env = VANTAGE__ENVELOPE__INIT;
+    env.version = VT_PROTOCOL_VERSION;
+    env.body_case = VANTAGE__ENVELOPE__BODY_ERROR;
+    env.error = &e;
+    vt_send_to(c, w, &env);
+}
+
+void vt_complain(struct vt_coord *c, struct vt_worker *w, const char *fmt, ...)
+{
+    c->bad_messages++;
+    int64_t now = vt_mono_ms();
+    if (w) {
+        w->rejected++;
+        if (w->last_complaint_ms && now - w->last_complaint_ms < VT_LOG_EVERY_MS)
+            return;
+        w->last_complaint_ms = now;
+    }
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    vt_log("worker %s: %s (%" PRIu64 " rejected so far; next report in a minute at most)",
+           w ? w->name : "?", text, w ? w->rejected : c->bad_messages);
+}

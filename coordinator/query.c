@@ -1,0 +1,151 @@
+/* query.c: the query engine behind the control request "query"
+ * (docs/control.md): a scan of the obs column family in key order, filtered
+ * by port, prefix, state, campaign, time and vantage, one page at a time.
+ *
+ * A request reads at most VT_QUERY_EXAMINE records, matching or not, and
+ * returns a paging key where it stopped, so a selective filter over a large
+ * store pages instead of stalling the loop that the workers need. */
+#include "coord.h"
+
+#include <sodium.h>
+#include <stdarg.h>
+#include <string.h>
+#include <time.h>
+
+static json_t *fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static json_t *fail(const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+}
+
+static const char *str(json_t *req, const char *key)
+{
+    return json_string_value(json_object_get(req, key));
+}
+
+static json_int_t num(json_t *req, const char *key, json_int_t dflt)
+{
+    json_t *v = json_object_get(req, key);
+    return json_is_integer(v) ? json_integer_value(v) : dflt;
+}
+
+struct query {
+    struct vt_coord *c;
+    const char *campaign, *state, *vantage;
+    json_int_t port;
+    struct vt_targets prefix;
+    bool has_prefix;
+    int64_t since, until;
+    json_t *rows;
+    size_t limit;
+};
+
+static const char *rfc3339(uint64_t ms, char *buf, size_t len)
+{
+    time_t s = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, len - n, ".%03uZ", (unsigned)(ms % 1000));
+    return buf;
+}
+
+static int query_row(void *arg, const struct vt_obs_row *row)
+{
+    struct query *q = arg;
+    const Vantage__Observation *o = row->obs;
+    if (q->port && row->port != q->port)
+        return 0;
+    if (q->has_prefix && !vt_targets_contains(&q->prefix, row->ip))
+        return 0;
+    if (q->state && strcmp(q->state, o->open ? "open" : "closed"))
+        return 0;
+    if (q->campaign && (!o->campaign || strcmp(q->campaign, o->campaign)))
+        return 0;
+    if (q->since && (int64_t)o->last_seen_ms < q->since)
+        return 0;
+    if (q->until && (int64_t)o->first_seen_ms > q->until)
+        return 0;
+    json_t *sites = json_array();
+    bool has_site = !q->vantage;
+    for (size_t i = 0; i < o->n_sites; i++) {
+        json_array_append_new(sites, json_string(o->sites[i]));
+        has_site |= q->vantage && !strcmp(o->sites[i], q->vantage);
+    }
+    if (!has_site) {
+        json_decref(sites);
+        return 0;
+    }
+    char ip[16], fs[32], ls[32];
+    json_array_append_new(q->rows, json_pack("{s:s, s:i, s:s, s:i, s:I, s:s, s:s, s:o, s:s?}", "ip",
+                                             vt_ip_str(row->ip, ip), "port", (int)row->port,
+                                             "state", o->open ? "open" : "closed", "ttl",
+                                             (int)(o->has_ttl ? o->ttl : 0), "window",
+                                             (json_int_t)row->window, "first_seen",
+                                             rfc3339(o->first_seen_ms, fs, sizeof fs), "last_seen",
+                                             rfc3339(o->last_seen_ms, ls, sizeof ls), "vantages",
+                                             sites, "campaign", o->campaign));
+    return json_array_size(q->rows) >= q->limit;
+}
+
+json_t *vt_query_run(struct vt_coord *c, json_t *req)
+{
+    struct query q = {.c = c,
+                      .campaign = str(req, "campaign"),
+                      .state = str(req, "state"),
+                      .vantage = str(req, "vantage"),
+                      .port = num(req, "port", 0),
+                      .since = num(req, "since_ms", 0),
+                      .until = num(req, "until_ms", 0),
+                      .limit = (size_t)num(req, "limit", 10000)};
+    if (q.limit < 1 || q.limit > 100000)
+        q.limit = 10000;
+    if (q.state && strcmp(q.state, "open") && strcmp(q.state, "closed"))
+        return fail("query: state is open or closed");
+    const char *prefix = str(req, "prefix");
+    char err[256] = "";
+    if (prefix) {
+        vt_targets_init(&q.prefix);
+        if (strpbrk(prefix, ", \t\n@") ||
+            vt_targets_parse(&q.prefix, prefix, err, sizeof err) != 0) {
+            vt_targets_free(&q.prefix);
+            return fail("query: %s", err[0] ? err : "bad prefix");
+        }
+        q.has_prefix = true;
+    }
+    uint8_t start[VT_OBS_KEY_LEN], next[VT_OBS_KEY_LEN];
+    const char *after = str(req, "after");
+    bool has_start = false;
+    if (after) {
+        if (strlen(after) != 2 * VT_OBS_KEY_LEN ||
+            sodium_hex2bin(start, sizeof start, after, strlen(after), NULL, NULL, NULL) != 0) {
+            if (q.has_prefix)
+                vt_targets_free(&q.prefix);
+            return fail("query: bad paging key");
+        }
+        has_start = true;
+    }
+    q.rows = json_array();
+    /* At most VT_QUERY_EXAMINE records per request, matching or not: a
+     * selective filter over a large store pages instead of stalling the loop
+     * that workers need. */
+    int more =
+        vt_obs_scan(c->store, has_start ? start : NULL, VT_QUERY_EXAMINE, query_row, &q, next);
+    if (q.has_prefix)
+        vt_targets_free(&q.prefix);
+    if (more < 0) {
+        json_decref(q.rows);
+        return fail("cannot read the store");
+    }
+    char hex[2 * VT_OBS_KEY_LEN + 1];
+    bool paged = more == 1;
+    if (paged)
+        sodium_bin2hex(hex, sizeof hex, next, sizeof next);
+    return json_pack("{s:b, s:o, s:o}", "ok", 1, "rows", q.rows, "next",
+                     paged ? json_string(hex) : json_null());
+}
