@@ -160,6 +160,15 @@ void vt_ingest_batch(struct vt_coord *c, struct vt_worker *w, const Vantage__Res
         queue_ack(c, w, b->seq); /* stored before: say so again */
         return;
     }
+    /* Credit: no more batches written per group commit than the worker was
+     * granted, whatever it sends (an honest worker never has more unacked). */
+    if (w->inflight >= (w->credits ? w->credits : VT_CREDITS)) {
+        c->batches_refused++;
+        vt_complain(c, w, "batch %" PRIu64 " beyond its credit of %u refused", b->seq,
+                    w->credits ? w->credits : VT_CREDITS);
+        lose_session(c, w);
+        return;
+    }
     struct vt_lease *l = vt_lease_by_id(c, b->lease_id);
     if (!l) { /* parked: its lease record may have been lost in a crash */
         refuse(c, w, b, "a lease this coordinator does not know", NULL);

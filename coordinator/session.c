@@ -127,14 +127,6 @@ static void on_heartbeat(struct vt_coord *c, struct vt_worker *w, const Vantage_
 
 static void on_results(struct vt_coord *c, struct vt_worker *w, const Vantage__ResultBatch *b)
 {
-    if (b->seq > w->acked_seq && w->inflight >= (w->credits ? w->credits : VT_CREDITS)) {
-        c->batches_refused++;
-        vt_complain(c, w, "batch %" PRIu64 " beyond its credit of %u refused", b->seq, w->credits);
-        vt_send_error(c, w, VANTAGE__ERROR__CODE__NOT_ALLOWED,
-                      "beyond credit: say Hello again and re-send from the acknowledged seq");
-        w->hello = false;
-        return;
-    }
     vt_ingest_batch(c, w, b);
     /* Results of a lease that is over: taken (they are real), and the
      * worker is told to stop that scan if it still runs it. */

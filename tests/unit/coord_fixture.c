@@ -115,6 +115,12 @@ struct vt_worker *connect_worker(struct vt_coord *c, const char *name, const cha
     assert_int_equal(zmq_curve_keypair(pub, secret), 0);
     if (vt_worker_add(c, name, pub, site, 0, err, sizeof err) != 0)
         fail_msg("%s", err);
+    return connect_worker_again(c, name, p);
+}
+
+/* An enrolled worker says Hello with policy p (after a restart of either side). */
+struct vt_worker *connect_worker_again(struct vt_coord *c, const char *name, struct policy p)
+{
     struct vt_worker *w = vt_worker_by_name(c, name);
     assert_non_null(w);
 

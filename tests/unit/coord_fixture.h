@@ -32,4 +32,7 @@ int teardown(void **state);
 struct vt_worker *connect_worker(struct vt_coord *c, const char *name, const char *site,
                                  struct policy p);
 
+/* An enrolled worker says Hello again with policy p. */
+struct vt_worker *connect_worker_again(struct vt_coord *c, const char *name, struct policy p);
+
 #endif

@@ -630,6 +630,249 @@ static void test_policy_ports_in_any_order(void **state)
     assert_int_not_equal(w->lease_id, 0);
 }
 
+/* Progress with the batch seq that covers it (as the worker sends it). */
+static void progress_seq(struct vt_coord *c, struct vt_worker *w, uint64_t id, uint64_t done,
+                         bool finished, uint64_t seq, uint64_t dropped)
+{
+    Vantage__Progress p = VANTAGE__PROGRESS__INIT;
+    p.lease_id = id;
+    p.done = done;
+    p.has_finished = finished;
+    p.finished = finished;
+    p.has_batch_seq = true;
+    p.batch_seq = seq;
+    p.has_dropped = dropped != 0;
+    p.dropped = dropped;
+    vt_lease_on_progress(c, w, &p);
+}
+
+/* "Finished" means stored: a finished arc whose batches are not durable yet
+ * neither finishes its slot nor completes the campaign; the worker is free
+ * meanwhile; once the batches up to the seq are durable, both happen. */
+static void test_finished_means_stored(void **state)
+{
+    struct fixture *f = *state;
+    struct vt_campaign *k = start(f->c, "iot", 1000, 1);
+    struct vt_worker *w = connect_worker(f->c, "w", "a", ANYTHING);
+    for (unsigned n = 0; n < k->nshards; n++) {
+        vt_lease_offer(f->c, w);
+        struct vt_lease *l = lease_of(f->c, w);
+        struct vt_slot *sl = slot_of(l);
+        uint64_t steps = k->shard[l->shard].steps, seq = 10 * (n + 1);
+        progress_seq(f->c, w, l->id, steps / 2, false, seq - 5, 0);
+        assert_int_equal(sl->done, 0); /* batch seq-5 is not stored yet */
+        progress_seq(f->c, w, l->id, steps, true, seq, 0);
+        assert_false(sl->finished);
+        assert_int_equal(w->lease_id, 0); /* free for other work */
+        assert_true(l->active);           /* but the slot waits */
+        vt_campaigns_tick(f->c, vt_now_ms());
+        assert_int_equal(k->state, VT_CAMPAIGN_RUNNING);
+        w->durable_seq = seq - 1;
+        vt_leases_on_durable(f->c);
+        assert_false(sl->finished);
+        w->durable_seq = seq;
+        vt_leases_on_durable(f->c);
+        assert_true(sl->finished);
+        assert_false(l->active);
+    }
+    vt_campaigns_tick(f->c, vt_now_ms());
+    assert_int_equal(k->state, VT_CAMPAIGN_COMPLETE);
+}
+
+/* A finishing lease whose worker stays away lapses: the slot goes back at
+ * its durable checkpoint, never counted finished. */
+static void test_finishing_lease_of_absent_worker_lapses(void **state)
+{
+    struct fixture *f = *state;
+    struct vt_campaign *k = start(f->c, "iot", 1000, 1);
+    struct vt_worker *w = connect_worker(f->c, "w", "a", ANYTHING);
+    vt_lease_offer(f->c, w);
+    struct vt_lease *l = lease_of(f->c, w);
+    progress_seq(f->c, w, l->id, 100, false, 0, 0);
+    progress_seq(f->c, w, l->id, k->shard[l->shard].steps, true, 7, 0);
+    w->last_seen_ms = vt_mono_ms() - 2 * VT_ONLINE_MS;
+    l->deadline_ms = vt_mono_ms() - 1;
+    vt_leases_tick(f->c, vt_mono_ms());
+    assert_false(l->active);
+    assert_false(slot_of(l)->finished);
+    assert_int_equal(slot_of(l)->done, 100);
+}
+
+/* Lease ids are never given twice, also when the coordinator crashed before
+ * the lease records reached the store. */
+static void test_lease_ids_never_reissued(void **state)
+{
+    struct fixture *f = *state;
+    start(f->c, "iot", 1000, 1);
+    struct vt_worker *w = connect_worker(f->c, "w", "a", ANYTHING);
+    vt_lease_offer(f->c, w);
+    uint64_t first = w->lease_id;
+    assert_int_not_equal(first, 0);
+    char key[64];
+    snprintf(key, sizeof key, "lease/%016llx", (unsigned long long)first);
+    /* the crash: the (unsynced) lease record is gone */
+    assert_int_equal(vt_meta_delete(f->c->store, key, true), 0);
+    coord_close(f->c);
+    f->c = coord_open(f->dir, f->keydir);
+    assert_null(vt_lease_by_id(f->c, first));
+    w = connect_worker_again(f->c, "w", ANYTHING);
+    vt_lease_offer(f->c, w);
+    assert_true(w->lease_id > first);
+}
+
+/* Deadlines are on the monotonic clock: a wall-clock step cannot lapse them. */
+static void test_deadlines_are_monotonic(void **state)
+{
+    struct fixture *f = *state;
+    start(f->c, "iot", 1000, 1);
+    struct vt_worker *w = connect_worker(f->c, "w", "a", ANYTHING);
+    vt_lease_offer(f->c, w);
+    struct vt_lease *l = lease_of(f->c, w);
+    int64_t left = l->deadline_ms - vt_mono_ms();
+    assert_true(left > VT_LEASE_MS - 1000 && left <= VT_LEASE_MS);
+    /* a tick given the wall clock (an hour ahead, as after an NTP step) is
+     * still measured against the monotonic deadline */
+    vt_leases_tick(f->c, vt_mono_ms());
+    assert_true(l->active);
+}
+
+/* Hello after a restart of the worker (it runs nothing): the lease it held
+ * ends at once, keeping its checkpoint, and is offered again. */
+static void test_reconcile_on_hello(void **state)
+{
+    struct fixture *f = *state;
+    struct vt_campaign *k = start(f->c, "iot", 1000, 1);
+    struct vt_worker *w = connect_worker(f->c, "w", "a", ANYTHING);
+    vt_lease_offer(f->c, w);
+    struct vt_lease *l = lease_of(f->c, w);
+    progress(f->c, w, 33, false);
+    vt_lease_reconcile(f->c, w, l->id, true); /* still runs it: goes on */
+    assert_true(l->active);
+    vt_lease_reconcile(f->c, w, 0, true); /* restarted: lost it */
+    assert_false(l->active);
+    assert_int_equal(w->lease_id, 0);
+    assert_int_equal(slot_of(l)->done, 33);
+    /* a cancelled campaign's lease named at the next Hello is not revived */
+    vt_lease_offer(f->c, w);
+    struct vt_lease *l2 = lease_of(f->c, w);
+    assert_int_equal(vt_campaign_set_state(f->c, k, VT_CAMPAIGN_CANCELLED, err, sizeof err), 0);
+    vt_lease_reconcile(f->c, w, l2->id, true);
+    assert_false(l2->active);
+    assert_false(vt_lease_live(l2));
+}
+
+/* A slot whose scan lost answers is scanned again (K = 1), a bounded number
+ * of times; with K > 1 it is flagged instead. */
+static void test_dropped_answers(void **state)
+{
+    struct fixture *f = *state;
+    struct vt_campaign *k = start(f->c, "one", 1000, 1);
+    struct vt_worker *w = connect_worker(f->c, "w", "a", ANYTHING);
+    vt_lease_offer(f->c, w);
+    struct vt_lease *l = lease_of(f->c, w);
+    unsigned shard = l->shard;
+    struct vt_slot *sl = slot_of(l);
+    progress_seq(f->c, w, l->id, k->shard[shard].steps, true, 0, 3);
+    assert_false(sl->finished);
+    assert_int_equal(sl->done, 0);
+    assert_int_equal(sl->redos, 1);
+    for (unsigned i = 0; i < VT_MAX_REDOS; i++) {
+        vt_lease_offer(f->c, w);
+        l = lease_of(f->c, w);
+        assert_int_equal(l->shard, shard); /* its own slot first */
+        progress_seq(f->c, w, l->id, k->shard[shard].steps, true, 0, 1);
+    }
+    assert_true(sl->finished);
+    assert_true(sl->incomplete);
+
+    struct vt_campaign *k2 =
+        vt_campaign_start(f->c, "two", "2.0.0.0/16", "23", 1000, 2, 1, 0, err, sizeof err);
+    assert_non_null(k2);
+    vt_campaign_set_state(f->c, k, VT_CAMPAIGN_CANCELLED, err, sizeof err);
+    vt_lease_offer(f->c, w);
+    l = lease_of(f->c, w);
+    assert_ptr_equal(l->campaign, k2);
+    progress_seq(f->c, w, l->id, k2->shard[l->shard].steps, true, 0, 5);
+    assert_true(slot_of(l)->finished);
+    assert_true(slot_of(l)->incomplete);
+    json_t *st = vt_campaign_status(f->c, k2);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(st, "shards"), "incomplete_slots")), 1);
+    json_decref(st);
+}
+
+/* A worker behind on opt-outs is offered nothing until it has them. */
+static void test_optout_generation_gates_work(void **state)
+{
+    struct fixture *f = *state;
+    start(f->c, "iot", 1000, 1);
+    assert_int_equal(vt_optout_add(f->c, "1.0.200.0/24", "owner asked", err, sizeof err), 0);
+    assert_int_equal(f->c->optout_gen, 1);
+    struct vt_worker *w = connect_worker(f->c, "w", "a", ANYTHING);
+    assert_int_equal(w->optout_gen, 0);
+    vt_lease_offer(f->c, w);
+    assert_int_equal(w->lease_id, 0);
+    w->optout_gen = 1; /* it said so in a Heartbeat */
+    vt_lease_offer(f->c, w);
+    assert_int_not_equal(w->lease_id, 0);
+    /* the generation survives a restart, and so does the entry */
+    coord_close(f->c);
+    f->c = coord_open(f->dir, f->keydir);
+    assert_int_equal(f->c->optout_gen, 1);
+    assert_true(vt_targets_contains(&f->c->optout, 0x0100c801));
+    assert_int_equal(vt_optout_remove(f->c, "1.0.200.0/24", err, sizeof err), 0);
+    assert_int_equal(f->c->optout_gen, 2);
+    assert_false(vt_targets_contains(&f->c->optout, 0x0100c801));
+}
+
+/* Scoped partners get work: with one worker allowed 1.0.0.0/17 and one the
+ * whole /16, the campaign is cut into cells along the scopes; the /17 worker
+ * gets leases, only inside its scope, and both together finish it. */
+static void test_scoped_partners_get_work(void **state)
+{
+    struct fixture *f = *state;
+    struct vt_worker *half =
+        connect_worker(f->c, "half", "a", (struct policy){0x01000000, 0x01007fff, 1, 65535, 0});
+    struct vt_worker *all = connect_worker(f->c, "all", "b", ANYTHING);
+    struct vt_campaign *k = start(f->c, "iot", 1000, 1);
+    assert_int_equal(k->ncells, 2);
+    assert_true(vt_lease_eligible(half, k));
+    unsigned got_half = 0;
+    for (int round = 0; round < 1000 && k->state == VT_CAMPAIGN_RUNNING; round++) {
+        struct vt_worker *ws[2] = {half, all};
+        for (int i = 0; i < 2; i++) {
+            vt_lease_offer(f->c, ws[i]);
+            if (!ws[i]->lease_id)
+                continue;
+            struct vt_lease *l = lease_of(f->c, ws[i]);
+            const struct vt_targets *t = &k->cell[k->shard[l->shard].cell].targets;
+            if (ws[i] == half) {
+                got_half++;
+                for (size_t j = 0; j < t->n; j++)
+                    assert_true(t->r[j].first >= 0x01000000 && t->r[j].last <= 0x01007fff);
+            }
+            progress(f->c, ws[i], k->shard[l->shard].steps, true);
+        }
+        vt_campaigns_tick(f->c, vt_now_ms());
+    }
+    assert_int_equal(k->state, VT_CAMPAIGN_COMPLETE);
+    assert_true(got_half > 0);
+    /* the cells cover the targets exactly once */
+    uint64_t n = 0;
+    for (unsigned i = 0; i < k->ncells; i++)
+        n += vt_targets_count(&k->cell[i].targets);
+    assert_int_equal(n, 65536);
+    /* and a restart rebuilds the same cells and arcs */
+    unsigned ncells = k->ncells, nshards = k->nshards;
+    uint64_t first_last = k->shard[nshards - 1].first;
+    coord_close(f->c);
+    f->c = coord_open(f->dir, f->keydir);
+    k = vt_campaign_by_name(f->c, "iot");
+    assert_int_equal(k->ncells, ncells);
+    assert_int_equal(k->nshards, nshards);
+    assert_int_equal(k->shard[nshards - 1].first, first_last);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -649,6 +892,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_status_counts_shards, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recurring_runs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_policy_ports_in_any_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_finished_means_stored, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_finishing_lease_of_absent_worker_lapses, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_lease_ids_never_reissued, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deadlines_are_monotonic, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reconcile_on_hello, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dropped_answers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_optout_generation_gates_work, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scoped_partners_get_work, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
