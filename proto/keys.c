@@ -3,6 +3,7 @@
 
 #include <czmq.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -48,6 +49,68 @@ int vt_keygen(const char *path, char public_z85[VT_Z85_KEY_LEN + 1], char *err, 
     snprintf(public_z85, VT_Z85_KEY_LEN + 1, "%s", zcert_public_txt(cert));
     zcert_destroy(&cert);
     return 0;
+}
+
+zcert_t *vt_key_load_secret(const char *path, const char *prog, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        vt_set_err(err, errlen, "cannot read the key %s: %s (create it with: %s keygen --out %s)",
+                   path, strerror(errno), prog, path);
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        vt_set_err(err, errlen,
+                   "%s is not a key file (give the secret key file that %s keygen wrote)", path,
+                   prog);
+        return NULL;
+    }
+    /* zcert_load says only NULL: open the file first to say why. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        vt_set_err(err, errlen, "cannot read the key %s: %s (it must be readable by uid %u)", path,
+                   strerror(errno), (unsigned)geteuid());
+        return NULL;
+    }
+    close(fd);
+    zcert_t *cert = zcert_load(path);
+    if (!cert) {
+        vt_set_err(err, errlen,
+                   "%s is not a key file (give the secret key file that %s keygen wrote)", path,
+                   prog);
+        return NULL;
+    }
+    static const uint8_t zero[32];
+    char derived[VT_Z85_KEY_LEN + 1] = "";
+    if (!memcmp(zcert_secret_key(cert), zero, sizeof zero)) {
+        vt_set_err(err, errlen,
+                   "%s holds no secret key (give the secret key file, not the .pub one)", path);
+        zcert_destroy(&cert);
+        return NULL;
+    }
+    /* The mode, once the file is known to hold a secret (a .pub file is told
+     * as such above, whatever its mode). Others: never. The group: reading
+     * only, and only when another user owns the file (root:vantage 0640 is
+     * how a service is given a key root keeps); a key this user owns and
+     * shares with a group is a copy made carelessly. */
+    mode_t perm = st.st_mode & 07777;
+    mode_t allowed = st.st_uid != geteuid() ? S_IRGRP : 0;
+    if (perm & (S_IRWXO | (S_IRWXG & ~allowed))) {
+        vt_set_err(err, errlen, "permissions %04o for %s are too open; chmod 600 %s",
+                   (unsigned)perm, path, path);
+        zcert_destroy(&cert);
+        return NULL;
+    }
+    if (zmq_curve_public(derived, zcert_secret_txt(cert)) != 0 ||
+        strcmp(derived, zcert_public_txt(cert)) != 0) {
+        vt_set_err(err, errlen,
+                   "%s: its public key is not the one its secret key makes (edited by hand? make "
+                   "a new pair with %s keygen)",
+                   path, prog);
+        zcert_destroy(&cert);
+        return NULL;
+    }
+    return cert;
 }
 
 int vt_keygen_main(const char *prog, int argc, char **argv)
