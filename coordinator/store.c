@@ -17,6 +17,8 @@
  * handles from); vt_store_write turns it into one RocksDB WriteBatch. */
 #include "store.h"
 
+#include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -652,6 +654,39 @@ int vt_meta_delete(struct vt_store *s, const char *key, bool sync)
         return -1;
     }
     return 0;
+}
+
+/* ---- settings fixed at creation ---- */
+
+/* The window in decimal seconds, as text, so `ldb` shows it plainly. */
+#define WINDOW_KEY "config/window_s"
+
+int vt_store_window(struct vt_store *s, uint64_t *window_s)
+{
+    void *val;
+    size_t len;
+    int rc = vt_meta_get(s, WINDOW_KEY, &val, &len);
+    if (rc != 1)
+        return rc;
+    const char *text = val;
+    char *end;
+    errno = 0;
+    unsigned long long w = len && text[0] >= '1' && text[0] <= '9' ? strtoull(text, &end, 10) : 0;
+    bool ok = w != 0 && errno == 0 && end == text + len;
+    free(val);
+    if (!ok) {
+        snprintf(s->errmsg, sizeof s->errmsg, "meta %s is not a number of seconds", WINDOW_KEY);
+        return -1;
+    }
+    *window_s = w;
+    return 1;
+}
+
+int vt_store_set_window(struct vt_store *s, uint64_t window_s)
+{
+    char text[24];
+    int n = snprintf(text, sizeof text, "%" PRIu64, window_s);
+    return vt_meta_put(s, WINDOW_KEY, text, (size_t)n, true);
 }
 
 /* Ends an iteration: 0, or -1 with the iterator's error in errmsg. */

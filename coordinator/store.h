@@ -8,7 +8,8 @@
  *   banner  hash of banner → banner bytes and fingerprint   (later issues)
  *   device  identity · window · ip                           (later issues)
  *   meta    "campaign/…", "shard/…", "worker/…", "lease/…", "seq/<worker>",
- *           "blocklist/…": coordinator state, so a restart resumes.
+ *           "blocklist/…": coordinator state, so a restart resumes;
+ *           "config/…": settings fixed when the store was created (the window).
  *
  * A result batch becomes one write batch: its observations plus the sender's
  * new sequence number in meta, applied atomically, so a batch is either wholly
@@ -76,6 +77,14 @@ const char *vt_store_errmsg(const struct vt_store *s);
 int vt_meta_put(struct vt_store *s, const char *key, const void *val, size_t len, bool sync);
 int vt_meta_get(struct vt_store *s, const char *key, void **val, size_t *len);
 int vt_meta_delete(struct vt_store *s, const char *key, bool sync);
+/* The observation window W in seconds: every obs key holds floor(time / W),
+ * so W is fixed when the store is created and must never change after
+ * (meta "config/window_s"). get: 1 with *window_s set, 0 if none is recorded
+ * (a new store, or one from before W was recorded), -1 on error or a value
+ * that is not a number (see vt_store_errmsg). set: records it, synced; 0 or -1. */
+int vt_store_window(struct vt_store *s, uint64_t *window_s);
+int vt_store_set_window(struct vt_store *s, uint64_t window_s);
+
 /* Calls cb for every meta key starting with prefix, in key order; cb returns
  * non-zero to stop. Returns 0, or -1 on error. */
 int vt_meta_scan(struct vt_store *s, const char *prefix,
