@@ -12,19 +12,25 @@
  * SIGINT end the loop; writes in flight are committed before exit 0. */
 #include "coord.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <ini.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "keyring.h"
+#include "keys.h"
 #include "version.h"
 
 #define PROG         "vantage serve"
@@ -260,6 +266,7 @@ out:
 
 struct serve_opts {
     char *db, *listen, *control, *key, *blocklist, *window, *config;
+    char *unknown; /* the first key of the config file that is no flag */
 };
 
 static int set_opt(struct serve_opts *o, const char *name, const char *value)
@@ -291,8 +298,9 @@ static int ini_cb(void *arg, const char *section, const char *name, const char *
                    : !strcmp(name, "blocklist") ? &cli->blocklist
                    : !strcmp(name, "window")    ? &cli->window
                                                 : NULL;
-    if (!given) {
-        fprintf(stderr, "%s: unknown key '%s' in %s\n", PROG, name, o->config);
+    if (!given) { /* said by vt_cmd_serve, on the one line of the failure */
+        if (!o->unknown)
+            o->unknown = strdup(name);
         return 0;
     }
     return *given ? 1 : set_opt(o, name, value) == 0;
@@ -308,16 +316,26 @@ static void usage(void)
            "commands on the control socket.\n"
            "\n"
            "  --db DIR           the store (RocksDB); created if missing; holds every\n"
-           "                     worker, campaign, shard, lease and result\n"
-           "  --listen ENDPOINT  where workers connect, e.g. tcp://0.0.0.0:7700\n"
-           "  --control ENDPOINT the operators' socket, ipc://PATH (made mode 0600)\n"
-           "  --key FILE         the coordinator's secret key (vantage keygen --out FILE)\n"
+           "                     worker, campaign, shard, lease and result. One daemon\n"
+           "                     per store: a second one is refused\n"
+           "  --listen ENDPOINT  where workers connect: tcp://IP:PORT, e.g.\n"
+           "                     tcp://0.0.0.0:7700 (IP: an address of this host, [IPv6],\n"
+           "                     * or an interface name; no host names)\n"
+           "  --control ENDPOINT the operators' socket, ipc://PATH (made mode 0600). A\n"
+           "                     stale socket at PATH is replaced; a live one (another\n"
+           "                     daemon) or anything not a socket is refused, never removed\n"
+           "  --key FILE         the coordinator's secret key (vantage keygen --out FILE);\n"
+           "                     refused if others can read it (chmod 600 FILE; 0640 is\n"
+           "                     allowed when another user, e.g. root, owns it)\n"
            "  --blocklist FILE   addresses never to scan; replaces the built-in IANA list\n"
-           "  --window DUR       observation window, e.g. 1h (default), 30m, 1d\n"
+           "  --window DUR       observation window, e.g. 1h (default), 30m, 1d. Fixed\n"
+           "                     when the store is created: later, give the same or none\n"
            "  --config FILE      key = value lines, one per flag above (command line wins)\n"
            "\n"
            "SIGTERM stops taking work, commits the writes in flight and exits 0. Under\n"
-           "systemd (Type=notify) it reports ready once the sockets are bound.\n"
+           "systemd (Type=notify) it reports ready once the sockets are bound. A start\n"
+           "that fails (port in use, store locked, bad flag) says why in one line on\n"
+           "stderr and exits 1, or 2 for a bad command line.\n"
            "\n"
            "Example:\n"
            "  vantage keygen --out /etc/vantage/coordinator.key\n"
@@ -327,76 +345,358 @@ static void usage(void)
            "See docs/operator-guide.md.\n");
 }
 
-static int serve(struct vt_coord *c, struct serve_opts *o)
+/* ---- starting up ----
+ *
+ * Every ordinary failure at start (a port in use, a store another daemon
+ * holds, a bad endpoint, a key file others can read, …) ends in one line on
+ * stderr and exit 1, or 2 when the command line itself is wrong — never in
+ * an abort: what can be checked is checked before anything is made (the
+ * endpoints are parsed here: libzmq's "No such device" for a mistyped
+ * address helps nobody), and what was made is taken down before the line is
+ * printed (exiting with a CZMQ socket
+ * or actor alive aborts in CZMQ's atexit handler). Nothing outside the
+ * daemon's own making is removed: a control path is unlinked only if it is
+ * a socket nobody answers on, and only once the store is open. */
+
+#define VT_WINDOW_DEFAULT 3600 /* seconds: --window when a new store is made without it */
+
+/* Messages libzmq queues from ONE worker connection before it stops reading
+ * it; TCP then pushes back on the worker, so nothing is dropped. ZMQ_RCVHWM
+ * is per peer, not per socket, so the bound is sized for one worker: at most
+ * VT_CREDITS result batches in flight, and besides them a Heartbeat a
+ * second, Progress, the odd Hello or LeaseRefused — 56 more is ample for
+ * what comes between two turns of the loop. With VT_MAX_MESSAGE it bounds
+ * what one connection can make the coordinator hold (64 × 4 MiB), where
+ * libzmq's default (1000 messages) would allow 4 GiB. */
+#define VT_ROUTER_RCVHWM (VT_CREDITS + 56)
+
+/* What a failed start says, and its exit status (1, or 2 for bad usage). */
+static int start_fail(char *err, size_t errlen, int status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int start_fail(char *err, size_t errlen, int status, const char *fmt, ...)
 {
-    char err[512];
-    if (mkdir(o->db, 0700) != 0 && errno != EEXIST)
-        vt_fatal(PROG, "cannot create %s: %s", o->db, strerror(errno));
-    uint64_t window = 3600;
-    if (o->window && (vt_parse_duration(o->window, &window) != 0 || window == 0))
-        vt_usage_error(PROG, "bad --window '%s': give a duration such as 1h or 30m", o->window);
-    c->window_s = window;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+/* --listen: tcp://HOST:PORT where HOST is what libzmq can bind (an IPv4
+ * address, [IPv6], * or a network interface; never a name to resolve) and
+ * PORT is 1-65535. *ipv6 tells whether the socket needs ZMQ_IPV6. */
+static int check_listen(const char *ep, bool *ipv6, char *err, size_t errlen)
+{
+    static const char how[] = "give tcp://IP:PORT, e.g. tcp://0.0.0.0:7700";
+    *ipv6 = false;
+    if (strncmp(ep, "tcp://", 6) != 0)
+        return start_fail(err, errlen, 2, "bad --listen '%s': workers connect over TCP; %s", ep,
+                          how);
+    const char *host = ep + 6, *colon = strrchr(host, ':');
+    uint64_t port;
+    if (!colon || colon == host || vt_parse_u64(colon + 1, 1, 65535, &port) != 0)
+        return start_fail(err, errlen, 2,
+                          "bad --listen '%s': no host, or a port not in 1-65535; %s", ep, how);
+    char name[IF_NAMESIZE + INET6_ADDRSTRLEN + 2];
+    size_t n = (size_t)(colon - host);
+    if (n >= sizeof name)
+        return start_fail(err, errlen, 2, "bad --listen '%s': the host is too long; %s", ep, how);
+    memcpy(name, host, n);
+    name[n] = '\0';
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (!strcmp(name, "*") || inet_pton(AF_INET, name, &a4) == 1)
+        return 0;
+    if (n > 2 && name[0] == '[' && name[n - 1] == ']') {
+        name[n - 1] = '\0';
+        if (inet_pton(AF_INET6, name + 1, &a6) != 1)
+            return start_fail(err, errlen, 2, "bad --listen '%s': %s] is not an IPv6 address; %s",
+                              ep, name, how);
+        *ipv6 = true;
+        return 0;
+    }
+    if (if_nametoindex(name) != 0) /* libzmq binds an interface's address too */
+        return 0;
+    return start_fail(
+        err, errlen, 2,
+        "bad --listen '%s': '%s' is neither an IP address nor a network interface of this "
+        "host; %s",
+        ep, name, how);
+}
+
+/* --control: ipc://PATH, a path a socket file can have. */
+static int check_control(const char *ep, char *err, size_t errlen)
+{
+    if (strncmp(ep, "ipc://", 6) != 0)
+        return start_fail(
+            err, errlen, 2,
+            "bad --control '%s': give ipc://PATH, a local socket made mode 0600 that only "
+            "this user opens, e.g. ipc:///run/vantage/control",
+            ep);
+    const char *path = ep + 6;
+    size_t n = strlen(path);
+    if (n == 0 || path[0] == '@' || !strcmp(path, "*") || path[n - 1] == '/')
+        return start_fail(err, errlen, 2,
+                          "bad --control '%s': give the path of a socket file after ipc://, e.g. "
+                          "ipc:///run/vantage/control",
+                          ep);
+    if (n >= sizeof((struct sockaddr_un *)0)->sun_path)
+        return start_fail(
+            err, errlen, 2,
+            "bad --control '%s': the path is %zu bytes, a local socket's may be %zu at "
+            "most; choose a shorter one",
+            ep, n, sizeof((struct sockaddr_un *)0)->sun_path - 1);
+    return 0;
+}
+
+/* The control path is free to bind: nothing is there, or a socket of a
+ * previous run nobody answers on (removed if remove_stale). libzmq's ipc bind
+ * unlinks whatever is at the path, so this is what keeps a regular file, or
+ * a live daemon's socket, from being replaced. 0, or 1 with err set. */
+static int control_path_free(const char *path, bool remove_stale, char *err, size_t errlen)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? 0
+                               : start_fail(err, errlen, 1, "cannot use the control socket %s: %s",
+                                            path, strerror(errno));
+    if (!S_ISSOCK(st.st_mode))
+        return start_fail(
+            err, errlen, 1,
+            "%s exists and is not a socket: refusing to replace it (remove it if it is "
+            "not needed, or give another --control)",
+            path);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return start_fail(err, errlen, 1, "cannot check the control socket %s: %s", path,
+                          strerror(errno));
+    int rc = connect(fd, (struct sockaddr *)&a, sizeof a), e = errno;
+    close(fd);
+    if (rc == 0)
+        return start_fail(err, errlen, 1,
+                          "another vantage serve is using the control socket %s (stop it, or give "
+                          "another --control)",
+                          path);
+    if (e != ECONNREFUSED)
+        return start_fail(err, errlen, 1, "cannot tell whether the control socket %s is in use: %s",
+                          path, strerror(e));
+    if (remove_stale && unlink(path) != 0 && errno != ENOENT)
+        return start_fail(err, errlen, 1, "cannot remove the stale control socket %s: %s", path,
+                          strerror(errno));
+    return 0;
+}
+
+/* A duration as --window takes it: "1h", "1h30m", "90s" → "1m30s", "1d". */
+static const char *duration_text(uint64_t s, char *buf, size_t len)
+{
+    static const struct {
+        uint64_t seconds;
+        char unit;
+    } units[] = {{86400, 'd'}, {3600, 'h'}, {60, 'm'}, {1, 's'}};
+    size_t n = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof units / sizeof units[0] && n < len; i++)
+        if (s >= units[i].seconds) {
+            n += (size_t)snprintf(buf + n, len - n, "%" PRIu64 "%c", s / units[i].seconds,
+                                  units[i].unit);
+            s %= units[i].seconds;
+        }
+    return buf;
+}
+
+/* Why bind failed, in the operator's terms. */
+static const char *bind_hint(int e)
+{
+    return e == EADDRINUSE      ? " (another vantage serve, or another program, has that port: "
+                                  "ss -ltnp shows which)"
+           : e == EADDRNOTAVAIL ? " (no interface of this host has that address)"
+           : e == EACCES        ? " (a port below 1024 needs privilege: use 7700)"
+                                : "";
+}
+
+/* Takes down what a start made, in reverse; the control path is not touched. */
+static void serve_teardown(struct vt_coord *c)
+{
+    zsock_destroy(&c->control);
+    zsock_destroy(&c->router);
+    vt_keyring_destroy(&c->auth);
+    vt_batch_free(c->batch);
+    c->batch = NULL;
+    vt_batch_free(c->state_batch);
+    c->state_batch = NULL;
+    vt_store_close(c->store);
+    c->store = NULL;
+    vt_targets_free(&c->base_blocklist);
+    vt_targets_free(&c->optout);
+}
+
+/* Everything up to serving, in an order that fails before it makes: flags,
+ * key, paths; then the keyring (before the ROUTER can bind), the store, its
+ * state; then the sockets. 0, or the exit status with err set. */
+static int serve_start(struct vt_coord *c, struct serve_opts *o, char *err, size_t errlen)
+{
+    uint64_t asked = 0;
+    if (o->window && (vt_parse_duration(o->window, &asked) != 0 || asked == 0))
+        return start_fail(err, errlen, 2, "bad --window '%s': give a duration such as 1h or 30m",
+                          o->window);
+    bool ipv6;
+    int st = check_listen(o->listen, &ipv6, err, errlen);
+    if (st || (st = check_control(o->control, err, errlen)))
+        return st;
+    const char *control_path = o->control + 6;
     vt_targets_init(&c->base_blocklist);
     vt_targets_init(&c->optout);
-    if (o->blocklist ? vt_targets_load_file(&c->base_blocklist, o->blocklist, err, sizeof err)
+    char berr[512];
+    if (o->blocklist ? vt_targets_load_file(&c->base_blocklist, o->blocklist, berr, sizeof berr)
                      : vt_targets_builtin_blocklist(&c->base_blocklist))
-        vt_usage_error(PROG, "--blocklist: %s", err);
+        return start_fail(err, errlen, 2, "--blocklist: %s", berr);
+
+    zcert_t *cert = vt_key_load_secret(o->key, "vantage", err, errlen);
+    if (!cert)
+        return 1;
+    snprintf(c->public_key, sizeof c->public_key, "%s", zcert_public_txt(cert));
+
+    /* A control path in use is refused now, before anything is made; a stale
+     * socket there is removed only once the store is open (ours to remove). */
+    if ((st = control_path_free(control_path, false, err, errlen)))
+        goto out;
+    struct stat dbst;
+    if (stat(o->db, &dbst) == 0 && !S_ISDIR(dbst.st_mode)) {
+        st = start_fail(err, errlen, 1,
+                        "--db %s is not a directory: give the store's directory (it is created if "
+                        "missing)",
+                        o->db);
+        goto out;
+    }
+    if (mkdir(o->db, 0700) != 0 && errno != EEXIST) {
+        st = start_fail(err, errlen, 1, "cannot create the store directory %s: %s", o->db,
+                        strerror(errno));
+        goto out;
+    }
 
     zsys_set_logstream(stderr);
-    zsys_handler_set(NULL); /* our own signal handling, below */
-    zcert_t *cert = zcert_load(o->key);
-    if (!cert)
-        vt_fatal(PROG, "cannot read the key %s (create it with: vantage keygen --out %s)", o->key,
-                 o->key);
-    uint8_t zero[32] = {0};
-    if (!memcmp(zcert_secret_key(cert), zero, 32))
-        vt_fatal(PROG, "%s holds no secret key (give the secret file, not the .pub)", o->key);
-
+    zsys_handler_set(NULL); /* our own signal handling, in serve() */
     /* The ZAP handler first: the ROUTER must never be bound without it. */
     c->auth = vt_keyring_new();
-    if (!c->auth)
-        vt_fatal(PROG, "cannot start the authenticator (ZAP handler)");
-    c->store = vt_store_open(o->db, err, sizeof err);
-    if (!c->store)
-        vt_fatal(PROG, "%s", err);
+    if (!c->auth) {
+        st = start_fail(err, errlen, 1, "cannot start the authenticator (ZAP handler): %s",
+                        zmq_strerror(zmq_errno()));
+        goto out;
+    }
+    c->store = vt_store_open(o->db, err, errlen);
+    if (!c->store) {
+        st = 1;
+        goto out;
+    }
+    uint64_t stored = 0;
+    int rc = vt_store_window(c->store, &stored);
+    bool recorded = rc == 1;
+    char had[32], want[32];
+    if (rc < 0) {
+        st = start_fail(err, errlen, 1, "cannot read the window of the store %s: %s", o->db,
+                        vt_store_errmsg(c->store));
+        goto out;
+    }
+    if (rc == 1 && asked && asked != stored) {
+        st = start_fail(
+            err, errlen, 2,
+            "this store was created with --window %s; give --window %s or none (a store's "
+            "window is fixed when it is made: its records are keyed by it), or use a new "
+            "--db for --window %s",
+            duration_text(stored, had, sizeof had), had, duration_text(asked, want, sizeof want));
+        goto out;
+    }
+    c->window_s = rc == 1 ? stored : asked ? asked : VT_WINDOW_DEFAULT;
+    err[0] = '\0';
     c->batch = vt_batch_new();
     c->state_batch = vt_batch_new();
-    if (!c->batch || !c->state_batch || vt_registry_load(c, err, sizeof err) != 0 ||
-        vt_blocklist_load(c) != 0 || vt_campaigns_load(c, err, sizeof err) != 0 ||
-        vt_leases_load(c) != 0)
-        vt_fatal(PROG, "%s", err[0] ? err : "cannot load state from the store");
+    if (!c->batch || !c->state_batch || vt_registry_load(c, err, errlen) != 0 ||
+        vt_optout_load(c) != 0 || vt_campaigns_load(c, err, errlen) != 0 ||
+        vt_leases_load(c) != 0) {
+        if (!err[0])
+            snprintf(err, errlen, "cannot load state from the store %s: %s", o->db,
+                     vt_store_errmsg(c->store));
+        st = 1;
+        goto out;
+    }
 
     c->router = zsock_new(ZMQ_ROUTER);
+    if (!c->router || vt_keyring_guard(c->router) != 0) {
+        st =
+            start_fail(err, errlen, 1, "cannot make the workers' socket: %s (libzmq 4.3 or later?)",
+                       zmq_strerror(zmq_errno()));
+        goto out;
+    }
     zcert_apply(cert, c->router);
     zsock_set_curve_server(c->router, 1);
-    zsock_set_zap_domain(c->router, "vantage");
+    zsock_set_ipv6(c->router, ipv6);
     zsock_set_maxmsgsize(c->router, VT_MAX_MESSAGE);
     zsock_set_router_mandatory(c->router, 0);
     zsock_set_sndhwm(c->router, 10000);
+    zsock_set_rcvhwm(c->router, VT_ROUTER_RCVHWM);
     zsock_set_linger(c->router, 1000);
-    if (zsock_bind(c->router, "%s", o->listen) < 0)
-        vt_fatal(PROG, "cannot listen on %s: %s (address in use? another vantage serve?)",
-                 o->listen, zmq_strerror(zmq_errno()));
+    if (zsock_bind(c->router, "%s", o->listen) < 0) {
+        int e = zmq_errno();
+        st = start_fail(err, errlen, 1, "cannot listen on %s: %s%s", o->listen, zmq_strerror(e),
+                        bind_hint(e));
+        goto out;
+    }
 
-    if (strncmp(o->control, "ipc://", 6) != 0)
-        vt_usage_error(PROG, "--control must be ipc://PATH (a local socket only its owner opens)");
     c->control = zsock_new(ZMQ_REP);
+    if (!c->control) {
+        st = start_fail(err, errlen, 1, "cannot make the control socket: %s",
+                        zmq_strerror(zmq_errno()));
+        goto out;
+    }
     zsock_set_maxmsgsize(c->control, VT_MAX_MESSAGE);
-    unlink(o->control + 6); /* a stale socket of a previous run */
+    if ((st = control_path_free(control_path, true, err, errlen)))
+        goto out;
     mode_t old = umask(077);
-    int rc = zsock_bind(c->control, "%s", o->control);
+    rc = zsock_bind(c->control, "%s", o->control);
     umask(old);
-    if (rc < 0 || chmod(o->control + 6, 0600) != 0)
-        vt_fatal(PROG, "cannot bind the control socket %s: %s", o->control,
-                 rc < 0 ? zmq_strerror(zmq_errno()) : strerror(errno));
+    if (rc < 0 || chmod(control_path, 0600) != 0) {
+        int e = rc < 0 ? zmq_errno() : errno;
+        st = start_fail(err, errlen, 1, "cannot bind the control socket %s: %s%s", o->control,
+                        rc < 0 ? zmq_strerror(e) : strerror(e),
+                        e == ENOENT ? " (does its directory exist?)" : "");
+        if (rc >= 0)
+            unlink(control_path); /* ours, made a moment ago */
+        goto out;
+    }
+    /* Recorded last, so a start that failed leaves a new store's window open. */
+    if (!recorded && vt_store_set_window(c->store, c->window_s) != 0) {
+        st = start_fail(err, errlen, 1, "cannot record the window in the store %s: %s", o->db,
+                        vt_store_errmsg(c->store));
+        unlink(control_path);
+        goto out;
+    }
+out:
+    zcert_destroy(&cert);
+    return st;
+}
+
+static int serve(struct vt_coord *c, struct serve_opts *o)
+{
+    char err[1024] = "";
+    int status = serve_start(c, o, err, sizeof err);
+    if (status != 0) {
+        serve_teardown(c);
+        if (status == 2)
+            vt_usage_error(PROG, "%s", err);
+        vt_fatal(PROG, "%s", err);
+    }
 
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sd_notify(0, "READY=1");
-    vt_log("serving on %s (control %s, store %s, %zu workers, %zu campaigns, public key %s)",
-           o->listen, o->control, o->db, c->nworkers, c->ncampaigns, zcert_public_txt(cert));
-    zcert_destroy(&cert);
+    char window[32];
+    vt_log("serving on %s (control %s, store %s, window %s, %zu workers, %zu campaigns, public "
+           "key %s)",
+           o->listen, o->control, o->db, duration_text(c->window_s, window, sizeof window),
+           c->nworkers, c->ncampaigns, c->public_key);
 
     zpoller_t *poller = zpoller_new(c->router, c->control, NULL);
     int64_t next_tick = 0;
@@ -474,10 +774,17 @@ int vt_cmd_serve(int argc, char **argv)
         struct serve_opts file = {.config = cli.config};
         struct serve_opts *pair[2] = {&file, &cli};
         int rc = ini_parse(cli.config, ini_cb, pair);
+        if (rc == -1)
+            vt_fatal(PROG, "cannot read the config file %s: %s", cli.config, strerror(errno));
         if (rc < 0)
-            vt_fatal(PROG, "cannot read the config file %s", cli.config);
+            vt_fatal(PROG, "cannot read the config file %s: out of memory", cli.config);
+        if (rc > 0 && file.unknown)
+            vt_usage_error(PROG,
+                           "%s:%d: unknown key '%s' (the keys are the flags without '--': db, "
+                           "listen, control, key, blocklist, window)",
+                           cli.config, rc, file.unknown);
         if (rc > 0)
-            vt_usage_error(PROG, "%s:%d: bad line", cli.config, rc);
+            vt_usage_error(PROG, "%s:%d: bad line (give key = value)", cli.config, rc);
         o.db = cli.db ? cli.db : file.db;
         o.listen = cli.listen ? cli.listen : file.listen;
         o.control = cli.control ? cli.control : file.control;
