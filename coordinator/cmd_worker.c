@@ -30,8 +30,10 @@ static void add_usage(void)
         "NAME is 1-64 of A-Z a-z 0-9 . _ - and must be new.\n"
         "\n"
         "Options:\n"
-        "  -k, --key Z85|FILE        the worker's public key: 40 Z85 characters, or a\n"
-        "                            key file written by `vantage-worker keygen`\n"
+        "  -k, --key Z85|FILE        the worker's public key: 40 Z85 characters, or the\n"
+        "                            .pub file `vantage-worker keygen` wrote (a file\n"
+        "                            holding a secret key, all zeros and the\n"
+        "                            coordinator's own key are refused)\n"
         "  -s, --site SITE           the vantage label (e.g. the partner ISP); a\n"
         "                            campaign with --vantages K wants K different sites\n"
         "  -a, --asn N               the partner network's AS number (optional)\n" VT_CONTROL_HELP
@@ -41,10 +43,20 @@ static void add_usage(void)
         "      --site isp-a --asn 64500\n");
 }
 
-/* The public key from --key: Z85 text itself, or a CZMQ key file. */
+/* The public key from --key: Z85 text itself, or a CZMQ key file (a public
+ * one: a file holding a secret key is refused). What is told here and what by
+ * the daemon (registry.c, vt_worker_add): all zeros (both); a secret key
+ * file (here); the coordinator's own public or secret key, or an enrolled
+ * worker's secret key (the daemon, which knows them). Any other secret key
+ * pasted as text looks like a public key and cannot be told: the worker then
+ * is refused at its handshake, which the daemon logs with its key's prefix. */
 static void key_from_arg(const char *prog, const char *arg, char out[41])
 {
+    static const char zero_key[] = "0000000000000000000000000000000000000000";
     if (vt_z85_key_valid(arg)) {
+        if (!strcmp(arg, zero_key))
+            vt_usage_error(prog, "bad --key: all zeros is no key (a placeholder?); give the "
+                                 "worker's public key");
         snprintf(out, 41, "%s", arg);
         return;
     }
@@ -61,10 +73,19 @@ static void key_from_arg(const char *prog, const char *arg, char out[41])
         vt_usage_error(prog, "bad --key: %s is not a key file written by `vantage-worker keygen`",
                        arg);
     const char *pub = zcert_public_txt(cert);
-    bool ok = vt_z85_key_valid(pub) && strcmp(pub, "0000000000000000000000000000000000000000");
+    bool ok = vt_z85_key_valid(pub) && strcmp(pub, zero_key);
+    /* A file with a secret in it is the partner's own key file: it must not
+     * have left their host, and enrolling its public half would hide that. */
+    bool secret = strcmp(zcert_secret_txt(cert), zero_key) != 0;
     if (ok)
         snprintf(out, 41, "%s", pub);
     zcert_destroy(&cert);
+    if (secret)
+        vt_usage_error(prog,
+                       "bad --key: %s holds a SECRET key; give the public one (%s.pub); a "
+                       "worker's secret key never leaves its host: if this one did, the partner "
+                       "should make a new pair",
+                       arg, arg);
     if (!ok)
         vt_usage_error(prog, "bad --key: %s holds no public key", arg);
 }

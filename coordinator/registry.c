@@ -115,11 +115,44 @@ int vt_worker_add(struct vt_coord *c, const char *name, const char *key, const c
                   int64_t asn, char *err, size_t errlen)
 {
     uint8_t pub[32];
+    static const uint8_t zero[32];
     if (strlen(key) != 40 || !zmq_z85_decode(pub, key)) {
         snprintf(err, errlen,
                  "bad key: give the worker's public key, 40 Z85 characters "
                  "(what `vantage-worker keygen` printed)");
         return -1;
+    }
+    if (!memcmp(pub, zero, sizeof pub)) {
+        snprintf(err, errlen,
+                 "bad key: all zeros is no key (a placeholder?); give the worker's public key");
+        return -1;
+    }
+    if (c->public_key[0] && !strcmp(key, c->public_key)) {
+        snprintf(err, errlen,
+                 "bad key: that is this coordinator's own public key; give the worker's (what "
+                 "`vantage-worker keygen` printed on the partner's host)");
+        return -1;
+    }
+    /* A secret key is 40 Z85 characters too, and any 32 bytes make a public
+     * key, so a pasted secret cannot be told in general. Two can: one whose
+     * public key is ours or an enrolled worker's. (The CLI refuses a key
+     * file holding a secret.) The key is never echoed: it may be secret. */
+    char derived[41];
+    if (zmq_curve_public(derived, key) == 0) {
+        if (c->public_key[0] && !strcmp(derived, c->public_key)) {
+            snprintf(err, errlen,
+                     "bad key: that is this coordinator's SECRET key, refused; it must never "
+                     "leave this host (if it did, make a new pair with vantage keygen)");
+            return -1;
+        }
+        struct vt_worker *owner = vt_worker_by_key(c, derived);
+        if (owner) {
+            snprintf(err, errlen,
+                     "bad key: that is the SECRET key of worker %s, refused; ask its partner for "
+                     "the public one (and, since the secret was sent, for a new pair)",
+                     owner->name);
+            return -1;
+        }
     }
     struct vt_worker *old = vt_worker_by_name(c, name), *same = vt_worker_by_key(c, key);
     if (old && !old->revoked) {
