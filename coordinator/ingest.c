@@ -252,6 +252,8 @@ void vt_ingest_commit(struct vt_coord *c)
         struct vt_worker *w = c->pending_acks[i].w;
         if (c->pending_acks[i].seq > w->durable_seq)
             w->durable_seq = c->pending_acks[i].seq;
+        if (w->acked_seq < w->durable_seq) /* the session was lost after the write */
+            w->acked_seq = w->durable_seq;
         w->inflight = 0;
         Vantage__Ack m = VANTAGE__ACK__INIT;
         m.seq = c->pending_acks[i].seq;

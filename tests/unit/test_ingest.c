@@ -433,6 +433,109 @@ static void test_found_counts_survive_restart(void **state)
     assert_int_equal(k->found_closed, 1);
 }
 
+/* A failed WAL sync: nothing it covered is acknowledged. The worker's
+ * acknowledged seq goes back to the durable one and its session ends, so the
+ * re-sent batch is written again and acknowledged only after a good sync;
+ * a checkpoint that batch covers does not count meanwhile. */
+static void test_sync_failure_never_acked(void **state)
+{
+    struct fixture *f = *state;
+    struct world x = world(f->c);
+    uint64_t now = (uint64_t)vt_now_ms();
+    struct batch b;
+    batch_init(&b, 1, x.la->id);
+    batch_add(&b, IP(1, 0, 0, 1), 80, true, now);
+    vt_ingest_batch(f->c, x.a, &b.b);
+    Vantage__Progress p = VANTAGE__PROGRESS__INIT;
+    p.lease_id = x.la->id;
+    p.done = 10;
+    p.has_batch_seq = true;
+    p.batch_seq = 1;
+    vt_lease_on_progress(f->c, x.a, &p);
+    f->c->fail_next_sync = true;
+    vt_ingest_commit(f->c);
+    assert_int_equal(x.a->durable_seq, 0);
+    assert_int_equal(x.a->acked_seq, 0);
+    assert_false(x.a->hello); /* must say Hello again */
+    struct vt_slot *sl = &x.k->shard[x.la->shard].slot[x.la->slot];
+    assert_int_equal(sl->done, 0);
+
+    /* re-Hello, re-send: written again, acked after a good sync */
+    x.a = connect_worker_again(f->c, "a", ANYTHING);
+    ingest(f->c, x.a, &b);
+    assert_int_equal(x.a->durable_seq, 1);
+    assert_int_equal(stored_seq(f->c, "a"), 1);
+    assert_int_equal(sl->done, 10);
+}
+
+/* No more batches per group commit than the worker's credit, whatever it
+ * sends: the one beyond is not written and the session ends. */
+static void test_credit_enforced(void **state)
+{
+    struct fixture *f = *state;
+    struct world x = world(f->c);
+    uint64_t now = (uint64_t)vt_now_ms();
+    x.a->credits = 3;
+    for (uint64_t seq = 1; seq <= 4; seq++) {
+        struct batch b;
+        batch_init(&b, seq, x.la->id);
+        batch_add(&b, IP(1, 0, 0, (uint32_t)seq), 80, true, now);
+        vt_ingest_batch(f->c, x.a, &b.b);
+    }
+    assert_int_equal(f->c->batches_refused, 1);
+    assert_false(x.a->hello);
+    vt_ingest_commit(f->c);
+    assert_int_equal(x.a->durable_seq, 3);
+    assert_int_equal(x.a->acked_seq, 3);
+    struct rows r;
+    scan(f->c, &r);
+    assert_int_equal(r.n, 3);
+}
+
+/* One partner cannot write records for another's networks: a result outside
+ * the sender's declared scope quarantines the batch. */
+static void test_scope_checked_at_ingest(void **state)
+{
+    struct fixture *f = *state;
+    struct world x = world(f->c);
+    uint64_t now = (uint64_t)vt_now_ms();
+    /* the worker says Hello again with a smaller scope (its lease stays) */
+    connect_worker_again(f->c, "a",
+                         (struct policy){IP(1, 0, 0, 0), IP(1, 0, 127, 255), 1, 65535, 0});
+    struct batch b;
+    batch_init(&b, 1, x.la->id);
+    batch_add(&b, IP(1, 0, 0, 1), 80, true, now);
+    batch_add(&b, IP(1, 0, 200, 1), 80, true, now); /* in the campaign, not in its scope */
+    ingest(f->c, x.a, &b);
+    struct rows r;
+    scan(f->c, &r);
+    assert_int_equal(r.n, 0);
+    assert_int_equal(x.a->quarantined, 1);
+    assert_true(quarantined(f->c, "a", 1));
+}
+
+/* Results for opted-out space that arrive after the opt-out are dropped
+ * and counted; the rest of the batch is stored. */
+static void test_optout_results_dropped(void **state)
+{
+    struct fixture *f = *state;
+    struct world x = world(f->c);
+    uint64_t now = (uint64_t)vt_now_ms();
+    assert_int_equal(vt_optout_add(f->c, "1.0.9.0/24", "owner asked", err, sizeof err), 0);
+    struct batch b;
+    batch_init(&b, 1, x.la->id);
+    batch_add(&b, IP(1, 0, 0, 1), 80, true, now);
+    batch_add(&b, IP(1, 0, 9, 1), 80, true, now);
+    batch_add(&b, IP(1, 0, 9, 2), 23, false, now);
+    ingest(f->c, x.a, &b);
+    struct rows r;
+    scan(f->c, &r);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(x.a->dropped_optout, 2);
+    assert_int_equal(f->c->optout_dropped, 2);
+    assert_int_equal(x.a->acked_seq, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -444,6 +547,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_late_results_of_lapsed_lease, setup, teardown),
         cmocka_unit_test_setup_teardown(test_seq_survives_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_found_counts_survive_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sync_failure_never_acked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_credit_enforced, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scope_checked_at_ingest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_optout_results_dropped, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
