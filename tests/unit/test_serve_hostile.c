@@ -609,6 +609,113 @@ static void test_error_reports_cannot_flood_or_forge_the_log(void **state)
 }
 
 /* SIGTERM: a clean exit 0 within 5 s. */
+/* Orders reach a worker that was away: a worker that comes back naming a
+ * lease the coordinator does not hold live is told LeaseCancel, at its Hello
+ * and again at every Heartbeat that names it; one behind on opt-outs gets the
+ * whole list with the current generation, after the Welcome that announces
+ * it. */
+static void test_orders_reach_returning_worker(void **state)
+{
+    (void)state;
+    zcert_t *cert = zcert_new();
+    assert_non_null(cert);
+    assert_true(control_ok(json_pack("{s:s, s:s, s:s, s:s}", "cmd", "worker.add", "name",
+                                     "returning", "key", zcert_public_txt(cert), "site", "away")));
+    assert_true(control_ok(json_pack("{s:s, s:s, s:s}", "cmd", "blocklist.add", "cidr",
+                                     "203.0.113.0/24", "reason", "owner asked")));
+    zsock_t *s = dealer(cert);
+    Vantage__Hello h = VANTAGE__HELLO__INIT;
+    h.name = "returning";
+    h.software = "test_serve_hostile";
+    h.has_lease_id = true;
+    h.lease_id = 777; /* what it ran before it was cut off */
+    h.has_optout_gen = true;
+    h.optout_gen = 0;
+    Vantage__Envelope env = VANTAGE__ENVELOPE__INIT;
+    env.version = VT_PROTOCOL_VERSION;
+    env.body_case = VANTAGE__ENVELOPE__BODY_HELLO;
+    env.hello = &h;
+    send_env(s, &env);
+
+    Vantage__Envelope *m = recv_env(s, REPLY_MS);
+    assert_non_null(m);
+    assert_int_equal(m->body_case, VANTAGE__ENVELOPE__BODY_WELCOME);
+    assert_true(m->welcome->has_optout_gen);
+    uint64_t gen = m->welcome->optout_gen;
+    assert_true(gen >= 1);
+    vt_envelope_free(m);
+    m = recv_env(s, REPLY_MS);
+    assert_non_null(m);
+    assert_int_equal(m->body_case, VANTAGE__ENVELOPE__BODY_BLOCKLIST);
+    assert_true(m->blocklist->has_generation);
+    assert_int_equal(m->blocklist->generation, gen);
+    bool listed = false;
+    for (size_t i = 0; i < m->blocklist->n_ranges; i++)
+        listed |= m->blocklist->ranges[i]->first == 0xcb007100 &&
+                  m->blocklist->ranges[i]->last == 0xcb0071ff;
+    assert_true(listed);
+    vt_envelope_free(m);
+    m = recv_env(s, REPLY_MS);
+    assert_non_null(m);
+    assert_int_equal(m->body_case, VANTAGE__ENVELOPE__BODY_CANCEL);
+    assert_int_equal(m->cancel->lease_id, 777);
+    vt_envelope_free(m);
+
+    /* The Cancel was lost? The next beat naming the lease is answered again;
+     * the worker now has the opt-outs, so they are not sent again. */
+    Vantage__Heartbeat hb = VANTAGE__HEARTBEAT__INIT;
+    hb.has_lease_id = true;
+    hb.lease_id = 777;
+    hb.has_optout_gen = true;
+    hb.optout_gen = gen;
+    env.body_case = VANTAGE__ENVELOPE__BODY_HEARTBEAT;
+    env.heartbeat = &hb;
+    send_env(s, &env);
+    m = recv_env(s, REPLY_MS);
+    assert_non_null(m);
+    assert_int_equal(m->body_case, VANTAGE__ENVELOPE__BODY_HEARTBEAT);
+    assert_int_equal(m->heartbeat->optout_gen, gen);
+    vt_envelope_free(m);
+    m = recv_env(s, REPLY_MS);
+    assert_non_null(m);
+    assert_int_equal(m->body_case, VANTAGE__ENVELOPE__BODY_CANCEL);
+    assert_int_equal(m->cancel->lease_id, 777);
+    vt_envelope_free(m);
+    expect_silence(s, "a Heartbeat of a worker that is up to date");
+    zsock_destroy(&s);
+    zcert_destroy(&cert);
+}
+
+/* Hellos are rate limited per key: a peer that says Hello in a loop is
+ * answered a few times, then ignored. */
+static void test_hello_flood_is_limited(void **state)
+{
+    (void)state;
+    zcert_t *cert = zcert_new();
+    assert_non_null(cert);
+    assert_true(control_ok(json_pack("{s:s, s:s, s:s, s:s}", "cmd", "worker.add", "name", "chatty",
+                                     "key", zcert_public_txt(cert), "site", "loud")));
+    zsock_t *s = dealer(cert);
+    Vantage__Hello h = VANTAGE__HELLO__INIT;
+    h.name = "chatty";
+    h.software = "test_serve_hostile";
+    Vantage__Envelope env = VANTAGE__ENVELOPE__INIT;
+    env.version = VT_PROTOCOL_VERSION;
+    env.body_case = VANTAGE__ENVELOPE__BODY_HELLO;
+    env.hello = &h;
+    for (int i = 0; i < 50; i++)
+        send_env(s, &env);
+    int welcomes = 0;
+    for (Vantage__Envelope *m; (m = recv_env(s, SILENCE_MS));) {
+        welcomes += m->body_case == VANTAGE__ENVELOPE__BODY_WELCOME;
+        vt_envelope_free(m);
+    }
+    assert_true(welcomes >= 1 && welcomes <= 5);
+    assert_true(daemon_alive());
+    zsock_destroy(&s);
+    zcert_destroy(&cert);
+}
+
 static void test_sigterm_exits_zero(void **state)
 {
     (void)state;
@@ -638,6 +745,8 @@ int main(void)
         cmocka_unit_test(test_unenrolled_key_gets_nothing),
         cmocka_unit_test(test_still_serving_and_quiet),
         cmocka_unit_test(test_error_reports_cannot_flood_or_forge_the_log),
+        cmocka_unit_test(test_orders_reach_returning_worker),
+        cmocka_unit_test(test_hello_flood_is_limited),
         cmocka_unit_test(test_sigterm_exits_zero),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
