@@ -43,6 +43,42 @@ static struct vt_worker *append(struct vt_coord *c)
     return w;
 }
 
+/* The scope a worker declared in its last Hello (meta scope/<name>), so a
+ * campaign started while it is offline is still cut for it (shard.c). */
+static void save_scope(struct vt_coord *c, const struct vt_worker *w)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < w->scope.n; i++)
+        json_array_append_new(a, json_pack("[I, I]", (json_int_t)w->scope.r[i].first,
+                                           (json_int_t)w->scope.r[i].last));
+    char *text = a ? json_dumps(a, JSON_COMPACT) : NULL;
+    json_decref(a);
+    char key[128];
+    snprintf(key, sizeof key, "scope/%s", w->name);
+    if (text)
+        vt_state_put(c, key, text);
+    free(text);
+}
+
+static void load_scope(struct vt_coord *c, struct vt_worker *w)
+{
+    char key[128];
+    void *v;
+    size_t n;
+    snprintf(key, sizeof key, "scope/%s", w->name);
+    if (vt_meta_get(c->store, key, &v, &n) != 1)
+        return;
+    json_t *a = json_loadb(v, n, 0, NULL), *r;
+    size_t i;
+    json_array_foreach(a, i, r)
+    {
+        vt_targets_add_range(&w->scope, (uint32_t)json_integer_value(json_array_get(r, 0)),
+                             (uint32_t)json_integer_value(json_array_get(r, 1)));
+    }
+    json_decref(a);
+    free(v);
+}
+
 static int load_one(void *arg, const char *key, const void *val, size_t len)
 {
     struct vt_coord *c = arg;
@@ -74,6 +110,7 @@ static int load_one(void *arg, const char *key, const void *val, size_t len)
             w->durable_seq = w->acked_seq; /* what the store holds after a restart is on disk */
             free(sv);
         }
+        load_scope(c, w);
         if (!w->revoked) /* a revoked worker's key may be enrolled again under a new name */
             vt_keyring_set(c->auth, w->key, true);
     }
@@ -189,12 +226,9 @@ int vt_worker_revoke(struct vt_coord *c, const char *name, char *err, size_t err
         snprintf(err, errlen, "no enrolled worker %s (see `vantage worker list`)", name);
         return -1;
     }
-    /* End its lease first, while it still counts as online: it is told to stop. */
-    if (w->lease_id) {
-        struct vt_lease *l = vt_lease_by_id(c, w->lease_id);
-        if (l)
-            vt_lease_end(c, l, true);
-    }
+    /* Its leases end now, and it is told to stop (now, or whenever it next
+     * speaks: a revoked worker's messages are answered with refusals). */
+    vt_lease_end_for_worker(c, w, "worker revoked");
     vt_keyring_set(c->auth, w->key, false);
     w->revoked = true;
     if (save(c, w) != 0) {
@@ -222,10 +256,11 @@ static int span_cmp(const void *x, const void *y)
 
 void vt_worker_on_hello(struct vt_coord *c, struct vt_worker *w, const Vantage__Hello *h)
 {
-    vt_targets_clear(&w->scope);
     memset(w->ports, 0, sizeof w->ports);
     w->nports = 0;
     w->max_rate = 0;
+    struct vt_targets before = w->scope;
+    vt_targets_init(&w->scope);
     const Vantage__Policy *p = h->policy;
     if (p) {
         /* Both lists come from the peer, up to 4 MiB of them: sorted first,
@@ -261,22 +296,30 @@ void vt_worker_on_hello(struct vt_coord *c, struct vt_worker *w, const Vantage__
         w->max_rate = p->has_max_rate ? p->max_rate : 0;
     }
     w->hello = true;
+    bool same = before.n == w->scope.n &&
+                (!before.n || !memcmp(before.r, w->scope.r, before.n * sizeof *before.r));
+    vt_targets_free(&before);
+    if (!same)
+        save_scope(c, w);
+    char sw[96];
     vt_log("worker %s (site %s) connected: %s, scope %" PRIu64 " addresses, %u ports, max "
            "rate %" PRIu64,
-           w->name, w->site, h->software, vt_targets_count(&w->scope), w->nports, w->max_rate);
+           w->name, w->site, vt_escape(h->software, sw, sizeof sw), vt_targets_count(&w->scope),
+           w->nports, w->max_rate);
 }
 
 json_t *vt_worker_json(struct vt_coord *c, const struct vt_worker *w)
 {
-    int64_t now = vt_now_ms();
+    int64_t now = vt_mono_ms();
     char lease[160] = "";
     struct vt_lease *l = w->lease_id ? vt_lease_by_id(c, w->lease_id) : NULL;
     if (l)
         snprintf(lease, sizeof lease, "%s/%u/%u", l->campaign->name, l->campaign->run, l->shard);
-    return json_pack("{s:s, s:s, s:I, s:s, s:b, s:o, s:o, s:I, s:b}", "name", w->name, "site",
-                     w->site, "asn", (json_int_t)w->asn, "key", w->key, "online",
-                     vt_worker_online(w, now), "last_seen_ms",
-                     w->last_seen_ms ? json_integer(w->last_seen_ms) : json_null(), "lease",
-                     l ? json_string(lease) : json_null(), "rate", (json_int_t)(l ? w->rate : 0),
-                     "revoked", w->revoked);
+    return json_pack(
+        "{s:s, s:s, s:I, s:s, s:b, s:o, s:o, s:I, s:b, s:I, s:I, s:I}", "name", w->name, "site",
+        w->site, "asn", (json_int_t)w->asn, "key", w->key, "online", vt_worker_online(w, now),
+        "last_seen_ms", w->last_seen_wall ? json_integer(w->last_seen_wall) : json_null(), "lease",
+        l ? json_string(lease) : json_null(), "rate", (json_int_t)(l ? w->rate : 0), "revoked",
+        w->revoked, "quarantined", (json_int_t)w->quarantined, "dropped_optout",
+        (json_int_t)w->dropped_optout, "rejected", (json_int_t)w->rejected);
 }

@@ -43,225 +43,6 @@ static void on_signal(int sig)
     stop_signal = sig;
 }
 
-void vt_log(const char *fmt, ...)
-{
-    char ts[32];
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "%s vantage: ", ts);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
-
-int vt_send_to(struct vt_coord *c, struct vt_worker *w, const Vantage__Envelope *env)
-{
-    if (!w->route)
-        return -1;
-    uint8_t *buf;
-    size_t len;
-    if (vt_envelope_pack(env, &buf, &len) != 0)
-        return -1;
-    zmsg_t *m = zmsg_new();
-    zframe_t *id = zframe_dup(w->route);
-    zmsg_append(m, &id);
-    zmsg_addmem(m, buf, len);
-    free(buf);
-    /* ROUTER drops (does not block) for a peer whose queue is full: the
-     * protocol tolerates that (heartbeats, re-sent batches, re-offered leases). */
-    return zmsg_send(&m, c->router);
-}
-
-static void send_error(struct vt_coord *c, struct vt_worker *w, Vantage__Error__Code code,
-                       uint64_t batch_seq, const char *fmt, va_list ap)
-{
-    char text[512];
-    vsnprintf(text, sizeof text, fmt, ap);
-    Vantage__Error e = VANTAGE__ERROR__INIT;
-    e.code = code;
-    e.text = text;
-    e.has_batch_seq = batch_seq != 0;
-    e.batch_seq = batch_seq;
-    Vantage__Envelope env = VANTAGE__ENVELOPE__INIT;
-    env.version = VT_PROTOCOL_VERSION;
-    env.body_case = VANTAGE__ENVELOPE__BODY_ERROR;
-    env.error = &e;
-    vt_send_to(c, w, &env);
-}
-
-void vt_send_error(struct vt_coord *c, struct vt_worker *w, Vantage__Error__Code code,
-                   const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    send_error(c, w, code, 0, fmt, ap);
-    va_end(ap);
-}
-
-void vt_send_batch_error(struct vt_coord *c, struct vt_worker *w, Vantage__Error__Code code,
-                         uint64_t seq, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    send_error(c, w, code, seq, fmt, ap);
-    va_end(ap);
-}
-
-void vt_complain(struct vt_coord *c, struct vt_worker *w, const char *fmt, ...)
-{
-    c->bad_messages++;
-    int64_t now = vt_now_ms();
-    if (w) {
-        w->rejected++;
-        if (now - w->last_complaint_ms < VT_LOG_EVERY_MS)
-            return;
-        w->last_complaint_ms = now;
-    }
-    char text[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    vt_log("worker %s: %s (%" PRIu64 " rejected so far; next report in a minute at most)",
-           w ? w->name : "?", text, w ? w->rejected : c->bad_messages);
-}
-
-static void send_welcome(struct vt_coord *c, struct vt_worker *w)
-{
-    Vantage__Welcome m = VANTAGE__WELCOME__INIT;
-    m.site = w->site;
-    m.acked_seq = w->durable_seq; /* never a batch whose write is not yet synced */
-    m.credits = VT_CREDITS;
-    m.has_heartbeat_ms = true;
-    m.heartbeat_ms = VT_HEARTBEAT_MS;
-    Vantage__Envelope env = VANTAGE__ENVELOPE__INIT;
-    env.version = VT_PROTOCOL_VERSION;
-    env.body_case = VANTAGE__ENVELOPE__BODY_WELCOME;
-    env.welcome = &m;
-    vt_send_to(c, w, &env);
-}
-
-/* One message from a worker: [routing id][envelope]. */
-static void on_worker_message(struct vt_coord *c)
-{
-    zmsg_t *msg = zmsg_recv(c->router);
-    if (!msg)
-        return;
-    zframe_t *id = zmsg_pop(msg), *body = zmsg_pop(msg);
-    const char *key = body ? zframe_meta(body, "User-Id") : NULL;
-    struct vt_worker *w = key ? vt_worker_by_key(c, key) : NULL;
-    if (!id || !body || !w) {
-        vt_complain(c, NULL, "malformed or unattributable message dropped");
-        goto out;
-    }
-    if (w->revoked) {
-        /* the keyring admits only enrolled keys, but a revoked worker may still hold
-         * a connection from before: it gets nothing but refusals. */
-        zframe_t *route = w->route;
-        w->route = id;
-        vt_complain(c, w, "message from a revoked worker refused");
-        vt_send_error(c, w, VANTAGE__ERROR__CODE__NOT_ALLOWED,
-                      "worker %s is revoked: its messages are refused", w->name);
-        w->route = route;
-        goto out;
-    }
-    if (zmsg_size(msg) != 0) {
-        zframe_t *route = w->route;
-        w->route = id;
-        vt_complain(c, w, "message of %zu frames (one expected) refused", zmsg_size(msg) + 1);
-        vt_send_error(c, w, VANTAGE__ERROR__CODE__BAD_MESSAGE,
-                      "a message is one frame holding one envelope");
-        w->route = route;
-        goto out;
-    }
-    if (!w->route || !zframe_eq(w->route, id)) { /* a new connection */
-        zframe_destroy(&w->route);
-        w->route = zframe_dup(id);
-        w->hello = false;
-    }
-    w->last_seen_ms = vt_now_ms();
-    char err[256];
-    Vantage__Envelope *env =
-        vt_envelope_unpack(zframe_data(body), zframe_size(body), err, sizeof err);
-    if (!env) {
-        vt_complain(c, w, "%s", err);
-        vt_send_error(c, w,
-                      strstr(err, "version") ? VANTAGE__ERROR__CODE__BAD_VERSION
-                                             : VANTAGE__ERROR__CODE__BAD_MESSAGE,
-                      "%s", err);
-        goto out;
-    }
-    if (env->body_case != VANTAGE__ENVELOPE__BODY_HELLO && !w->hello) {
-        vt_send_error(c, w, VANTAGE__ERROR__CODE__NOT_ALLOWED, "say Hello first");
-        vt_envelope_free(env);
-        goto out;
-    }
-    switch (env->body_case) {
-    case VANTAGE__ENVELOPE__BODY_HELLO:
-        vt_worker_on_hello(c, w, env->hello);
-        w->refused[0] = '\0';
-        send_welcome(c, w);
-        if (w->lease_id) { /* it held a lease before: it may go on with it */
-            struct vt_lease *l = vt_lease_by_id(c, w->lease_id);
-            if (l)
-                l->deadline_ms = vt_now_ms() + VT_LEASE_MS;
-        }
-        break;
-    case VANTAGE__ENVELOPE__BODY_HEARTBEAT: {
-        if (env->heartbeat->has_rate)
-            w->rate = env->heartbeat->rate;
-        Vantage__Heartbeat hb = VANTAGE__HEARTBEAT__INIT;
-        Vantage__Envelope rep = VANTAGE__ENVELOPE__INIT;
-        rep.version = VT_PROTOCOL_VERSION;
-        rep.body_case = VANTAGE__ENVELOPE__BODY_HEARTBEAT;
-        rep.heartbeat = &hb;
-        vt_send_to(c, w, &rep);
-        if (env->heartbeat->has_want_lease && env->heartbeat->want_lease) {
-            /* Asking while holding a lease: the worker lost it (it restarted)
-             * — unless the request crossed the grant on the wire. */
-            struct vt_lease *l = w->lease_id ? vt_lease_by_id(c, w->lease_id) : NULL;
-            if (l && vt_now_ms() - l->granted_ms >= VT_LEASE_SETTLE_MS)
-                vt_lease_end(c, l, false);
-            vt_lease_offer(c, w);
-        }
-        break;
-    }
-    case VANTAGE__ENVELOPE__BODY_PROGRESS:
-        vt_lease_on_progress(c, w, env->progress);
-        break;
-    case VANTAGE__ENVELOPE__BODY_LEASE_REFUSED:
-        vt_lease_on_refused(c, w, env->lease_refused);
-        break;
-    case VANTAGE__ENVELOPE__BODY_RESULTS:
-        vt_ingest_batch(c, w, env->results);
-        break;
-    case VANTAGE__ENVELOPE__BODY_ERROR: {
-        /* The text is the peer's: shortened, control bytes escaped, and rate
-         * limited like every complaint, so it can neither flood nor forge log lines. */
-        char text[256];
-        size_t n = 0;
-        for (const char *p = env->error->text ? env->error->text : "?"; *p && n < 200; p++)
-            n += (unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f
-                     ? (size_t)snprintf(text + n, sizeof text - n, "\\x%02x", (unsigned char)*p)
-                     : (size_t)snprintf(text + n, sizeof text - n, "%c", *p);
-        vt_complain(c, w, "reports an error: %s", text);
-        break;
-    }
-    default:
-        vt_complain(c, w, "unexpected message kind %d", env->body_case);
-        vt_send_error(c, w, VANTAGE__ERROR__CODE__BAD_MESSAGE, "unexpected message kind");
-    }
-    vt_envelope_free(env);
-out:
-    zframe_destroy(&id);
-    zframe_destroy(&body);
-    zmsg_destroy(&msg);
-}
-
 /* ---- flags and config ---- */
 
 struct serve_opts {
@@ -705,17 +486,18 @@ static int serve(struct vt_coord *c, struct serve_opts *o)
         if (zpoller_terminated(poller) && !which && stop_signal)
             break;
         for (int i = 0; i < VT_DRAIN_MAX && (zsock_events(c->router) & ZMQ_POLLIN); i++)
-            on_worker_message(c);
+            vt_session_message(c);
         vt_state_flush(c);
         vt_ingest_commit(c);
         for (int i = 0; i < VT_DRAIN_MAX && (zsock_events(c->control) & ZMQ_POLLIN); i++)
             vt_control_handle(c);
         vt_state_flush(c); /* what control requests changed */
-        int64_t now = vt_now_ms();
+        int64_t now = vt_mono_ms();
         if (now >= next_tick) {
             vt_leases_tick(c, now);
+            vt_session_tick(c, now);
             vt_leases_rebalance(c);
-            vt_campaigns_tick(c, now);
+            vt_campaigns_tick(c, vt_now_ms());
             next_tick = now + 250;
         }
     }
