@@ -127,6 +127,16 @@ int vt_campaign_status_print(FILE *out, json_t *st, int64_t now_ms)
                   " pending  %s %3d%%\n",
                   done, total, int_or(shards, "leased", 0), int_or(shards, "pending", 0), bar,
                   total > 0 ? (int)(done * 100 / total) : 0) < 0;
+    if (int_or(shards, "cells", 1) > 1)
+        rc |= fprintf(out,
+                      "  cells      %" JSON_INTEGER_FORMAT
+                      " (the space is cut along the workers' scopes)\n",
+                      int_or(shards, "cells", 1)) < 0;
+    if (int_or(shards, "incomplete_slots", 0) > 0)
+        rc |= fprintf(out,
+                      "  incomplete %" JSON_INTEGER_FORMAT
+                      " shard slot(s) lost answers (capture or queue drops): see the worker logs\n",
+                      int_or(shards, "incomplete_slots", 0)) < 0;
     rc |= fprintf(out,
                   "  found      %" JSON_INTEGER_FORMAT " open, %" JSON_INTEGER_FORMAT " closed\n",
                   int_or(found, "open", 0), int_or(found, "closed", 0)) < 0;

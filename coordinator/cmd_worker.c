@@ -156,7 +156,7 @@ static int worker_add(int argc, char **argv)
 
 static int add_worker_row(struct vt_table *t, json_t *w, int64_t now_ms)
 {
-    char asn[16] = "-", seen[40] = "never", rate[32] = "-";
+    char asn[16] = "-", seen[40] = "never", rate[32] = "-", refused[48];
     json_t *a = json_object_get(w, "asn");
     if (json_is_integer(a) && json_integer_value(a) > 0)
         snprintf(asn, sizeof asn, "%" JSON_INTEGER_FORMAT, json_integer_value(a));
@@ -166,6 +166,9 @@ static int add_worker_row(struct vt_table *t, json_t *w, int64_t now_ms)
     json_t *r = json_object_get(w, "rate");
     if (json_is_number(r) && json_is_string(json_object_get(w, "lease")))
         snprintf(rate, sizeof rate, "%.0f/s", json_number_value(r));
+    snprintf(refused, sizeof refused, "%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT,
+             json_integer_value(json_object_get(w, "quarantined")),
+             json_integer_value(json_object_get(w, "dropped_optout")));
     const char *online = json_is_true(json_object_get(w, "revoked"))  ? "revoked"
                          : json_is_true(json_object_get(w, "online")) ? "yes"
                                                                       : "no";
@@ -175,21 +178,25 @@ static int add_worker_row(struct vt_table *t, json_t *w, int64_t now_ms)
                          online,
                          seen,
                          json_string_value(json_object_get(w, "lease")),
-                         rate};
+                         rate,
+                         refused};
     return vt_table_add(t, row);
 }
 
 static int worker_list(int argc, char **argv)
 {
-    static const char *const head[] = {"NAME",      "SITE",  "ASN", "ONLINE",
-                                       "LAST-SEEN", "LEASE", "RATE"};
+    static const char *const head[] = {"NAME",      "SITE",  "ASN",  "ONLINE",
+                                       "LAST-SEEN", "LEASE", "RATE", "QUARANTINED/OPTOUT"};
     static const struct vt_list_command list = {
         .prog = "vantage worker list",
         .help = "usage: vantage worker list [--json]\n"
                 "\n"
                 "Lists the enrolled workers: name, site, AS number, whether connected now,\n"
                 "when last heard from, the shard it holds (campaign/run/shard) and its probe\n"
-                "rate now. Revoked workers show ONLINE 'revoked'.\n"
+                "rate now. Revoked workers show ONLINE 'revoked'. QUARANTINED/OPTOUT counts\n"
+                "its result batches kept aside unstored (a result outside its lease or its\n"
+                "declared scope, or a lease unknown after a crash; meta quarantine/NAME/SEQ)\n"
+                "and its results dropped because they lie in opted-out space.\n"
                 "\n"
                 "Options:\n"
                 "  -j, --json                print the list as JSON (the daemon's "
@@ -201,7 +208,7 @@ static int worker_list(int argc, char **argv)
         .reply_name = "worker list",
         .noun = "worker list",
         .empty = "no workers enrolled (add one: vantage worker add --help)\n",
-        .ncols = 7,
+        .ncols = 8,
         .head = head,
         .add_row = add_worker_row,
     };
