@@ -29,6 +29,7 @@
 #define FRAME_MAX         (VT_MAX_MESSAGE + 64)
 #define RESULT_BYTES      16
 #define RESULTS_PER_FRAME 256
+#define PROGRESS_BYTES    17 /* 'p': u64 done, u8 finished, u64 dropped */
 #define BATCH_MAX         1000
 #define BATCH_MS          1000
 #define LEASE_COOLDOWN    2
@@ -224,15 +225,16 @@ static void poll_control_locked(struct scan_proc *sp)
     }
 }
 
-static void scan_progress(void *arg, uint64_t done, bool finished)
+static void scan_progress(void *arg, uint64_t done, bool finished, uint64_t dropped)
 {
     struct scan_proc *sp = arg;
     pthread_mutex_lock(&sp->mu);
     /* Results first, so the main process spools them before it forwards this. */
     if (flush_locked(sp) == 0) {
-        uint8_t b[9];
+        uint8_t b[PROGRESS_BYTES];
         memcpy(b, &done, 8);
         b[8] = finished;
+        memcpy(b + 9, &dropped, 8);
         if (frame_write(sp->fd, 'p', b, sizeof b) != 0) {
             sp->broken = true;
             atomic_store(&sp->ctl.stop, true);
@@ -590,13 +592,15 @@ static void *lease_thread(void *arg)
                 if (b->n == BATCH_MAX)
                     spool_batch(lr, b);
             }
-        } else if (type == 'p' && len == 9) {
+        } else if (type == 'p' && len == PROGRESS_BYTES) {
             running = true;
-            uint64_t done;
+            uint64_t done, dropped;
             memcpy(&done, body, 8);
+            memcpy(&dropped, body + 9, 8);
             spool_batch(lr, b); /* every result before this checkpoint, durably */
             if (!b->failed)
-                vt_uplink_post_progress(events, atomic_load(&lr->lease_id), done, body[8] != 0, 0);
+                vt_uplink_post_progress(events, atomic_load(&lr->lease_id), done, body[8] != 0,
+                                        dropped);
         } else if (type == 'e') {
             spool_batch(lr, b);
             vt_uplink_post_ended(events, atomic_load(&lr->lease_id), (char *)body);

@@ -15,10 +15,14 @@
  *   to the scan:   'L' packed Lease (rate already clamped), 'R' u64 rate,
  *                  'B' packed BlocklistAdd, 'S' stop
  *   from the scan: 'r' results (16 bytes each), 'p' progress (u64 done, u8
- *                  finished), 'e' end (text: empty, or why the scan failed)
+ *                  finished, u64 dropped: answers the scan lost so far, its
+ *                  capture's and its queue's drops), 'e' end (text: empty, or
+ *                  why the scan failed, e.g. its capture failed)
  * In the main process, the uplink thread writes (through vt_lease_ops) and
  * the lease thread reads: it batches results (up to 1000 or 1 s) into the
- * spool, and posts progress only once every result before it is spooled. */
+ * spool, and posts progress (dropped included, for the coordinator to re-do
+ * or flag the slot) only once every result before it is spooled. Integers are
+ * in host order: both ends are one binary on one host. */
 #ifndef VANTAGE_WORKER_LEASE_H
 #define VANTAGE_WORKER_LEASE_H
 

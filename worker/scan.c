@@ -8,11 +8,15 @@
  *   remembered in a delay ring and sent again LAG and 2·LAG… probes later, so
  *   a burst of loss on the path does not take every copy.
  * - The receive callback (libpcap's thread) only validates (probe module and
- *   the target space), de-duplicates and enqueues; formatting happens on the
- *   output thread, which drains the queue in batches.
- * - De-duplication is bounded: two generations of an exact hash set remember
- *   at least the last VT_DEDUP_REMEMBER answers. Copies of one answer arrive
- *   within seconds of each other, far inside that window. */
+ *   the target space) and offers the answer to the intake (recv.c), which
+ *   de-duplicates and queues it; formatting happens on the output thread,
+ *   which drains the queue in batches.
+ * - No answer is lost silently. The intake marks an answer seen only once it
+ *   is queued, so one lost to a full queue is taken from its next copy; what
+ *   the capture ring and the queue lose is counted and travels with every
+ *   progress report and the summary; a capture that fails fails the scan
+ *   (its checkpoint stops where capture still worked) instead of letting it
+ *   report a whole arc with nobody listening. */
 #include "scan.h"
 
 #include <errno.h>
@@ -32,89 +36,11 @@
 #include "ratelimit.h"
 #include "recv.h"
 
-#define VT_QUEUE_SIZE     (1u << 16) /* results between the pcap and output threads */
-#define VT_DEDUP_BITS     20         /* slots per generation */
-#define VT_DEDUP_REMEMBER (1u << (VT_DEDUP_BITS - 1))
-#define VT_SEND_BATCH     64    /* probes per rate-limiter grant */
-#define VT_LAG_MAX        65536 /* probes between copies of one target */
-#define VT_STATUS_NS      1000000000ull
-
-/* ---- results queue: single producer (pcap thread), single consumer (output) ---- */
-
-struct result_queue {
-    struct vt_result *slot;
-    _Atomic uint32_t head, tail; /* head: next to write; tail: next to read */
-};
-
-static bool queue_push(struct result_queue *q, const struct vt_result *r)
-{
-    uint32_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
-    uint32_t t = atomic_load_explicit(&q->tail, memory_order_acquire);
-    if (h - t == VT_QUEUE_SIZE)
-        return false;
-    q->slot[h & (VT_QUEUE_SIZE - 1)] = *r;
-    atomic_store_explicit(&q->head, h + 1, memory_order_release);
-    return true;
-}
-
-static bool queue_pop(struct result_queue *q, struct vt_result *r)
-{
-    uint32_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
-    uint32_t h = atomic_load_explicit(&q->head, memory_order_acquire);
-    if (t == h)
-        return false;
-    *r = q->slot[t & (VT_QUEUE_SIZE - 1)];
-    atomic_store_explicit(&q->tail, t + 1, memory_order_release);
-    return true;
-}
-
-/* ---- de-duplication: two generations of an open-addressing set of (addr, port) ---- */
-
-struct dedup {
-    uint64_t *gen[2]; /* key + 1, 0 = empty */
-    uint32_t used;    /* keys in gen[0] */
-};
-
-static uint64_t dedup_hash(uint64_t k)
-{
-    k ^= k >> 33;
-    k *= 0xff51afd7ed558ccdull;
-    k ^= k >> 33;
-    return k;
-}
-
-static bool dedup_find(const uint64_t *set, uint64_t key)
-{
-    const uint64_t mask = (1u << VT_DEDUP_BITS) - 1;
-    for (uint64_t i = dedup_hash(key) & mask;; i = (i + 1) & mask) {
-        if (set[i] == 0)
-            return false;
-        if (set[i] == key)
-            return true;
-    }
-}
-
-/* True the first time (addr, port) is seen within the window. */
-static bool dedup_first(struct dedup *d, uint32_t addr, uint16_t port)
-{
-    uint64_t key = ((uint64_t)addr << 16 | port) + 1;
-    if (dedup_find(d->gen[0], key) || dedup_find(d->gen[1], key))
-        return false;
-    if (d->used == VT_DEDUP_REMEMBER) { /* half full: retire the older generation */
-        uint64_t *old = d->gen[1];
-        memset(old, 0, sizeof(uint64_t) << VT_DEDUP_BITS);
-        d->gen[1] = d->gen[0];
-        d->gen[0] = old;
-        d->used = 0;
-    }
-    const uint64_t mask = (1u << VT_DEDUP_BITS) - 1;
-    uint64_t i = dedup_hash(key) & mask;
-    while (d->gen[0][i] != 0)
-        i = (i + 1) & mask;
-    d->gen[0][i] = key;
-    d->used++;
-    return true;
-}
+#define VT_QUEUE_SIZE (1u << 16) /* results between the pcap and output threads */
+#define VT_DEDUP_BITS 20         /* slots per generation: remembers >= 2^19 answers */
+#define VT_SEND_BATCH 64         /* probes per rate-limiter grant */
+#define VT_LAG_MAX    65536      /* probes between copies of one target */
+#define VT_STATUS_NS  1000000000ull
 
 /* ---- the probe schedule: new targets from the walk, copies after a lag ----
  *
@@ -229,9 +155,8 @@ struct scan {
     struct vt_receiver *receiver;
 
     /* receive side: written by the pcap thread only */
-    struct dedup dedup;
-    struct result_queue queue;
-    _Atomic uint64_t answers, results, open, closed, queue_drops;
+    struct vt_intake *intake;
+    _Atomic uint64_t answers, results, open, closed;
 
     /* output side */
     pthread_t output_thread;
@@ -254,8 +179,6 @@ static void on_frame(void *arg, const uint8_t *frame, size_t caplen, const struc
         !vt_targets_contains(sc->cfg->targets, a.addr))
         return;
     atomic_fetch_add_explicit(&sc->answers, 1, memory_order_relaxed);
-    if (!dedup_first(&sc->dedup, a.addr, a.port))
-        return;
     struct vt_result r = {
         .addr = a.addr,
         .port = a.port,
@@ -263,10 +186,8 @@ static void on_frame(void *arg, const uint8_t *frame, size_t caplen, const struc
         .ttl = a.ttl,
         .ts_ms = (uint64_t)ts->tv_sec * 1000 + (uint64_t)ts->tv_usec / 1000,
     };
-    if (!queue_push(&sc->queue, &r)) {
-        atomic_fetch_add_explicit(&sc->queue_drops, 1, memory_order_relaxed);
-        return;
-    }
+    if (vt_intake_offer(sc->intake, &r) != VT_OFFER_QUEUED)
+        return; /* a duplicate, or dropped (the intake counts those) */
     atomic_fetch_add_explicit(&sc->results, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(a.state == VT_STATE_OPEN ? &sc->open : &sc->closed, 1,
                               memory_order_relaxed);
@@ -280,7 +201,7 @@ static void *output_main(void *arg)
     for (;;) {
         bool stopping = atomic_load(&sc->stopping);
         unsigned n = 0;
-        while (queue_pop(&sc->queue, &r)) {
+        while (vt_intake_take(sc->intake, &r)) {
             if (sink->write(sink->arg, &r) != 0)
                 atomic_store(&sc->sink_error, errno ? errno : EIO);
             n++;
@@ -317,13 +238,29 @@ struct status {
     uint64_t start_ns, last_ns, last_sent, last_recv;
 };
 
+/* Answers lost so far: the capture's drops and the intake's. */
+static uint64_t answers_dropped(struct scan *sc)
+{
+    struct vt_recv_stats rs;
+    vt_receiver_stats(sc->receiver, &rs);
+    return rs.dropped + vt_intake_dropped(sc->intake);
+}
+
+/* True, with the reason in err, once capture has failed: from then on no
+ * answer can arrive, so the scan must end as failed, not go on as if complete. */
+static bool capture_failed(struct scan *sc, char *err, size_t errlen)
+{
+    const char *why = vt_receiver_error(sc->receiver);
+    if (why)
+        snprintf(err, errlen, "%s; answers since then are lost", why);
+    return why != NULL;
+}
+
 static void status_line(struct scan *sc, struct status *st, uint64_t now, uint64_t sent,
                         bool cooling)
 {
     double el = (now - st->start_ns) / 1e9, dt = (now - st->last_ns) / 1e9;
     uint64_t recv = atomic_load(&sc->results);
-    struct vt_recv_stats rs;
-    vt_receiver_stats(sc->receiver, &rs);
     char e[16], left[16], sr[24], rr[24];
     fmt_duration(el, e, sizeof e);
     const struct vt_walk *w = &sc->sched.walk;
@@ -339,7 +276,7 @@ static void status_line(struct scan *sc, struct status *st, uint64_t now, uint64
     fprintf(stderr,
             "%s %3.0f%% (%s); send: %" PRIu64 " %s; recv: %" PRIu64 " %s; drops: %" PRIu64
             "; hitrate: %.2f%%\n",
-            e, 100 * frac, left, sent, sr, recv, rr, rs.dropped + atomic_load(&sc->queue_drops),
+            e, 100 * frac, left, sent, sr, recv, rr, answers_dropped(sc),
             sent ? 100.0 * recv / sent : 0.0);
     st->last_ns = now;
     st->last_sent = sent;
@@ -390,11 +327,8 @@ static int scan_setup(struct scan *sc, char *err, size_t errlen)
         sc->sched.ring_size = (cfg->probes - 1) * sc->sched.lag + 1;
         sc->sched.ring = calloc(sc->sched.ring_size, sizeof(uint64_t));
     }
-    sc->queue.slot = calloc(VT_QUEUE_SIZE, sizeof(struct vt_result));
-    sc->dedup.gen[0] = calloc((size_t)1 << VT_DEDUP_BITS, sizeof(uint64_t));
-    sc->dedup.gen[1] = calloc((size_t)1 << VT_DEDUP_BITS, sizeof(uint64_t));
-    if (!sc->queue.slot || !sc->dedup.gen[0] || !sc->dedup.gen[1] ||
-        (cfg->probes > 1 && !sc->sched.ring)) {
+    sc->intake = vt_intake_new(VT_QUEUE_SIZE, VT_DEDUP_BITS);
+    if (!sc->intake || (cfg->probes > 1 && !sc->sched.ring)) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -447,25 +381,33 @@ int vt_scan_run(const struct vt_scan_config *cfg, struct vt_scan_summary *sum, c
     }
     sc->cfg = cfg;
     memset(sum, 0, sizeof *sum);
+    struct vt_scan_control *ctl = cfg->control;
+    struct checkpoints ck = {.safe = cfg->arc_done};
+    uint64_t settle_ns = 0;
+    bool stopped = false, more = true;
+    /* Until when every answer could have been captured: the end of the
+     * cooldown, or the moment the scan gave up (a send or capture failure). */
+    uint64_t cutoff_ns = 0;
     int rc = scan_setup(sc, err, errlen);
     if (rc == 0) {
         uint64_t start = vt_now_ns(), sent = 0;
-        struct vt_scan_control *ctl = cfg->control;
         uint64_t rate = cfg->rate;
         if (ctl && atomic_load(&ctl->rate))
             rate = atomic_load(&ctl->rate);
         struct vt_ratelimit rl;
         vt_ratelimit_init(&rl, rate, start);
         struct status st = {start, start, 0, 0};
-        struct checkpoints ck = {.safe = cfg->arc_done};
         /* A step is safe once its last copy went out and the cooldown passed. */
-        uint64_t settle_ns = (uint64_t)cfg->cooldown * 1000000000ull + 500000000ull +
-                             (rate ? sc->sched.lag * (cfg->probes - 1) * 1000000000ull / rate : 0);
+        settle_ns = (uint64_t)cfg->cooldown * 1000000000ull + 500000000ull +
+                    (rate ? sc->sched.lag * (cfg->probes - 1) * 1000000000ull / rate : 0);
         const struct vt_targets *optout = NULL;
         uint16_t ip_id = 0;
-        bool more = true;
         while (more) {
             uint64_t now = vt_now_ns();
+            if (capture_failed(sc, err, errlen)) {
+                rc = -1;
+                break;
+            }
             if (ctl) {
                 if (atomic_load(&ctl->stop))
                     break;
@@ -478,7 +420,8 @@ int vt_scan_run(const struct vt_scan_config *cfg, struct vt_scan_summary *sum, c
                 if (ctl->progress && now - ck.last_report_ns >= VT_STATUS_NS) {
                     ck.last_report_ns = now;
                     ctl->progress(ctl->progress_arg,
-                                  ckpt_safe(&ck, now > settle_ns ? now - settle_ns : 0), false);
+                                  ckpt_safe(&ck, now > settle_ns ? now - settle_ns : 0), false,
+                                  answers_dropped(sc));
                 }
             }
             uint64_t n = vt_ratelimit_take(&rl, now, VT_SEND_BATCH);
@@ -528,7 +471,7 @@ int vt_scan_run(const struct vt_scan_config *cfg, struct vt_scan_summary *sum, c
             vt_sender_drain(sc->sender); /* the end of sending, and final counts */
         sum->send_seconds = (vt_now_ns() - start) / 1e9;
         /* Late answers: wait out the cooldown, still reporting each second. */
-        bool stopped = ctl && atomic_load(&ctl->stop);
+        stopped = ctl && atomic_load(&ctl->stop);
         uint64_t end = vt_now_ns() + (rc == 0 ? (uint64_t)cfg->cooldown * 1000000000ull : 0);
         if (stopped && end > vt_now_ns() + 1000000000ull)
             end = vt_now_ns() + 1000000000ull; /* stopped: a short grace only */
@@ -537,19 +480,20 @@ int vt_scan_run(const struct vt_scan_config *cfg, struct vt_scan_summary *sum, c
         for (uint64_t now = vt_now_ns(); now < end; now = vt_now_ns()) {
             uint64_t step = end - now < 100000000ull ? end - now : 100000000ull;
             vt_sleep_ns(step);
+            if (capture_failed(sc, err, errlen)) {
+                rc = -1;
+                break;
+            }
             if (cfg->status && vt_now_ns() - st.last_ns >= VT_STATUS_NS)
                 status_line(sc, &st, vt_now_ns(), sent, true);
             if (ctl && ctl->progress && vt_now_ns() - ck.last_report_ns >= VT_STATUS_NS) {
                 ck.last_report_ns = vt_now_ns();
                 uint64_t t = vt_now_ns();
                 ctl->progress(ctl->progress_arg, ckpt_safe(&ck, t > settle_ns ? t - settle_ns : 0),
-                              false);
+                              false, answers_dropped(sc));
             }
         }
-        sc->final_done = stopped || rc != 0
-                             ? ckpt_safe(&ck, vt_now_ns() > settle_ns ? vt_now_ns() - settle_ns : 0)
-                             : cfg->arc_done + sc->sched.walk.done;
-        sc->finished = !stopped && rc == 0 && !more;
+        cutoff_ns = vt_now_ns();
         struct vt_send_stats ss;
         vt_sender_stats(sc->sender, &ss);
         sum->targets = sc->sched.taken;
@@ -557,20 +501,34 @@ int vt_scan_run(const struct vt_scan_config *cfg, struct vt_scan_summary *sum, c
         sum->send_failures = ss.failed;
         sum->seconds = (vt_now_ns() - start) / 1e9;
     }
+    /* Capture ends: the receiver hands over what the ring still holds, then
+     * its counts are final. A failure found only now fails the scan too. */
     if (sc->receiver) {
+        vt_receiver_stop(sc->receiver);
         struct vt_recv_stats rs;
         vt_receiver_stats(sc->receiver, &rs);
         sum->pcap_drops = rs.dropped;
-        vt_receiver_stop(sc->receiver);
+        if (rc == 0 && capture_failed(sc, err, errlen))
+            rc = -1;
     }
     if (sc->output_running) {
         atomic_store(&sc->stopping, true);
         pthread_join(sc->output_thread, NULL);
     }
+    if (sc->intake)
+        sum->queue_drops = vt_intake_dropped(sc->intake);
+    /* The checkpoint: the whole walk if it ran to the end with capture working
+     * throughout, else only the steps whose answers had time to arrive before
+     * the scan gave up. */
+    sc->final_done = stopped || rc != 0
+                         ? ckpt_safe(&ck, cutoff_ns > settle_ns ? cutoff_ns - settle_ns : 0)
+                         : cfg->arc_done + sc->sched.walk.done;
+    sc->finished = !stopped && rc == 0 && !more;
     /* Every answer is in the sink now: the checkpoint may cover the whole walk. */
-    if (cfg->control && cfg->control->progress && sc->output_running)
-        cfg->control->progress(cfg->control->progress_arg, sc->final_done,
-                               sc->finished && !atomic_load(&sc->sink_error));
+    if (ctl && ctl->progress && sc->output_running)
+        ctl->progress(ctl->progress_arg, sc->final_done,
+                      sc->finished && !atomic_load(&sc->sink_error),
+                      sum->pcap_drops + sum->queue_drops);
     if (rc == 0 && atomic_load(&sc->sink_error)) {
         snprintf(err, errlen, "cannot write results: %s", strerror(atomic_load(&sc->sink_error)));
         rc = -1;
@@ -579,13 +537,11 @@ int vt_scan_run(const struct vt_scan_config *cfg, struct vt_scan_summary *sum, c
     sum->results = atomic_load(&sc->results);
     sum->open = atomic_load(&sc->open);
     sum->closed = atomic_load(&sc->closed);
-    sum->queue_drops = atomic_load(&sc->queue_drops);
+    vt_receiver_close(sc->receiver);
     if (sc->sender)
         vt_sender_close(sc->sender);
     free(sc->sched.ring);
-    free(sc->queue.slot);
-    free(sc->dedup.gen[0]);
-    free(sc->dedup.gen[1]);
+    vt_intake_free(sc->intake);
     free(sc);
     return rc;
 }

@@ -5,7 +5,8 @@
  * Threads: the caller's thread sends (walk → frame → ring, no system call per
  * probe); a libpcap thread receives, validates and enqueues; an output thread
  * formats results in batches. vt_scan_run() returns when the walk is done and
- * the cooldown has passed. */
+ * the cooldown has passed, or at once if capture fails: a scan that cannot
+ * hear answers is never reported complete. */
 #ifndef VANTAGE_SCAN_H
 #define VANTAGE_SCAN_H
 
@@ -63,8 +64,13 @@ struct vt_scan_control {
     /* Called from the send thread about once a second and at the end, with the
      * arc's steps done (absolute within the arc, arc_done included). Steps are
      * reported only once their answers had the cooldown to arrive, so every
-     * result of steps <= done has been handed to the sink: a safe checkpoint. */
-    void (*progress)(void *arg, uint64_t done, bool finished);
+     * result of steps <= done that was captured has been handed to the sink:
+     * a safe checkpoint. `dropped` is the answers lost so far (capture drops
+     * + queue drops, as in vt_scan_summary; it only grows): when it is not 0,
+     * the results of the steps done may be incomplete, and the last call's
+     * figure covers the whole scan. A scan whose capture failed ends with
+     * finished false, a checkpoint no later than the failure, and -1. */
+    void (*progress)(void *arg, uint64_t done, bool finished, uint64_t dropped);
     void *progress_arg;
 };
 
@@ -74,12 +80,21 @@ struct vt_scan_summary {
     uint64_t answers; /* valid answers (before de-duplication) */
     uint64_t results; /* results handed to the sink (open + closed) */
     uint64_t open, closed;
-    uint64_t pcap_drops, queue_drops, send_failures;
+    /* Answers lost, whatever became of the scan: pcap_drops are frames the
+     * capture could not keep (its ring was full; pcap ps_drop + ps_ifdrop),
+     * queue_drops answers the output thread's queue had no room for. When
+     * either is not 0 the results are incomplete (a later copy of a dropped
+     * answer may still have made it; the counts cannot tell). */
+    uint64_t pcap_drops, queue_drops;
+    uint64_t send_failures;
     double send_seconds; /* first probe to last */
     double seconds;      /* the whole run, cooldown included */
 };
 
-/* Runs the scan. Returns 0, or -1 with a one-line reason in err. */
+/* Runs the scan. Returns 0, or -1 with a one-line reason in err: setup, a
+ * send failure, a capture failure (the receiver stopped hearing answers), or
+ * results the sink could not write. sum is filled in either case. Drops do not
+ * make it fail: the caller decides (see pcap_drops). */
 int vt_scan_run(const struct vt_scan_config *cfg, struct vt_scan_summary *sum, char *err,
                 size_t errlen);
 
