@@ -29,9 +29,11 @@ void vt_log(const char *fmt, ...)
     strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
     va_list ap;
     va_start(ap, fmt);
+    flockfile(stderr); /* one line, whole, also from the keyring's thread */
     fprintf(stderr, "%s vantage: ", ts);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
+    funlockfile(stderr);
     va_end(ap);
 }
 

@@ -40,7 +40,12 @@ struct vt_uplink {
     struct vt_uplink_config cfg;
     char events_ep[64];
     zsock_t *dealer;
-    zsock_t *events; /* PAIR, bound; the lease runner connects */
+    zsock_t *monitor; /* PAIR: the dealer's connection events (why a handshake failed) */
+    unsigned monitor_gen;
+    char problem[256];         /* why we are not connected, when we can tell; "" if we are */
+    int64_t problem_logged_ms; /* the same problem is logged once a minute */
+    unsigned retries;          /* connect attempts since the last success */
+    zsock_t *events;           /* PAIR, bound; the lease runner connects */
     Vantage__Policy policy;
 
     bool welcomed;
@@ -115,6 +120,86 @@ static void send_hello(struct vt_uplink *up)
     send_env(up, &env);
 }
 
+/* Says what stands between us and the coordinator, once a minute at most. */
+static void problem(struct vt_uplink *up, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void problem(struct vt_uplink *up, const char *fmt, ...)
+{
+    char text[sizeof up->problem];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    int64_t now = zclock_mono();
+    if (strcmp(text, up->problem) != 0 || now - up->problem_logged_ms > 60000) {
+        up->problem_logged_ms = now;
+        logf_(up, "%s", text);
+    }
+    snprintf(up->problem, sizeof up->problem, "%s", text);
+}
+
+/* One event of the dealer's monitor: [u16 event, u32 value][endpoint]. The
+ * handshake's failures say which of the enrolment causes it is. */
+static void handle_monitor(struct vt_uplink *up)
+{
+    zmsg_t *m = zmsg_recv(up->monitor);
+    zframe_t *f = m ? zmsg_first(m) : NULL;
+    if (!f || zframe_size(f) < 6) {
+        zmsg_destroy(&m);
+        return;
+    }
+    uint16_t event;
+    uint32_t value;
+    memcpy(&event, zframe_data(f), 2);
+    memcpy(&value, zframe_data(f) + 2, 4);
+    zmsg_destroy(&m);
+    switch (event) {
+    case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+        up->problem[0] = '\0';
+        up->retries = 0;
+        break;
+    case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+        problem(up,
+                "the coordinator refused this worker's key (ZAP status %u): it is not enrolled, "
+                "or was revoked; send its operator the public key (vantage-worker pubkey < KEY) "
+                "for `vantage worker add`",
+                value);
+        break;
+    case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+        problem(up,
+                "the CURVE handshake with %s failed (protocol error 0x%x): is --server-key "
+                "this coordinator's public key?",
+                up->cfg.endpoint, value);
+        break;
+    case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+        problem(up,
+                "the handshake with %s failed: is --server-key this coordinator's public key, "
+                "and is this worker enrolled?",
+                up->cfg.endpoint);
+        break;
+    case ZMQ_EVENT_CONNECT_RETRIED:
+        if (++up->retries >= 3)
+            problem(up, "cannot reach %s (retrying): is the coordinator running and reachable?",
+                    up->cfg.endpoint);
+        break;
+    default:
+        break;
+    }
+}
+
+const char *vt_uplink_problem(const struct vt_uplink *up)
+{
+    return up->problem;
+}
+
+static void close_dealer(struct vt_uplink *up)
+{
+    if (up->dealer)
+        zmq_socket_monitor(zsock_resolve(up->dealer), NULL, 0);
+    zsock_destroy(&up->monitor);
+    zsock_destroy(&up->dealer);
+}
+
 static int open_dealer(struct vt_uplink *up, char *err, size_t errlen)
 {
     zsock_t *s = zsock_new(ZMQ_DEALER);
@@ -129,6 +214,15 @@ static int open_dealer(struct vt_uplink *up, char *err, size_t errlen)
     zsock_set_reconnect_ivl(s, HELLO_BACKOFF_MIN_MS);
     zsock_set_reconnect_ivl_max(s, HELLO_BACKOFF_MAX_MS);
     zsock_set_sndhwm(s, 1000);
+    char mon[96];
+    snprintf(mon, sizeof mon, "inproc://vantage-uplink-monitor-%p-%u", (void *)up,
+             up->monitor_gen++);
+    if (zmq_socket_monitor(zsock_resolve(s), mon,
+                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_CONNECT_RETRIED) ==
+        0)
+        up->monitor = zsock_new_pair(mon); /* connects */
     if (zsock_connect(s, "%s", up->cfg.endpoint) != 0) {
         snprintf(err, errlen, "cannot connect to %s: %s (give --coordinator tcp://HOST:PORT)",
                  up->cfg.endpoint, zmq_strerror(errno));
@@ -225,7 +319,7 @@ void vt_uplink_destroy(struct vt_uplink **upp)
     struct vt_uplink *up = *upp;
     if (!up)
         return;
-    zsock_destroy(&up->dealer);
+    close_dealer(up);
     zsock_destroy(&up->events);
     vt_policy_proto_free(&up->policy);
     free_optout(up);
@@ -514,7 +608,7 @@ static int tick(struct vt_uplink *up, bool stopping, char *err, size_t errlen)
         if (up->missed >= MISSED_MAX) {
             logf_(up, "no answer from %s for %u heartbeats; reconnecting", up->cfg.endpoint,
                   up->missed);
-            zsock_destroy(&up->dealer);
+            close_dealer(up);
             return open_dealer(up, err, errlen);
         }
         up->missed++;
@@ -538,8 +632,9 @@ int vt_uplink_run(struct vt_uplink *up, atomic_bool *stop, char *err, size_t err
 {
     if (open_dealer(up, err, errlen) != 0)
         return -1;
-    zmq_pollitem_t items[2] = {{zsock_resolve(up->dealer), 0, ZMQ_POLLIN, 0},
-                               {zsock_resolve(up->events), 0, ZMQ_POLLIN, 0}};
+    zmq_pollitem_t items[3] = {{zsock_resolve(up->dealer), 0, ZMQ_POLLIN, 0},
+                               {zsock_resolve(up->events), 0, ZMQ_POLLIN, 0},
+                               {NULL, -1, ZMQ_POLLIN, 0}};
     bool stopping = false;
     int64_t stop_deadline = 0;
     zmq_msg_t msg;
@@ -554,7 +649,8 @@ int vt_uplink_run(struct vt_uplink *up, atomic_bool *stop, char *err, size_t err
         if (stopping && (!up->lease_id || zclock_mono() > stop_deadline))
             break;
         items[0].socket = zsock_resolve(up->dealer);
-        int n = zmq_poll(items, 2, 100);
+        items[2].socket = up->monitor ? zsock_resolve(up->monitor) : NULL;
+        int n = zmq_poll(items, 3, 100);
         if (n < 0 && errno != EINTR) {
             snprintf(err, errlen, "polling failed: %s", zmq_strerror(errno));
             zmq_msg_close(&msg);
@@ -574,6 +670,8 @@ int vt_uplink_run(struct vt_uplink *up, atomic_bool *stop, char *err, size_t err
         }
         if (n > 0 && (items[1].revents & ZMQ_POLLIN))
             handle_event(up);
+        if (n > 0 && (items[2].revents & ZMQ_POLLIN))
+            handle_monitor(up);
         pump_batches(up);
         if (tick(up, stopping, err, errlen) != 0) {
             zmq_msg_close(&msg);
@@ -588,7 +686,7 @@ int vt_uplink_run(struct vt_uplink *up, atomic_bool *stop, char *err, size_t err
     pump_batches(up);
     send_progress(up);
     zsock_set_linger(up->dealer, LINGER_MS);
-    zsock_destroy(&up->dealer);
+    close_dealer(up);
     return 0;
 }
 

@@ -60,6 +60,12 @@ const char *vt_uplink_events_endpoint(const struct vt_uplink *up);
  * returns 0. Returns -1 with err on a failure the worker cannot mend alone. */
 int vt_uplink_run(struct vt_uplink *up, atomic_bool *stop, char *err, size_t errlen);
 
+/* Why the worker is not connected, when the handshake said ("" otherwise):
+ * its key refused by the coordinator (not enrolled or revoked), a CURVE
+ * failure (a wrong --server-key), or the coordinator unreachable. Read it
+ * from the uplink thread, or after vt_uplink_run returned. */
+const char *vt_uplink_problem(const struct vt_uplink *up);
+
 /* Lease-runner side, on its own PAIR socket. `done` is a safe checkpoint:
  * every result of those steps is in the spool. `dropped`: answers the scan
  * lost so far (capture or queue drops); a slot with drops is not whole. */

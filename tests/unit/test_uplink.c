@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <czmq.h>
 
@@ -32,6 +33,8 @@ struct fake_runner {
     int started;
     uint64_t lease_id, rate;
     int stopped;
+    int blocklists;          /* add_blocklist calls */
+    size_t blocklist_ranges; /* ranges in the last one */
 };
 
 static int fake_start(void *arg, const Vantage__Lease *lease, uint64_t rate, char *err,
@@ -50,6 +53,13 @@ static void fake_stop(void *arg)
 {
     struct fake_runner *f = arg;
     f->stopped++;
+}
+
+static void fake_add_blocklist(void *arg, const Vantage__BlocklistAdd *add)
+{
+    struct fake_runner *f = arg;
+    f->blocklists++;
+    f->blocklist_ranges = add->n_ranges;
 }
 
 struct fixture {
@@ -117,7 +127,10 @@ static void start_uplink(struct fixture *fx)
         .name = "test-worker",
         .policy = &fx->policy,
         .spool = fx->spool,
-        .ops = {.start = fake_start, .stop = fake_stop, .arg = &fx->runner},
+        .ops = {.start = fake_start,
+                .stop = fake_stop,
+                .add_blocklist = fake_add_blocklist,
+                .arg = &fx->runner},
         .quiet = true,
     };
     fx->up = vt_uplink_new(&cfg, err, sizeof err);
@@ -411,6 +424,155 @@ static void coordinator_that_lost_the_session_gets_a_new_hello(void **state)
     vt_envelope_free(env);
 }
 
+/* Waits up to ms for *flag to reach want (the uplink thread sets it). */
+static bool wait_for(const int *flag, int want, int ms)
+{
+    for (int i = 0; i < ms / 10 && __atomic_load_n(flag, __ATOMIC_SEQ_CST) < want; i++)
+        zclock_sleep(10);
+    return __atomic_load_n(flag, __ATOMIC_SEQ_CST) >= want;
+}
+
+static void send_optout(struct fixture *fx, uint64_t gen, uint32_t first, uint32_t last)
+{
+    Vantage__Envelope env = VANTAGE__ENVELOPE__INIT;
+    Vantage__BlocklistAdd b = VANTAGE__BLOCKLIST_ADD__INIT;
+    Vantage__Range r = VANTAGE__RANGE__INIT, *rp = &r;
+    r.first = first;
+    r.last = last;
+    b.ranges = &rp;
+    b.n_ranges = 1;
+    b.has_generation = true;
+    b.generation = gen;
+    env.body_case = VANTAGE__ENVELOPE__BODY_BLOCKLIST;
+    env.blocklist = &b;
+    send_to_worker(fx, &env);
+}
+
+/* The worker's word carries its state: Hello and Heartbeat say the lease it
+ * runs and the opt-out generation it applied; an opt-out list that comes
+ * while no lease runs is kept and given to the next lease; a LeaseCancel
+ * for the running lease stops it. */
+static void worker_says_its_lease_and_optout_generation(void **state)
+{
+    struct fixture *fx = *state;
+    start_uplink(fx);
+    Vantage__Envelope *env = expect(fx, VANTAGE__ENVELOPE__BODY_HELLO);
+    assert_true(env->hello->has_lease_id && env->hello->lease_id == 0);
+    assert_true(env->hello->has_optout_gen && env->hello->optout_gen == 0);
+    vt_envelope_free(env);
+    welcome(fx, 0, 4);
+    send_optout(fx, 3, IP(198, 18, 7, 0), IP(198, 18, 7, 255));
+    uint64_t gen = 0;
+    for (int i = 0; i < 10 && gen != 3; i++) {
+        env = expect(fx, VANTAGE__ENVELOPE__BODY_HEARTBEAT);
+        gen = env->heartbeat->optout_gen;
+        vt_envelope_free(env);
+    }
+    assert_int_equal(gen, 3);
+    assert_int_equal(fx->runner.blocklists, 0); /* no lease ran */
+    send_lease(fx, 9, IP(198, 18, 0, 0), IP(198, 18, 255, 255), 1000);
+    assert_true(wait_for(&fx->runner.blocklists, 1, 2000)); /* the new lease got it */
+    assert_int_equal(fx->runner.blocklist_ranges, 1);
+    uint64_t held = 0;
+    for (int i = 0; i < 10 && held != 9; i++) {
+        env = expect(fx, VANTAGE__ENVELOPE__BODY_HEARTBEAT);
+        held = env->heartbeat->lease_id;
+        vt_envelope_free(env);
+    }
+    assert_int_equal(held, 9);
+    Vantage__Envelope c = VANTAGE__ENVELOPE__INIT;
+    Vantage__LeaseCancel lc = VANTAGE__LEASE_CANCEL__INIT;
+    lc.lease_id = 8; /* not ours: ignored */
+    c.body_case = VANTAGE__ENVELOPE__BODY_CANCEL;
+    c.cancel = &lc;
+    send_to_worker(fx, &c);
+    lc.lease_id = 9;
+    lc.reason = "campaign cancelled";
+    send_to_worker(fx, &c);
+    assert_true(wait_for(&fx->runner.stopped, 1, 2000));
+    zclock_sleep(300);
+    assert_int_equal(fx->runner.stopped, 1);
+}
+
+/* A lease whose coordinator says nothing for the lease's deadline is stopped
+ * by the worker itself: no probing without orders. */
+static void silent_coordinator_stops_the_lease(void **state)
+{
+    struct fixture *fx = *state;
+    start_uplink(fx);
+    vt_envelope_free(expect(fx, VANTAGE__ENVELOPE__BODY_HELLO));
+    welcome(fx, 0, 4);
+    Vantage__Envelope env = VANTAGE__ENVELOPE__INIT;
+    Vantage__Lease l = VANTAGE__LEASE__INIT;
+    Vantage__Range r = VANTAGE__RANGE__INIT, *rp = &r;
+    Vantage__PortRange p = VANTAGE__PORT_RANGE__INIT, *pp = &p;
+    r.first = IP(198, 18, 0, 0);
+    r.last = IP(198, 18, 0, 255);
+    p.first = p.last = 23;
+    l.lease_id = 11;
+    l.campaign = "iot";
+    l.targets = &rp;
+    l.n_targets = 1;
+    l.ports = &pp;
+    l.n_ports = 1;
+    l.steps = 100;
+    l.rate = 100;
+    l.probes = 1;
+    l.deadline_ms = 1000;
+    env.body_case = VANTAGE__ENVELOPE__BODY_LEASE;
+    env.lease = &l;
+    send_to_worker(fx, &env);
+    assert_true(wait_for(&fx->runner.started, 1, 2000));
+    assert_int_equal(fx->runner.stopped, 0);
+    /* from now on the coordinator answers nothing */
+    assert_true(wait_for(&fx->runner.stopped, 1, 4000));
+}
+
+/* The worker says why it cannot connect when the handshake tells: its key
+ * refused (not enrolled), or a CURVE failure (a wrong --server-key). */
+static void refused_key_and_wrong_server_key_are_named(void **state)
+{
+    struct fixture *fx = *state;
+    /* a ZAP handler that admits no key at all */
+    zactor_destroy(&fx->auth);
+    char none[96];
+    snprintf(none, sizeof none, "%s/no-keys", fx->dir);
+    assert_int_equal(mkdir(none, 0700), 0);
+    fx->auth = zactor_new(zauth, NULL);
+    zstr_sendx(fx->auth, "CURVE", none, NULL);
+    zsock_wait(fx->auth);
+    start_uplink(fx);
+    zclock_sleep(1500);
+    atomic_store(&fx->stop, true);
+    pthread_join(fx->thread, NULL);
+    assert_non_null(strstr(vt_uplink_problem(fx->up), "refused this worker's key"));
+    vt_uplink_destroy(&fx->up);
+
+    zcert_t *other = zcert_new();
+    char err[512];
+    struct vt_uplink_config cfg = {
+        .endpoint = fx->endpoint,
+        .server_key = zcert_public_txt(other), /* not the coordinator's */
+        .cert = fx->client,
+        .name = "test-worker",
+        .policy = &fx->policy,
+        .spool = fx->spool,
+        .quiet = true,
+    };
+    fx->up = vt_uplink_new(&cfg, err, sizeof err);
+    assert_non_null(fx->up);
+    atomic_store(&fx->stop, false);
+    assert_int_equal(pthread_create(&fx->thread, NULL, uplink_main, fx), 0);
+    zclock_sleep(1500);
+    atomic_store(&fx->stop, true);
+    pthread_join(fx->thread, NULL);
+    const char *why = vt_uplink_problem(fx->up);
+    print_message("wrong server key: %s\n", why);
+    assert_non_null(strstr(why, "--server-key"));
+    vt_uplink_destroy(&fx->up);
+    zcert_destroy(&other);
+}
+
 int main(void)
 {
     zsys_init();
@@ -419,6 +581,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(hello_carries_the_policy_and_heartbeats_follow, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(lease_outside_scope_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(worker_says_its_lease_and_optout_generation, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(silent_coordinator_stops_the_lease, setup, teardown),
+        cmocka_unit_test_setup_teardown(refused_key_and_wrong_server_key_are_named, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(spooled_batches_are_resent_and_dropped_after_ack, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(missed_heartbeats_bring_a_new_hello, setup, teardown),
