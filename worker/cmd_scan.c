@@ -19,6 +19,10 @@
 
 #define PROG "vantage-worker scan"
 
+/* The scan ran to the end but lost answers (the summary line says how many):
+ * the output is valid yet incomplete. 1 stays "failed", 2 "bad usage". */
+#define VT_EXIT_INCOMPLETE 3
+
 static void scan_usage(void)
 {
     printf("usage: vantage-worker scan TARGET... --ports LIST [OPTIONS]\n"
@@ -51,6 +55,10 @@ static void scan_usage(void)
            "      --send-mode MODE    auto (default), ring, mmsg or pcap: how frames leave\n"
            "\n"
            "Output fields: ip, port, state (open|closed), ttl, ts (RFC 3339, UTC, ms).\n"
+           "\n"
+           "Exit status: 0 scanned completely, 1 failed (the capture failed, say), 2 bad\n"
+           "usage, 3 scanned but answers were dropped (the summary says how many): the\n"
+           "output is incomplete.\n"
            "\n"
            "Examples:\n"
            "  vantage-worker scan 198.18.0.0/16 --ports 23,80 --blocklist lab.block\n"
@@ -277,13 +285,21 @@ int vt_cmd_scan(int argc, char **argv)
     if (sum.send_failures)
         snprintf(failed, sizeof failed, ", %" PRIu64 " probes refused by the interface",
                  sum.send_failures);
+    /* Answers lost: the output is then incomplete, which the line says and
+     * the exit status (VT_EXIT_INCOMPLETE) tells a script. */
+    char dropped[256] = "";
+    uint64_t lost = sum.pcap_drops + sum.queue_drops;
+    if (lost)
+        snprintf(dropped, sizeof dropped,
+                 "; INCOMPLETE: %" PRIu64 " answers dropped (%" PRIu64 " in capture, %" PRIu64
+                 " in the output queue): lower --rate%s and scan again",
+                 lost, sum.pcap_drops, sum.queue_drops,
+                 sum.queue_drops ? " or write --output to a faster disk" : "");
     fprintf(stderr,
             "%s: scanned %" PRIu64 " targets in %.1f s: sent %" PRIu64 " probes (%.0f/s), %" PRIu64
-            " open, %" PRIu64 " closed, hit rate %.2f%%, %" PRIu64
-            " dropped by the kernel, %" PRIu64 " by the queue%s\n",
+            " open, %" PRIu64 " closed, hit rate %.2f%%%s%s\n",
             PROG, sum.targets, sum.seconds, sum.sent,
             sum.send_seconds > 0 ? sum.sent / sum.send_seconds : 0.0, sum.open, sum.closed,
-            sum.targets ? 100.0 * sum.results / sum.targets : 0.0, sum.pcap_drops, sum.queue_drops,
-            failed);
-    return 0;
+            sum.targets ? 100.0 * sum.results / sum.targets : 0.0, failed, dropped);
+    return lost ? VT_EXIT_INCOMPLETE : 0;
 }
