@@ -159,11 +159,28 @@ void vt_session_message(struct vt_coord *c)
     }
     if (w->revoked) {
         /* the keyring admits only enrolled keys, but a revoked worker may still hold
-         * a connection from before: it gets nothing but refusals. */
+         * a connection from before: it gets nothing but refusals, and is told
+         * to stop whatever lease it names. */
         vt_complain(c, w, "message from a revoked worker refused");
         char text[128];
         snprintf(text, sizeof text, "worker %s is revoked: its messages are refused", w->name);
         answer_on(c, w, id, VANTAGE__ERROR__CODE__NOT_ALLOWED, text);
+        char err[64];
+        Vantage__Envelope *env =
+            vt_envelope_unpack(zframe_data(body), zframe_size(body), err, sizeof err);
+        uint64_t held =
+            !env                                                  ? 0
+            : env->body_case == VANTAGE__ENVELOPE__BODY_HELLO     ? env->hello->lease_id
+            : env->body_case == VANTAGE__ENVELOPE__BODY_HEARTBEAT ? env->heartbeat->lease_id
+            : env->body_case == VANTAGE__ENVELOPE__BODY_PROGRESS  ? env->progress->lease_id
+                                                                  : 0;
+        vt_envelope_free(env);
+        if (held) {
+            zframe_t *route = w->route;
+            w->route = id;
+            vt_lease_send_cancel(c, w, held, "worker revoked");
+            w->route = route;
+        }
         goto out;
     }
     if (zmsg_size(msg) != 0) {

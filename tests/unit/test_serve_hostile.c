@@ -682,6 +682,16 @@ static void test_orders_reach_returning_worker(void **state)
     assert_int_equal(m->cancel->lease_id, 777);
     vt_envelope_free(m);
     expect_silence(s, "a Heartbeat of a worker that is up to date");
+
+    /* Revoked while connected: refused, and told to stop the lease it names. */
+    assert_true(control_ok(json_pack("{s:s, s:s}", "cmd", "worker.revoke", "name", "returning")));
+    send_env(s, &env);
+    expect_error(s, VANTAGE__ERROR__CODE__NOT_ALLOWED, "a Heartbeat of a revoked worker");
+    m = recv_env(s, REPLY_MS);
+    assert_non_null(m);
+    assert_int_equal(m->body_case, VANTAGE__ENVELOPE__BODY_CANCEL);
+    assert_int_equal(m->cancel->lease_id, 777);
+    vt_envelope_free(m);
     zsock_destroy(&s);
     zcert_destroy(&cert);
 }
