@@ -61,6 +61,37 @@ const char *vt_escape(const char *text, char *out, size_t outlen)
     return out;
 }
 
+json_t *vt_reply_fail(const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+}
+
+const char *vt_req_str(json_t *req, const char *key)
+{
+    return json_string_value(json_object_get(req, key));
+}
+
+json_int_t vt_req_num(json_t *req, const char *key, json_int_t dflt)
+{
+    json_t *v = json_object_get(req, key);
+    return json_is_integer(v) ? json_integer_value(v) : dflt;
+}
+
+int vt_send_body(struct vt_coord *c, struct vt_worker *w, Vantage__Envelope__BodyCase body,
+                 void *msg)
+{
+    Vantage__Envelope env = VANTAGE__ENVELOPE__INIT;
+    env.version = VT_PROTOCOL_VERSION;
+    env.body_case = body;
+    env.hello = msg; /* the body is a union of pointers: any member sets it */
+    return vt_send_to(c, w, &env);
+}
+
 int vt_send_to(struct vt_coord *c, struct vt_worker *w, const Vantage__Envelope *env)
 {
     if (!w->route)
@@ -91,11 +122,7 @@ void vt_send_error(struct vt_coord *c, struct vt_worker *w, Vantage__Error__Code
     Vantage__Error e = VANTAGE__ERROR__INIT;
     e.code = code;
     e.text = text;
-    Vantage__Envelope env = VANTAGE__ENVELOPE__INIT;
-    env.version = VT_PROTOCOL_VERSION;
-    env.body_case = VANTAGE__ENVELOPE__BODY_ERROR;
-    env.error = &e;
-    vt_send_to(c, w, &env);
+    vt_send_body(c, w, VANTAGE__ENVELOPE__BODY_ERROR, &e);
 }
 
 void vt_complain(struct vt_coord *c, struct vt_worker *w, const char *fmt, ...)

@@ -12,17 +12,6 @@
 #include <string.h>
 #include <time.h>
 
-static json_t *fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static json_t *fail(const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
-}
-
 static json_t *ok(json_t *extra)
 {
     json_t *o = extra ? extra : json_object();
@@ -30,28 +19,19 @@ static json_t *ok(json_t *extra)
     return o;
 }
 
-static const char *str(json_t *req, const char *key)
-{
-    return json_string_value(json_object_get(req, key));
-}
-
-static json_int_t num(json_t *req, const char *key, json_int_t dflt)
-{
-    json_t *v = json_object_get(req, key);
-    return json_is_integer(v) ? json_integer_value(v) : dflt;
-}
-
 /* ---- workers ---- */
 
 static json_t *worker_add(struct vt_coord *c, json_t *req)
 {
-    const char *name = str(req, "name"), *key = str(req, "key"), *site = str(req, "site");
+    const char *name = vt_req_str(req, "name"), *key = vt_req_str(req, "key"),
+               *site = vt_req_str(req, "site");
     if (!name || !key || !site || !name[0] || !site[0] || strlen(name) > 64 || strlen(site) > 64 ||
         strpbrk(name, "/ \t\n"))
-        return fail("worker.add needs name (1-64 characters, no '/' or space), key and site");
+        return vt_reply_fail(
+            "worker.add needs name (1-64 characters, no '/' or space), key and site");
     char err[512];
-    if (vt_worker_add(c, name, key, site, num(req, "asn", 0), err, sizeof err) != 0)
-        return fail("%s", err);
+    if (vt_worker_add(c, name, key, site, vt_req_num(req, "asn", 0), err, sizeof err) != 0)
+        return vt_reply_fail("%s", err);
     return ok(NULL);
 }
 
@@ -65,12 +45,12 @@ static json_t *worker_list(struct vt_coord *c, json_t *req)
 
 static json_t *worker_revoke(struct vt_coord *c, json_t *req)
 {
-    const char *name = str(req, "name");
+    const char *name = vt_req_str(req, "name");
     char err[512];
     if (!name)
-        return fail("worker.revoke needs name");
+        return vt_reply_fail("worker.revoke needs name");
     if (vt_worker_revoke(c, name, err, sizeof err) != 0)
-        return fail("%s", err);
+        return vt_reply_fail("%s", err);
     return ok(NULL);
 }
 
@@ -78,20 +58,22 @@ static json_t *worker_revoke(struct vt_coord *c, json_t *req)
 
 static json_t *campaign_start(struct vt_coord *c, json_t *req)
 {
-    const char *name = str(req, "name"), *targets = str(req, "targets"), *ports = str(req, "ports");
+    const char *name = vt_req_str(req, "name"), *targets = vt_req_str(req, "targets"),
+               *ports = vt_req_str(req, "ports");
     if (!name || !targets || !ports)
-        return fail("campaign.start needs name, targets and ports");
-    json_int_t rate = num(req, "rate", 0), vantages = num(req, "vantages", 1),
-               probes = num(req, "probes", 1), every = num(req, "every_s", 0);
+        return vt_reply_fail("campaign.start needs name, targets and ports");
+    json_int_t rate = vt_req_num(req, "rate", 0), vantages = vt_req_num(req, "vantages", 1),
+               probes = vt_req_num(req, "probes", 1), every = vt_req_num(req, "every_s", 0);
     if (rate < 0 || vantages < 1 || vantages > 16 || probes < 1 || probes > 16 || every < 0 ||
         every > 10 * 366 * 86400)
-        return fail("campaign.start: rate >= 0, vantages 1-16, probes 1-16, every_s 0-10 years");
+        return vt_reply_fail(
+            "campaign.start: rate >= 0, vantages 1-16, probes 1-16, every_s 0-10 years");
     char err[512];
     struct vt_campaign *k =
         vt_campaign_start(c, name, targets, ports, (uint64_t)rate, (unsigned)vantages,
                           (unsigned)probes, (uint64_t)every, err, sizeof err);
     if (!k)
-        return fail("%s", err);
+        return vt_reply_fail("%s", err);
     return ok(json_pack("{s:o}", "campaign", vt_campaign_status(c, k)));
 }
 
@@ -114,10 +96,11 @@ static json_t *campaign_list(struct vt_coord *c, json_t *req)
 
 static struct vt_campaign *campaign_arg(struct vt_coord *c, json_t *req, json_t **error)
 {
-    const char *name = str(req, "name");
+    const char *name = vt_req_str(req, "name");
     struct vt_campaign *k = name ? vt_campaign_by_name(c, name) : NULL;
     if (!k)
-        *error = fail("no campaign %s (see `vantage campaign list`)", name ? name : "named");
+        *error =
+            vt_reply_fail("no campaign %s (see `vantage campaign list`)", name ? name : "named");
     return k;
 }
 
@@ -136,7 +119,7 @@ static json_t *campaign_state(struct vt_coord *c, json_t *req, enum vt_campaign_
     if (!k)
         return e;
     if (vt_campaign_set_state(c, k, st, err, sizeof err) != 0)
-        return fail("%s", err);
+        return vt_reply_fail("%s", err);
     return ok(NULL);
 }
 
@@ -160,8 +143,8 @@ static json_t *campaign_cancel(struct vt_coord *c, json_t *req)
 static json_t *blocklist_add(struct vt_coord *c, json_t *req)
 {
     char err[256] = "";
-    if (vt_optout_add(c, str(req, "cidr"), str(req, "reason"), err, sizeof err) != 0)
-        return fail("blocklist.add: %s", err);
+    if (vt_optout_add(c, vt_req_str(req, "cidr"), vt_req_str(req, "reason"), err, sizeof err) != 0)
+        return vt_reply_fail("blocklist.add: %s", err);
     return ok(NULL);
 }
 
@@ -183,8 +166,8 @@ static json_t *blocklist_list(struct vt_coord *c, json_t *req)
 static json_t *blocklist_remove(struct vt_coord *c, json_t *req)
 {
     char err[256] = "";
-    if (vt_optout_remove(c, str(req, "cidr"), err, sizeof err) != 0)
-        return fail("blocklist.remove: %s", err);
+    if (vt_optout_remove(c, vt_req_str(req, "cidr"), err, sizeof err) != 0)
+        return vt_reply_fail("blocklist.remove: %s", err);
     return ok(NULL);
 }
 
@@ -217,14 +200,15 @@ void vt_control_handle(struct vt_coord *c)
     json_error_t jerr;
     json_t *req = json_loadb((const char *)zframe_data(f), zframe_size(f), 0, &jerr), *rep = NULL;
     zframe_destroy(&f);
-    const char *cmd = req ? str(req, "cmd") : NULL;
+    const char *cmd = req ? vt_req_str(req, "cmd") : NULL;
     for (size_t i = 0; cmd && i < sizeof handlers / sizeof handlers[0]; i++)
         if (!strcmp(cmd, handlers[i].cmd))
             rep = handlers[i].fn(c, req);
     if (!rep)
-        rep = !req   ? fail("request is not JSON: %s", jerr.text)
-              : !cmd ? fail("request has no cmd")
-                     : fail("unknown command %s (this coordinator is older than the CLI?)", cmd);
+        rep = !req   ? vt_reply_fail("request is not JSON: %s", jerr.text)
+              : !cmd ? vt_reply_fail("request has no cmd")
+                     : vt_reply_fail("unknown command %s (this coordinator is older than the CLI?)",
+                                     cmd);
     char *text = json_dumps(rep, JSON_COMPACT);
     json_decref(rep);
     json_decref(req);

@@ -15,8 +15,8 @@
  *   query.c     the query engine behind query.run
  *   campaign.c  campaigns and runs (state, status), persisted in meta
  *   ingest.c    result batches → checks → one RocksDB write batch → Ack
- *   registry.c  enrolled workers, keys (keyring.c), connection state, policy,
- *               the opt-out list and its generation
+ *   registry.c  enrolled workers, keys (keyring.c), connection state, policy
+ *   optout.c    the opt-out list and its generation
  *   lease.c     the ONLY writer of lease, slot and worker-lease state
  *   shard.c     a run's space cut into cells (by the workers' scopes) and
  *               shards (arcs of each cell's walk)
@@ -208,6 +208,14 @@ void vt_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *vt_escape(const char *text, char *out, size_t outlen);
 /* Sends env to a worker's connection. 0 or -1. */
 int vt_send_to(struct vt_coord *c, struct vt_worker *w, const Vantage__Envelope *env);
+/* Sends one message (Welcome, Lease, …: msg points to it) in an envelope. */
+int vt_send_body(struct vt_coord *c, struct vt_worker *w, Vantage__Envelope__BodyCase body,
+                 void *msg);
+/* Control requests: {"ok":false,"error":…}, and a request's string and
+ * integer fields (NULL / dflt when absent or of another type). */
+json_t *vt_reply_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+const char *vt_req_str(json_t *req, const char *key);
+json_int_t vt_req_num(json_t *req, const char *key, json_int_t dflt);
 /* Sends Error{code, text} to a worker. */
 void vt_send_error(struct vt_coord *c, struct vt_worker *w, Vantage__Error__Code code,
                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));

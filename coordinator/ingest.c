@@ -257,11 +257,7 @@ void vt_ingest_commit(struct vt_coord *c)
         w->inflight = 0;
         Vantage__Ack m = VANTAGE__ACK__INIT;
         m.seq = c->pending_acks[i].seq;
-        Vantage__Envelope env = VANTAGE__ENVELOPE__INIT;
-        env.version = VT_PROTOCOL_VERSION;
-        env.body_case = VANTAGE__ENVELOPE__BODY_ACK;
-        env.ack = &m;
-        vt_send_to(c, c->pending_acks[i].w, &env);
+        vt_send_body(c, c->pending_acks[i].w, VANTAGE__ENVELOPE__BODY_ACK, &m);
     }
     c->npending = 0;
     vt_leases_on_durable(c); /* checkpoints these batches covered now count */

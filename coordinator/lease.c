@@ -258,11 +258,7 @@ static void send_lease(struct vt_coord *c, struct vt_lease *l)
         }
         m.ports = pp;
         m.n_ports = n;
-        Vantage__Envelope env = VANTAGE__ENVELOPE__INIT;
-        env.version = VT_PROTOCOL_VERSION;
-        env.body_case = VANTAGE__ENVELOPE__BODY_LEASE;
-        env.lease = &m;
-        vt_send_to(c, l->worker, &env);
+        vt_send_body(c, l->worker, VANTAGE__ENVELOPE__BODY_LEASE, &m);
     }
     free(tr), free(tp), free(br), free(bp), free(pr), free(pp);
 }
@@ -272,11 +268,7 @@ void vt_lease_send_cancel(struct vt_coord *c, struct vt_worker *w, uint64_t id, 
     Vantage__LeaseCancel m = VANTAGE__LEASE_CANCEL__INIT;
     m.lease_id = id;
     m.reason = (char *)why;
-    Vantage__Envelope env = VANTAGE__ENVELOPE__INIT;
-    env.version = VT_PROTOCOL_VERSION;
-    env.body_case = VANTAGE__ENVELOPE__BODY_CANCEL;
-    env.cancel = &m;
-    vt_send_to(c, w, &env);
+    vt_send_body(c, w, VANTAGE__ENVELOPE__BODY_CANCEL, &m);
 }
 
 /* ---- granting ---- */
@@ -595,10 +587,6 @@ void vt_leases_rebalance(struct vt_coord *c)
         Vantage__RateChange m = VANTAGE__RATE_CHANGE__INIT;
         m.lease_id = l->id;
         m.rate = r;
-        Vantage__Envelope env = VANTAGE__ENVELOPE__INIT;
-        env.version = VT_PROTOCOL_VERSION;
-        env.body_case = VANTAGE__ENVELOPE__BODY_RATE;
-        env.rate = &m;
-        vt_send_to(c, l->worker, &env);
+        vt_send_body(c, l->worker, VANTAGE__ENVELOPE__BODY_RATE, &m);
     }
 }

@@ -12,28 +12,6 @@
 #include <string.h>
 #include <time.h>
 
-static json_t *fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static json_t *fail(const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
-}
-
-static const char *str(json_t *req, const char *key)
-{
-    return json_string_value(json_object_get(req, key));
-}
-
-static json_int_t num(json_t *req, const char *key, json_int_t dflt)
-{
-    json_t *v = json_object_get(req, key);
-    return json_is_integer(v) ? json_integer_value(v) : dflt;
-}
-
 struct query {
     struct vt_coord *c;
     const char *campaign, *state, *vantage;
@@ -96,37 +74,37 @@ static int query_row(void *arg, const struct vt_obs_row *row)
 json_t *vt_query_run(struct vt_coord *c, json_t *req)
 {
     struct query q = {.c = c,
-                      .campaign = str(req, "campaign"),
-                      .state = str(req, "state"),
-                      .vantage = str(req, "vantage"),
-                      .port = num(req, "port", 0),
-                      .since = num(req, "since_ms", 0),
-                      .until = num(req, "until_ms", 0),
-                      .limit = (size_t)num(req, "limit", 10000)};
+                      .campaign = vt_req_str(req, "campaign"),
+                      .state = vt_req_str(req, "state"),
+                      .vantage = vt_req_str(req, "vantage"),
+                      .port = vt_req_num(req, "port", 0),
+                      .since = vt_req_num(req, "since_ms", 0),
+                      .until = vt_req_num(req, "until_ms", 0),
+                      .limit = (size_t)vt_req_num(req, "limit", 10000)};
     if (q.limit < 1 || q.limit > 100000)
         q.limit = 10000;
     if (q.state && strcmp(q.state, "open") && strcmp(q.state, "closed"))
-        return fail("query: state is open or closed");
-    const char *prefix = str(req, "prefix");
+        return vt_reply_fail("query: state is open or closed");
+    const char *prefix = vt_req_str(req, "prefix");
     char err[256] = "";
     if (prefix) {
         vt_targets_init(&q.prefix);
         if (strpbrk(prefix, ", \t\n@") ||
             vt_targets_parse(&q.prefix, prefix, err, sizeof err) != 0) {
             vt_targets_free(&q.prefix);
-            return fail("query: %s", err[0] ? err : "bad prefix");
+            return vt_reply_fail("query: %s", err[0] ? err : "bad prefix");
         }
         q.has_prefix = true;
     }
     uint8_t start[VT_OBS_KEY_LEN], next[VT_OBS_KEY_LEN];
-    const char *after = str(req, "after");
+    const char *after = vt_req_str(req, "after");
     bool has_start = false;
     if (after) {
         if (strlen(after) != 2 * VT_OBS_KEY_LEN ||
             sodium_hex2bin(start, sizeof start, after, strlen(after), NULL, NULL, NULL) != 0) {
             if (q.has_prefix)
                 vt_targets_free(&q.prefix);
-            return fail("query: bad paging key");
+            return vt_reply_fail("query: bad paging key");
         }
         has_start = true;
     }
@@ -140,7 +118,7 @@ json_t *vt_query_run(struct vt_coord *c, json_t *req)
         vt_targets_free(&q.prefix);
     if (more < 0) {
         json_decref(q.rows);
-        return fail("cannot read the store");
+        return vt_reply_fail("cannot read the store");
     }
     char hex[2 * VT_OBS_KEY_LEN + 1];
     bool paged = more == 1;

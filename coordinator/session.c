@@ -44,11 +44,7 @@ static void send_welcome(struct vt_coord *c, struct vt_worker *w)
     m.heartbeat_ms = VT_HEARTBEAT_MS;
     m.has_optout_gen = true;
     m.optout_gen = c->optout_gen;
-    Vantage__Envelope env = VANTAGE__ENVELOPE__INIT;
-    env.version = VT_PROTOCOL_VERSION;
-    env.body_case = VANTAGE__ENVELOPE__BODY_WELCOME;
-    env.welcome = &m;
-    vt_send_to(c, w, &env);
+    vt_send_body(c, w, VANTAGE__ENVELOPE__BODY_WELCOME, &m);
 }
 
 void vt_session_send_optout(struct vt_coord *c, struct vt_worker *w)
@@ -67,11 +63,7 @@ void vt_session_send_optout(struct vt_coord *c, struct vt_worker *w)
         m.n_ranges = c->optout.n;
         m.has_generation = true;
         m.generation = c->optout_gen;
-        Vantage__Envelope env = VANTAGE__ENVELOPE__INIT;
-        env.version = VT_PROTOCOL_VERSION;
-        env.body_case = VANTAGE__ENVELOPE__BODY_BLOCKLIST;
-        env.blocklist = &m;
-        vt_send_to(c, w, &env);
+        vt_send_body(c, w, VANTAGE__ENVELOPE__BODY_BLOCKLIST, &m);
     }
     free(r);
     free(rp);
@@ -112,11 +104,7 @@ static void on_heartbeat(struct vt_coord *c, struct vt_worker *w, const Vantage_
     Vantage__Heartbeat hb = VANTAGE__HEARTBEAT__INIT;
     hb.has_optout_gen = true;
     hb.optout_gen = c->optout_gen;
-    Vantage__Envelope rep = VANTAGE__ENVELOPE__INIT;
-    rep.version = VT_PROTOCOL_VERSION;
-    rep.body_case = VANTAGE__ENVELOPE__BODY_HEARTBEAT;
-    rep.heartbeat = &hb;
-    vt_send_to(c, w, &rep);
+    vt_send_body(c, w, VANTAGE__ENVELOPE__BODY_HEARTBEAT, &hb);
     if (w->optout_gen < c->optout_gen)
         vt_session_send_optout(c, w);
     uint64_t held = in->has_lease_id ? in->lease_id : 0;
@@ -259,10 +247,6 @@ void vt_session_tick(struct vt_coord *c, int64_t now)
         w->credits = share;
         Vantage__Credit m = VANTAGE__CREDIT__INIT;
         m.batches = share;
-        Vantage__Envelope env = VANTAGE__ENVELOPE__INIT;
-        env.version = VT_PROTOCOL_VERSION;
-        env.body_case = VANTAGE__ENVELOPE__BODY_CREDIT;
-        env.credit = &m;
-        vt_send_to(c, w, &env);
+        vt_send_body(c, w, VANTAGE__ENVELOPE__BODY_CREDIT, &m);
     }
 }
