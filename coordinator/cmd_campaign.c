@@ -198,8 +198,8 @@ static void start_usage(void)
            "  -k, --vantages K          every shard is scanned from K different sites, and\n"
            "                            results record which sites saw them (default 1)\n"
            "  -P, --probes N            probes per target, 1-16 (default 1)\n"
-           "  -b, --banners             also grab banners from open ports (sent to the\n"
-           "                            daemon; workers do not grab banners yet)\n"
+           "  -b, --banners             grab banners from open ports (not available yet:\n"
+           "                            refused with exit 1)\n"
            "  -e, --every DUR           run again DUR after each start, e.g. 6h, 1d, 1h30m\n"
            "                            (default: once)\n" VT_CONTROL_HELP "\n"
            "Examples:\n"
@@ -246,7 +246,6 @@ static int campaign_start(int argc, char **argv)
     };
     const char *control = NULL, *targets_arg = NULL, *ports_arg = NULL;
     uint64_t rate = 0, vantages = 1, probes = 1, every = 0;
-    bool banners = false;
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":t:p:r:k:P:be:h", opts, NULL)) != -1) {
@@ -273,7 +272,9 @@ static int campaign_start(int argc, char **argv)
                 vt_usage_error(prog, "bad --probes '%s': give a number from 1 to 16", optarg);
             break;
         case 'b':
-            banners = true;
+            /* Refused rather than accepted and ignored: no worker grabs yet. */
+            vt_fatal(prog, "--banners: not available yet: workers do not grab banners in this "
+                           "release (start the campaign without it)");
             break;
         case 'e':
             if (vt_parse_duration(optarg, &every) != 0 || every == 0 || every > INT32_MAX)
@@ -337,10 +338,6 @@ static int campaign_start(int argc, char **argv)
         json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "cmd", "campaign.start", "name", name,
                   "targets", targets, "ports", ports_text, "rate", (json_int_t)rate, "vantages",
                   (json_int_t)vantages, "probes", (json_int_t)probes, "every_s", (json_int_t)every);
-    if (req && banners && json_object_set_new(req, "banners", json_true()) != 0) {
-        json_decref(req);
-        req = NULL;
-    }
     free(targets_owned);
     free(ports_text);
     json_t *reply = vt_control_request(&ctl, req);
