@@ -480,7 +480,7 @@ void vt_lease_on_progress(struct vt_coord *c, struct vt_worker *w, const Vantage
     if (p->done >= l->pend_done || finished) {
         l->pend_done = p->done;
         l->pend_seq = seq;
-        l->pend_finished = finished;
+        l->pend_finished = l->pend_finished || finished; /* a late, older word never unfinishes */
     }
 }
 
