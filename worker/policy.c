@@ -11,6 +11,7 @@ int vt_policy_init(struct vt_policy *p, const char *scope_spec, const char *port
     char why[256];
     memset(p, 0, sizeof *p);
     vt_targets_init(&p->scope);
+    vt_targets_init(&p->exclude);
     p->max_rate = max_rate;
     if (scope_spec) {
         if (vt_targets_parse(&p->scope, scope_spec, why, sizeof why) != 0) {
@@ -48,7 +49,27 @@ fail:
 void vt_policy_free(struct vt_policy *p)
 {
     vt_targets_free(&p->scope);
+    vt_targets_free(&p->exclude);
     vt_ports_free(&p->ports);
+}
+
+int vt_policy_set_exclude(struct vt_policy *p, const char *exclude_spec, char *err, size_t errlen)
+{
+    char why[256];
+    if (vt_targets_parse(&p->exclude, exclude_spec, why, sizeof why) != 0) {
+        snprintf(err, errlen, "bad --exclude: %s", why);
+        return -1;
+    }
+    if (vt_targets_subtract(&p->scope, &p->exclude) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (vt_targets_count(&p->scope) == 0) {
+        snprintf(err, errlen,
+                 "bad --exclude: it removes every address of --scope, so nothing is left to probe");
+        return -1;
+    }
+    return 0;
 }
 
 /* True if every address of [first, last] is in t. t's ranges are disjoint and
@@ -64,6 +85,20 @@ static bool range_inside(const struct vt_targets *t, uint32_t first, uint32_t la
             hi = mid;
     }
     return lo < t->n && t->r[lo].first <= first && last <= t->r[lo].last;
+}
+
+/* True if some address of [first, last] is in t. */
+static bool range_meets(const struct vt_targets *t, uint32_t first, uint32_t last)
+{
+    size_t lo = 0, hi = t->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->r[mid].last < first)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < t->n && t->r[lo].first <= last;
 }
 
 /* True if every port of [first, last] is allowed: the sorted, unique array
@@ -111,7 +146,13 @@ int vt_policy_check_lease(const struct vt_policy *p, const Vantage__Lease *lease
         }
         if (!range_inside(&p->scope, t->first, t->last)) {
             range_text(t->first, t->last, r, sizeof r);
-            snprintf(reason, len, "targets %s are outside this worker's scope (--scope)", r);
+            if (range_inside(&p->exclude, t->first, t->last))
+                snprintf(reason, len, "targets %s are excluded on this worker (--exclude)", r);
+            else if (range_meets(&p->exclude, t->first, t->last))
+                snprintf(reason, len,
+                         "targets %s reach into addresses excluded on this worker (--exclude)", r);
+            else
+                snprintf(reason, len, "targets %s are outside this worker's scope (--scope)", r);
             return -1;
         }
     }
@@ -149,7 +190,7 @@ int vt_policy_outside(const struct vt_policy *p, struct vt_targets *out)
     vt_targets_clear(out);
     if (vt_targets_add_range(out, 0, UINT32_MAX) != 0)
         return -1;
-    return vt_targets_subtract(out, &p->scope);
+    return vt_targets_subtract(out, &p->scope); /* the scope has the exclusions cut out */
 }
 
 int vt_policy_to_proto(const struct vt_policy *p, Vantage__Policy *pol)

@@ -3,7 +3,9 @@
  * What a partner ISP would notice: a lease inside its scope and ports runs;
  * one that reaches outside is refused with a reason naming the first
  * offending range; the rate never exceeds --max-rate; Hello tells the
- * coordinator exactly the policy that was configured. */
+ * coordinator exactly the policy that was configured; what --exclude names is
+ * in the opt-out list of every scan, and a lease that would probe nothing
+ * else is refused. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +13,9 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "policy.h"
 
@@ -203,6 +207,129 @@ static void hello_carries_the_policy(void **state)
     vt_policy_free(&p);
 }
 
+/* Excluded space is cut out of the scope: Hello tells the coordinator the
+ * rest, and the scan's opt-out list — what it never probes — holds every
+ * excluded address, so a lease that got past the check still probes none. */
+static void excluded_ranges_are_blocked_in_every_scan(void **state)
+{
+    (void)state;
+    struct vt_policy p;
+    lab_policy(&p, 0);
+    assert_int_equal(vt_policy_set_exclude(&p, "198.18.5.0/24, 198.18.200.7", err, sizeof err), 0);
+
+    struct vt_targets blocked;
+    vt_targets_init(&blocked);
+    assert_int_equal(vt_policy_outside(&p, &blocked), 0);
+    assert_true(vt_targets_contains(&blocked, IP(198, 18, 5, 0)));
+    assert_true(vt_targets_contains(&blocked, IP(198, 18, 5, 255)));
+    assert_true(vt_targets_contains(&blocked, IP(198, 18, 200, 7)));
+    assert_true(vt_targets_contains(&blocked, IP(10, 0, 0, 1))); /* outside the scope, as before */
+    assert_false(vt_targets_contains(&blocked, IP(198, 18, 4, 255)));
+    assert_false(vt_targets_contains(&blocked, IP(198, 18, 6, 0)));
+    assert_false(vt_targets_contains(&blocked, IP(198, 18, 200, 6)));
+    assert_false(vt_targets_contains(&blocked, IP(198, 18, 200, 8)));
+    /* Of the scope, exactly the 257 excluded addresses are blocked. */
+    assert_int_equal(vt_targets_count(&blocked), (1ull << 32) - 65536 + 257);
+    vt_targets_free(&blocked);
+
+    Vantage__Policy pol;
+    assert_int_equal(vt_policy_to_proto(&p, &pol), 0);
+    assert_int_equal(pol.n_scope, 3);
+    assert_int_equal(pol.scope[0]->first, IP(198, 18, 0, 0));
+    assert_int_equal(pol.scope[0]->last, IP(198, 18, 4, 255));
+    assert_int_equal(pol.scope[1]->first, IP(198, 18, 6, 0));
+    assert_int_equal(pol.scope[1]->last, IP(198, 18, 200, 6));
+    assert_int_equal(pol.scope[2]->first, IP(198, 18, 200, 8));
+    assert_int_equal(pol.scope[2]->last, IP(198, 18, 255, 255));
+    vt_policy_proto_free(&pol);
+    vt_policy_free(&p);
+}
+
+/* A lease inside the exclusion, or reaching into it, is refused whole and the
+ * reason names --exclude; what lies beside it runs. */
+static void lease_into_excluded_space_is_refused(void **state)
+{
+    (void)state;
+    struct vt_policy p;
+    lab_policy(&p, 0);
+    assert_int_equal(vt_policy_set_exclude(&p, "198.18.5.0/24,198.18.9.0/24", err, sizeof err), 0);
+    struct lease_buf b;
+    uint32_t ports[] = {23, 23};
+    char reason[256] = "";
+    uint32_t one[] = {IP(198, 18, 5, 10), IP(198, 18, 5, 20)};
+    assert_int_equal(
+        vt_policy_check_lease(&p, make_lease(&b, one, 1, ports, 1), reason, sizeof reason), -1);
+    assert_non_null(strstr(reason, "198.18.5.10-198.18.5.20 are excluded"));
+    assert_non_null(strstr(reason, "--exclude"));
+    uint32_t two[] = {IP(198, 18, 5, 0), IP(198, 18, 5, 255), IP(198, 18, 9, 1), IP(198, 18, 9, 1)};
+    assert_int_equal(
+        vt_policy_check_lease(&p, make_lease(&b, two, 2, ports, 1), reason, sizeof reason), -1);
+    assert_non_null(strstr(reason, "--exclude"));
+    /* The whole scope, or a range straddling the edge: refused, not clipped. */
+    uint32_t all[] = {IP(198, 18, 0, 0), IP(198, 18, 255, 255)};
+    assert_int_equal(
+        vt_policy_check_lease(&p, make_lease(&b, all, 1, ports, 1), reason, sizeof reason), -1);
+    assert_non_null(strstr(reason, "reach into"));
+    assert_non_null(strstr(reason, "--exclude"));
+    uint32_t edge[] = {IP(198, 18, 4, 255), IP(198, 18, 5, 3)};
+    assert_int_equal(
+        vt_policy_check_lease(&p, make_lease(&b, edge, 1, ports, 1), reason, sizeof reason), -1);
+    assert_non_null(strstr(reason, "--exclude"));
+    /* Outside the scope altogether is still a --scope matter. */
+    uint32_t far[] = {IP(10, 0, 0, 0), IP(10, 0, 0, 255)};
+    assert_int_equal(
+        vt_policy_check_lease(&p, make_lease(&b, far, 1, ports, 1), reason, sizeof reason), -1);
+    assert_non_null(strstr(reason, "(--scope)"));
+    /* Beside the exclusion: runs. */
+    uint32_t beside[] = {IP(198, 18, 4, 0), IP(198, 18, 4, 255), IP(198, 18, 6, 0),
+                         IP(198, 18, 8, 255)};
+    assert_int_equal(
+        vt_policy_check_lease(&p, make_lease(&b, beside, 2, ports, 1), reason, sizeof reason), 0);
+    vt_policy_free(&p);
+}
+
+static void exclude_reads_a_file(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/test_policy_exclude.XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    const char text[] = "# core network\n198.18.7.0/24\n\n198.18.8.1-198.18.8.3\n";
+    assert_int_equal(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+    close(fd);
+    char spec[64];
+    snprintf(spec, sizeof spec, "@%s", path);
+    struct vt_policy p;
+    lab_policy(&p, 0);
+    assert_int_equal(vt_policy_set_exclude(&p, spec, err, sizeof err), 0);
+    unlink(path);
+    struct vt_targets blocked;
+    vt_targets_init(&blocked);
+    assert_int_equal(vt_policy_outside(&p, &blocked), 0);
+    assert_true(vt_targets_contains(&blocked, IP(198, 18, 7, 128)));
+    assert_true(vt_targets_contains(&blocked, IP(198, 18, 8, 3)));
+    assert_false(vt_targets_contains(&blocked, IP(198, 18, 8, 4)));
+    vt_targets_free(&blocked);
+    vt_policy_free(&p);
+}
+
+static void bad_exclude_is_refused(void **state)
+{
+    (void)state;
+    struct vt_policy p;
+    lab_policy(&p, 0);
+    assert_int_equal(vt_policy_set_exclude(&p, "198.18.0.0/33", err, sizeof err), -1);
+    assert_non_null(strstr(err, "--exclude"));
+    vt_policy_free(&p);
+    /* Excluding all of the scope leaves a worker that can do nothing: refused. */
+    lab_policy(&p, 0);
+    assert_int_equal(vt_policy_set_exclude(&p, "198.18.0.0/17,198.18.128.0/17", err, sizeof err),
+                     -1);
+    assert_non_null(strstr(err, "--exclude"));
+    assert_non_null(strstr(err, "every address"));
+    vt_policy_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -214,6 +341,10 @@ int main(void)
         cmocka_unit_test(rate_is_clamped_to_max_rate),
         cmocka_unit_test(bad_flags_are_refused),
         cmocka_unit_test(hello_carries_the_policy),
+        cmocka_unit_test(excluded_ranges_are_blocked_in_every_scan),
+        cmocka_unit_test(lease_into_excluded_space_is_refused),
+        cmocka_unit_test(exclude_reads_a_file),
+        cmocka_unit_test(bad_exclude_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
