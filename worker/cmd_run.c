@@ -2,12 +2,14 @@
  * coordinator, takes leases within the local policy and streams results back
  * (docs/protocol.md, docs/partner-guide.md).
  *
- * Order matters: flags and config are checked first (bad usage exits 2), the
- * spool is opened, the scan helper process is forked before any thread or
- * ZeroMQ context exists (lease.h), the main process then drops every
- * capability, and only then does ZeroMQ start. SIGTERM/SIGINT stop the
- * running lease, send its last progress and exit 0. */
-#include <cap-ng.h>
+ * Order matters: flags and config are checked first (bad usage exits 2; a
+ * run without an explicit --scope is bad usage), the user to run as is
+ * chosen and the spool handed to it, the spool is opened, the scan helper
+ * process is forked before any thread or ZeroMQ context exists (lease.h) and
+ * becomes that user keeping CAP_NET_RAW alone, the key files are read, the
+ * main process then becomes the same user with no capability at all (priv.h),
+ * and only then does ZeroMQ start. SIGTERM/SIGINT stop the running lease,
+ * send its last progress and exit 0. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -15,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <czmq.h>
@@ -27,6 +28,7 @@
 #include "lease.h"
 #include "link.h"
 #include "policy.h"
+#include "priv.h"
 #include "spool.h"
 #include "uplink.h"
 
@@ -44,15 +46,20 @@ static void run_usage(void)
 {
     printf(
         "usage: vantage-worker run --coordinator tcp://HOST:PORT --server-key Z85|FILE --key FILE\n"
-        "                          [OPTIONS]\n"
+        "                          --scope CIDR,...|@FILE [OPTIONS]\n"
         "\n"
         "Runs this host as a vantage worker: connects out to the coordinator (CURVE-encrypted\n"
         "ZeroMQ), takes leases (arcs of a campaign's scan) and runs them one at a time with\n"
         "the SYN scan engine, spools results on disk until the coordinator has stored them,\n"
         "and reports progress. Leases reaching outside the local policy (--scope,\n"
-        "--allow-ports) are refused; the rate never exceeds --max-rate, whatever the\n"
-        "coordinator asks. Runs until SIGTERM or SIGINT, which stop the lease cleanly.\n"
-        "Needs CAP_NET_RAW (root, or setcap cap_net_raw+ep); see docs/partner-guide.md.\n"
+        "--allow-ports) are refused; addresses in --exclude are never probed; the rate never\n"
+        "exceeds --max-rate, whatever the coordinator asks. Runs until SIGTERM or SIGINT,\n"
+        "which stop the lease cleanly.\n"
+        "\n"
+        "Needs CAP_NET_RAW: start it as root, or as an unprivileged user with the capability\n"
+        "(setcap cap_net_raw+ep on the binary, or systemd's AmbientCapabilities). Started as\n"
+        "root, every process becomes --user; only the process that forks the scans keeps\n"
+        "CAP_NET_RAW, and nothing keeps anything else. See docs/partner-guide.md.\n"
         "\n"
         "Options (each is also a key in the --config file, without '--'):\n"
         "  -c, --coordinator URL     the coordinator, tcp://HOST:PORT (required)\n"
@@ -66,10 +73,16 @@ static void run_usage(void)
         "  -G, --gateway-mac MAC     next hop's MAC (default: from the neighbour table)\n"
         "  -r, --max-rate PPS        never send more probes per second than this\n"
         "                            (default 0 = no local ceiling: the lease's rate)\n"
-        "      --scope CIDR,...      the only addresses this worker may probe (default: all\n"
-        "                            of IPv4 minus the built-in IANA special-purpose list;\n"
-        "                            an explicit --scope replaces that default)\n"
+        "      --scope CIDR,...|@FILE  the only addresses this worker may probe (required:\n"
+        "                            there is no default; --scope 0.0.0.0/0 allows all of\n"
+        "                            IPv4, if that is what you mean)\n"
+        "      --exclude CIDR,...|@FILE  addresses never probed, whatever the coordinator\n"
+        "                            says: cut out of the scope it is told, refused in any\n"
+        "                            lease, and skipped by every scan\n"
         "      --allow-ports LIST    the only ports it may probe (default 1-65535)\n"
+        "  -u, --user NAME           when started as root, the user every process becomes\n"
+        "                            (default: " VT_RUN_AS_PACKAGED " if it exists, else nobody);\n"
+        "                            the spool directory is handed to it\n"
         "      --spool DIR           results wait here until stored (default\n"
         "                            " VT_SPOOL_DEFAULT_DIR ", created mode 0700)\n"
         "      --spool-max SIZE      spool bound, e.g. 512M or 2G (default 1G; also at most\n"
@@ -80,7 +93,8 @@ static void run_usage(void)
         "  vantage-worker keygen --out /etc/vantage/worker.key\n"
         "  ip netns exec vl-v1 vantage-worker run --coordinator tcp://198.19.254.2:7700 \\\n"
         "      --server-key /etc/vantage/coordinator.key.pub --key /etc/vantage/worker.key \\\n"
-        "      --scope 198.18.0.0/16 --allow-ports 23,80 --max-rate 20000 --spool /tmp/spool-v1\n"
+        "      --scope 198.18.0.0/16 --exclude 198.18.200.0/24 --allow-ports 23,80 \\\n"
+        "      --max-rate 20000 --spool /tmp/spool-v1\n"
         "\n"
         "See docs/partner-guide.md and docs/protocol.md.\n");
 }
@@ -147,7 +161,7 @@ static int server_key_text(const char *arg, char z85[VT_Z85_KEY_LEN + 1])
 
 int vt_cmd_run(int argc, char **argv)
 {
-    enum { OPT_SCOPE = 256, OPT_PORTS, OPT_SPOOL, OPT_SPOOL_MAX };
+    enum { OPT_SCOPE = 256, OPT_EXCLUDE, OPT_PORTS, OPT_SPOOL, OPT_SPOOL_MAX };
     static const struct option opts[] = {
         {"coordinator", required_argument, NULL, 'c'},
         {"server-key", required_argument, NULL, 's'},
@@ -158,7 +172,9 @@ int vt_cmd_run(int argc, char **argv)
         {"gateway-mac", required_argument, NULL, 'G'},
         {"max-rate", required_argument, NULL, 'r'},
         {"scope", required_argument, NULL, OPT_SCOPE},
+        {"exclude", required_argument, NULL, OPT_EXCLUDE},
         {"allow-ports", required_argument, NULL, OPT_PORTS},
+        {"user", required_argument, NULL, 'u'},
         {"spool", required_argument, NULL, OPT_SPOOL},
         {"spool-max", required_argument, NULL, OPT_SPOOL_MAX},
         {"config", required_argument, NULL, 'f'},
@@ -171,7 +187,7 @@ int vt_cmd_run(int argc, char **argv)
 
     opterr = 0;
     int c, idx = 0;
-    while ((c = getopt_long(argc, argv, ":c:s:k:n:i:S:G:r:f:h", opts, &idx)) != -1) {
+    while ((c = getopt_long(argc, argv, ":c:s:k:n:i:S:G:r:u:f:h", opts, &idx)) != -1) {
         const char *key = NULL;
         switch (c) {
         case 'h':
@@ -211,6 +227,11 @@ int vt_cmd_run(int argc, char **argv)
     if (!cfg.key)
         vt_usage_error(PROG, "--key FILE is required (create one with 'vantage-worker keygen "
                              "--out FILE')");
+    /* Fail closed: no scope means no consent, not "everything". */
+    if (!cfg.scope)
+        vt_usage_error(PROG, "--scope is required: give the prefixes this worker may probe, e.g. "
+                             "--scope 192.0.2.0/24 (or --scope 0.0.0.0/0 for all of IPv4, if "
+                             "that is meant)");
     char hostname[256];
     if (!cfg.name) {
         if (gethostname(hostname, sizeof hostname) != 0)
@@ -244,26 +265,32 @@ int vt_cmd_run(int argc, char **argv)
     if (cfg.spool_max && parse_size(cfg.spool_max, &spool_max) != 0)
         vt_usage_error(PROG, "bad --spool-max '%s': give a size such as 512M or 2G", cfg.spool_max);
     struct vt_policy policy;
-    if (vt_policy_init(&policy, cfg.scope, cfg.allow_ports, max_rate, err, sizeof err) != 0)
+    if (vt_policy_init(&policy, cfg.scope, cfg.allow_ports, max_rate, err, sizeof err) != 0 ||
+        (cfg.exclude && vt_policy_set_exclude(&policy, cfg.exclude, err, sizeof err) != 0))
         vt_usage_error(PROG, "%s", err);
+    struct vt_run_as as;
+    if (vt_run_as_resolve(&as, cfg.user, err, sizeof err) != 0)
+        vt_usage_error(PROG, "%s", err);
+    if (!as.net_raw)
+        fprintf(stderr, "vantage-worker: warning: no CAP_NET_RAW, so every lease will fail to open "
+                        "its raw sockets (start as root, or grant it once with 'setcap "
+                        "cap_net_raw+ep $(command -v vantage-worker)')\n");
     const char *spool_dir = cfg.spool ? cfg.spool : VT_SPOOL_DEFAULT_DIR;
 
+    /* The spool is opened (its directory fd kept) while we may still be
+     * root, and handed to the user first, who writes to it from then on. */
+    if (vt_run_as_own_dir(&as, spool_dir, err, sizeof err) != 0)
+        vt_fatal(PROG, "%s", err);
     struct vt_spool *spool = vt_spool_open(spool_dir, spool_max, 0, err, sizeof err);
     if (!spool)
         vt_fatal(PROG, "%s", err);
 
     /* Before any thread or ZeroMQ context: the process that will fork scans. */
-    struct vt_lease_runner *runner = vt_lease_runner_fork(&link, &policy, err, sizeof err);
+    struct vt_lease_runner *runner = vt_lease_runner_fork(&as, &link, &policy, err, sizeof err);
     if (!runner)
         vt_fatal(PROG, "%s", err);
-    /* This process talks to the network and parses what comes in: it keeps no
-     * capability at all (the helper keeps CAP_NET_RAW for the scans). */
-    capng_clear(CAPNG_SELECT_BOTH);
-    if (capng_apply(CAPNG_SELECT_BOTH) != 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
-        vt_lease_runner_destroy(&runner);
-        vt_fatal(PROG, "cannot drop capabilities: %s", strerror(errno));
-    }
 
+    /* The keys are read before the change of user, which may not read them. */
     zcert_t *cert = access(cfg.key, R_OK) == 0 ? zcert_load(cfg.key) : NULL;
     if (!cert || strspn(zcert_secret_txt(cert), "0") == VT_Z85_KEY_LEN) {
         vt_lease_runner_destroy(&runner);
@@ -284,6 +311,13 @@ int vt_cmd_run(int argc, char **argv)
                  "bad --server-key '%s': neither a 40-character Z85 key nor a readable key file "
                  "(ask the coordinator's operator for its public key)",
                  cfg.server_key);
+    }
+    /* This process talks to the network and parses what comes in: it keeps no
+     * capability at all (the helper keeps CAP_NET_RAW for the scans). */
+    if (vt_run_as_enter(&as, false, err, sizeof err) != 0) {
+        zcert_destroy(&cert);
+        vt_lease_runner_destroy(&runner);
+        vt_fatal(PROG, "%s", err);
     }
 
     zsys_handler_set(NULL); /* our handler, not CZMQ's */
@@ -315,11 +349,12 @@ int vt_cmd_run(int argc, char **argv)
     char ps[64];
     vt_ports_format(&policy.ports, ps, sizeof ps);
     fprintf(stderr,
-            "vantage-worker: %s connecting to %s; scope %zu ranges (%llu addresses), ports %s, "
-            "max rate %llu%s, spool %s (%zu batches waiting)\n",
-            name, cfg.coordinator, policy.scope.n,
-            (unsigned long long)vt_targets_count(&policy.scope), ps, (unsigned long long)max_rate,
-            max_rate ? "/s" : " (none)", spool_dir, vt_spool_count(spool));
+            "vantage-worker: %s connecting to %s as user %s; scope %zu ranges (%llu addresses, "
+            "%zu ranges excluded), ports %s, max rate %llu%s, spool %s (%zu batches waiting)\n",
+            name, cfg.coordinator, as.name, policy.scope.n,
+            (unsigned long long)vt_targets_count(&policy.scope), policy.exclude.n, ps,
+            (unsigned long long)max_rate, max_rate ? "/s" : " (none)", spool_dir,
+            vt_spool_count(spool));
     int rc = vt_uplink_run(up, &stop_requested, err, sizeof err);
     if (rc == 0 && vt_lease_runner_dead(runner)) {
         snprintf(err, sizeof err,

@@ -25,7 +25,9 @@ static const struct {
     FIELD("gateway-mac", gateway_mac),
     FIELD("max-rate", max_rate),
     FIELD("scope", scope),
+    FIELD("exclude", exclude),
     FIELD("allow-ports", allow_ports),
+    FIELD("user", user),
     FIELD("spool", spool),
     FIELD("spool-max", spool_max),
 };

@@ -12,7 +12,7 @@
 /* One field per flag; NULL = not given. */
 struct vt_worker_config {
     char *coordinator, *server_key, *key, *name, *interface, *source_ip, *gateway_mac, *max_rate,
-        *scope, *allow_ports, *spool, *spool_max;
+        *scope, *exclude, *allow_ports, *user, *spool, *spool_max;
 };
 
 /* Sets `key` (a flag's long name without "--") to a copy of value. 0, or -1

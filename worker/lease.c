@@ -363,17 +363,24 @@ end:
 
 /* The helper: forks one scan process per lease and waits for it. It keeps
  * the privilege to open raw sockets and does nothing else. */
-static void helper_main(int fd, pid_t parent, const struct vt_lease_link *link,
-                        const struct vt_policy *policy)
+static void helper_main(int fd, pid_t parent, const struct vt_run_as *as,
+                        const struct vt_lease_link *link, const struct vt_policy *policy)
 {
     /* The main process handles signals and tells us to stop; if it dies, so do we. */
     signal(SIGINT, SIG_IGN);
     signal(SIGTERM, SIG_IGN);
     signal(SIGPIPE, SIG_IGN);
+    /* The worker's user with CAP_NET_RAW alone, before the first frame is
+     * read. The parent-death signal comes after: a change of credentials
+     * clears it. */
+    char why[512] = "";
+    int dropped = vt_run_as_enter(as, true, why, sizeof why);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
         _exit(0);
     prctl(PR_SET_NAME, "vw-scan-helper");
+    if (frame_write(fd, 'k', why, strlen(why)) != 0 || dropped != 0)
+        _exit(1);
     for (;;) {
         uint8_t type, *body;
         size_t len;
@@ -428,7 +435,8 @@ struct vt_lease_runner {
     atomic_bool closing; /* vt_lease_runner_destroy ends the helper */
 };
 
-struct vt_lease_runner *vt_lease_runner_fork(const struct vt_lease_link *link,
+struct vt_lease_runner *vt_lease_runner_fork(const struct vt_run_as *as,
+                                             const struct vt_lease_link *link,
                                              const struct vt_policy *policy, char *err,
                                              size_t errlen)
 {
@@ -456,10 +464,29 @@ struct vt_lease_runner *vt_lease_runner_fork(const struct vt_lease_link *link,
     }
     if (pid == 0) {
         close(sv[0]);
-        helper_main(sv[1], parent, link, policy);
+        helper_main(sv[1], parent, as, link, policy);
         _exit(0);
     }
     close(sv[1]);
+    /* Wait for the helper to hold its user and CAP_NET_RAW, or say why not. */
+    uint8_t type, *body = NULL;
+    size_t len = 0;
+    int rc = frame_read(sv[0], &type, &body, &len);
+    if (rc != 0 || type != 'k' || len != 0) {
+        if (rc == 0 && type == 'k')
+            snprintf(err, errlen, "the scan helper process cannot drop its privileges: %s",
+                     (char *)body);
+        else
+            snprintf(err, errlen, "the scan helper process ended before it was ready");
+        if (rc == 0)
+            free(body);
+        close(sv[0]);
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        free(lr);
+        return NULL;
+    }
+    free(body);
     lr->helper = pid;
     lr->fd = sv[0];
     pthread_mutex_init(&lr->wmu, NULL);

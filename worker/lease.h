@@ -7,11 +7,15 @@
  * worker runs many leases, so each lease runs in its own short-lived process,
  * forked by a helper process that vt_lease_runner_fork() starts before any
  * thread or ZeroMQ context exists (forking a process that runs ZeroMQ is
- * unsafe). The helper keeps CAP_NET_RAW and does nothing but fork; the scan
- * process drops everything once its sockets are open; the main process, which
- * talks to the network, drops every capability right after the fork.
+ * unsafe). The helper becomes the worker's unprivileged user (priv.h) keeping
+ * CAP_NET_RAW alone, before it reads anything, and does nothing but fork; the
+ * scan process inherits that and drops everything once its sockets are open;
+ * the main process, which talks to the network, becomes the same user with no
+ * capability at all right after the fork (cmd_run.c).
  *
  * Main process ⇄ helper: a socketpair with frames [u32 length][u8 type][body]:
+ *   from the helper, once: 'k' ready (empty), or why it could not drop to
+ *                  its user (text); vt_lease_runner_fork waits for it
  *   to the scan:   'L' packed Lease (rate already clamped), 'R' u64 rate,
  *                  'B' packed BlocklistAdd, 'S' stop
  *   from the scan: 'r' results (16 bytes each), 'p' progress (u64 done, u8
@@ -32,6 +36,7 @@
 #include <stdint.h>
 
 #include "policy.h"
+#include "priv.h"
 #include "spool.h"
 #include "uplink.h"
 
@@ -45,9 +50,12 @@ struct vt_lease_link {
 
 struct vt_lease_runner;
 
-/* Starts the helper process. Call before any thread or ZeroMQ context. NULL
- * with err set. */
-struct vt_lease_runner *vt_lease_runner_fork(const struct vt_lease_link *link,
+/* Starts the helper process, which becomes `as` keeping CAP_NET_RAW (if
+ * as->net_raw) and nothing else, and returns once it has. Call before any
+ * thread or ZeroMQ context. NULL with err set, also when the helper could not
+ * drop its privileges. */
+struct vt_lease_runner *vt_lease_runner_fork(const struct vt_run_as *as,
+                                             const struct vt_lease_link *link,
                                              const struct vt_policy *policy, char *err,
                                              size_t errlen);
 
