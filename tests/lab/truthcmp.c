@@ -230,8 +230,13 @@ int main(int argc, char **argv)
             }
             uint32_t addr = ip_of(json_object_get(r, "ip"), argv[f]);
             uint16_t port = (uint16_t)json_integer_value(json_object_get(r, "port"));
-            const char *s = json_string_value(json_object_get(r, "state"));
-            int st = s && !strcmp(s, "open") ? ST_OPEN : s && !strcmp(s, "closed") ? ST_CLOSED : 0;
+            const char *state = json_string_value(json_object_get(r, "state"));
+            int st = state && !strcmp(state, "open")     ? ST_OPEN
+                     : state && !strcmp(state, "closed") ? ST_CLOSED
+                                                         : 0;
+            /* A copy: the messages below come after r is freed. */
+            char s[16];
+            snprintf(s, sizeof s, "%s", state ? state : "?");
             if (nsites) {
                 /* which sites could see addr, and which the record lists */
                 unsigned could = 0, listed = 0;
@@ -262,7 +267,7 @@ int main(int argc, char **argv)
             if (!v) {
                 extra++;
                 if (shown++ < 5)
-                    fprintf(stderr, "  extra: %s:%u %s\n", vt_ip_str(addr, ip), port, s ? s : "?");
+                    fprintf(stderr, "  extra: %s:%u %s\n", vt_ip_str(addr, ip), port, s);
                 continue;
             }
             if (*v & SEEN) {
@@ -277,8 +282,7 @@ int main(int argc, char **argv)
             else {
                 wrong_state++;
                 if (shown++ < 5)
-                    fprintf(stderr, "  wrong state: %s:%u %s\n", vt_ip_str(addr, ip), port,
-                            s ? s : "?");
+                    fprintf(stderr, "  wrong state: %s:%u %s\n", vt_ip_str(addr, ip), port, s);
             }
         }
         fclose(in);
