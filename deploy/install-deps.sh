@@ -7,6 +7,8 @@ set -euo pipefail
 packages=(
   # build
   build-essential cmake pkg-config clang clang-format
+  # libFuzzer and the sanitizer runtimes for clang (only recommended by clang)
+  libclang-rt-14-dev
   # libraries (DESIGN.md's table)
   libzmq3-dev libczmq-dev libprotobuf-c-dev protobuf-c-compiler libpcap-dev
   librocksdb-dev libsodium-dev libpcre2-dev libjansson-dev libinih-dev

@@ -1,15 +1,12 @@
 /*
  * fuzz_packet.c — libFuzzer target for the edge where captured bytes enter the
- * worker: vt_packet_parse() and the tcp_syn module's classify(). Not part of the
- * CMake build (it needs clang's -fsanitize=fuzzer); build and run by hand:
+ * worker: vt_packet_parse() and the tcp_syn module's classify(). Built with the
+ * other targets (cmake -DVANTAGE_FUZZ=ON, see tests/README.md); its seeds, answers
+ * that carry a valid cookie, come from make_seeds.
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iworker \
- *       tests/fuzz/fuzz_packet.c worker/packet.c worker/cookie.c \
- *       worker/probe_tcp_syn.c worker/probe_modules.c -lsodium -o fuzz_packet
- *   ./fuzz_packet -max_len=2048 -max_total_time=300 corpus/
- *
- * The first fuzz input byte picks whether the frame is classified against a context
- * whose address matches the frame's destination, so the cookie path is reached too.
+ * A frame that parses is classified against a context whose address is the frame's
+ * destination, so the cookie check is reached too; one that does not parse must not
+ * classify as an answer.
  */
 #include <stddef.h>
 #include <stdint.h>
