@@ -1,7 +1,21 @@
 #!/usr/bin/env bash
-# run.sh: installs what the tests need, builds vantage in build/, and runs every
-# test (unit and lab) with CTest. Run as root: the lab tests make network
-# namespaces. Exit status is CTest's.
+# run.sh: the whole test suite, as CI runs it (.ci/run) and as a developer does.
+# Three steps, each in its own build directory:
+#
+#   main  build/       RelWithDebInfo, -Werror; every test, unit and lab (CTest)
+#   asan  build-asan/  Debug (assertions on) with ASan and UBSan; the unit tests again
+#   fuzz  build-fuzz/  clang, -DVANTAGE_FUZZ=ON; every fuzz target for 60 s, two at once
+#
+# Run as root: the lab tests make network namespaces. Arguments go to the main
+# step's ctest (e.g. `tests/run.sh -R unit/`). Every step runs even when an
+# earlier one failed; the summary at the end names what failed, and the exit
+# status is 1 if anything did.
+#
+# Environment:
+#   VANTAGE_CI_STEPS      the steps to run (default "main asan fuzz")
+#   VANTAGE_FUZZ_SECONDS  time per fuzz target (default 60)
+# Running the asan and fuzz steps by hand, and replaying a fuzz finding:
+# tests/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,8 +29,71 @@ fi
 tests/lab/lab down >/dev/null 2>&1 || true
 
 jobs=$(nproc)
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVANTAGE_WERROR=ON >/dev/null
-cmake --build build -j"$jobs"
-cd build
-# Unit tests in parallel; lab tests hold RESOURCE_LOCK lab and run one at a time.
-ctest --output-on-failure -j"$jobs" "$@"
+steps=${VANTAGE_CI_STEPS:-main asan fuzz}
+fuzz_seconds=${VANTAGE_FUZZ_SECONDS:-60}
+sanitize="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+
+step_main() {
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVANTAGE_WERROR=ON >/dev/null
+  cmake --build build -j"$jobs"
+  cd build
+  # Unit tests in parallel; lab tests hold RESOURCE_LOCK lab and run one at a time.
+  ctest --output-on-failure -j"$jobs" "$@"
+}
+
+# All of the tree is built (it takes seconds): test_serve_hostile runs the
+# `vantage` daemon, which is then checked too. Leaks count as failures.
+step_asan() {
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_C_FLAGS_DEBUG=-g -O1" \
+    "-DCMAKE_C_FLAGS=$sanitize" "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address,undefined" \
+    >/dev/null
+  cmake --build build-asan -j"$jobs"
+  cd build-asan
+  ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:check_initialization_order=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest -L unit --output-on-failure -j"$jobs"
+}
+
+# Debug keeps the assertions, which then count as findings; -O1 for speed.
+step_fuzz() {
+  cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DVANTAGE_FUZZ=ON \
+    -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_C_FLAGS_DEBUG=-g -O1" >/dev/null
+  cmake --build build-fuzz -j"$jobs" --target fuzz
+  tests/fuzz/run.sh -t "$fuzz_seconds" -j "$jobs" build-fuzz
+}
+
+declare -A title=(
+  [main]="unit and lab tests (build/)"
+  [asan]="unit tests under ASan and UBSan (build-asan/)"
+  [fuzz]="fuzz targets, ${fuzz_seconds} s each (build-fuzz/)"
+)
+summary=()
+failed=0
+for step in $steps; do
+  if [ -z "${title[$step]:-}" ]; then
+    echo "tests/run.sh: no step '$step' in VANTAGE_CI_STEPS (steps: main asan fuzz)" >&2
+    exit 2
+  fi
+  echo
+  echo "==== $step: ${title[$step]} ===="
+  start=$SECONDS
+  set +e
+  (
+    set -e
+    "step_$step" "$@"
+  )
+  rc=$?
+  set -e
+  took=$((SECONDS - start))
+  if [ "$rc" -eq 0 ]; then
+    summary+=("PASS  $step: ${title[$step]}, ${took} s")
+  else
+    summary+=("FAIL  $step: ${title[$step]}, ${took} s (exit status $rc; its output is above)")
+    failed=1
+  fi
+done
+
+echo
+echo "==== summary ===="
+printf '  %s\n' "${summary[@]}"
+exit $failed
