@@ -291,18 +291,10 @@ int vt_cmd_run(int argc, char **argv)
         vt_fatal(PROG, "%s", err);
 
     /* The keys are read before the change of user, which may not read them. */
-    zcert_t *cert = access(cfg.key, R_OK) == 0 ? zcert_load(cfg.key) : NULL;
-    if (!cert || strspn(zcert_secret_txt(cert), "0") == VT_Z85_KEY_LEN) {
+    zcert_t *cert = vt_key_load_secret(cfg.key, "vantage-worker", err, sizeof err);
+    if (!cert) { /* unreadable, too open (chmod 600), a .pub, or a torn pair */
         vt_lease_runner_destroy(&runner);
-        if (cert)
-            vt_fatal(PROG,
-                     "%s holds no secret key: give the secret key file (the one without .pub) "
-                     "that 'vantage-worker keygen --out FILE' wrote",
-                     cfg.key);
-        vt_fatal(PROG,
-                 "cannot load the secret key %s: %s (create it with 'vantage-worker keygen "
-                 "--out %s')",
-                 cfg.key, strerror(errno ? errno : ENOENT), cfg.key);
+        vt_fatal(PROG, "%s", err);
     }
     char server_key[VT_Z85_KEY_LEN + 1];
     if (server_key_text(cfg.server_key, server_key) != 0) {
