@@ -358,7 +358,7 @@ static int scan_setup(struct scan *sc, char *err, size_t errlen)
         return -1;
     /* Every socket is open: from here on the scan needs no privilege at all.
      * Capabilities are per thread, so this comes before any thread starts. */
-    if (!cfg->keep_privileges && vt_drop_privileges(err, errlen) != 0)
+    if (vt_drop_privileges(err, errlen) != 0)
         return -1;
     if (vt_receiver_run(sc->receiver, err, errlen) != 0)
         return -1;

@@ -47,10 +47,6 @@ struct vt_scan_config {
     bool status; /* print a status line each second on stderr */
     struct vt_result_sink sink;
     struct vt_scan_control *control; /* NULL when run by hand */
-    /* A long-running worker keeps CAP_NET_RAW for its next lease (having shed
-     * everything else with vt_keep_only_net_raw()); a scan run by hand drops
-     * every privilege once its sockets are open. */
-    bool keep_privileges;
 };
 
 /* What another thread may change while a scan runs (a lease's uplink), and
