@@ -51,9 +51,7 @@ void coord_close(struct vt_coord *c)
     free(c->active);
     for (size_t i = 0; i < c->ncampaigns; i++) {
         struct vt_campaign *k = c->campaigns[i];
-        for (unsigned s = 0; k->shard && s < k->nshards; s++)
-            free(k->shard[s].slot);
-        free(k->shard);
+        vt_shard_free(k); /* shards, their slots and the scope cells */
         free(k->targets_text);
         vt_targets_free(&k->targets);
         vt_ports_free(&k->ports);
