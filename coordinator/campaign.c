@@ -503,3 +503,18 @@ json_t *vt_campaign_status(struct vt_coord *c, struct vt_campaign *k)
         waiting[0] ? json_string(waiting) : json_null(), "created_ms", (json_int_t)k->created_ms,
         "completed_ms", k->completed_ms ? json_integer(k->completed_ms) : json_null());
 }
+
+void vt_campaigns_free(struct vt_coord *c)
+{
+    for (size_t i = 0; i < c->ncampaigns; i++) {
+        struct vt_campaign *k = c->campaigns[i];
+        vt_shard_free(k);
+        free(k->targets_text);
+        vt_targets_free(&k->targets);
+        vt_ports_free(&k->ports);
+        free(k);
+    }
+    free(c->campaigns);
+    c->campaigns = NULL;
+    c->ncampaigns = 0;
+}

@@ -242,6 +242,7 @@ static inline bool vt_worker_allows_port(const struct vt_worker *w, uint16_t por
 }
 
 int vt_registry_load(struct vt_coord *c, char *err, size_t errlen);
+void vt_registry_free(struct vt_coord *c);
 struct vt_worker *vt_worker_by_name(struct vt_coord *c, const char *name);
 struct vt_worker *vt_worker_by_key(struct vt_coord *c, const char *key);
 int vt_worker_add(struct vt_coord *c, const char *name, const char *key, const char *site,
@@ -259,6 +260,7 @@ json_t *vt_worker_json(struct vt_coord *c, const struct vt_worker *w);
 
 /* campaign.c */
 int vt_campaigns_load(struct vt_coord *c, char *err, size_t errlen);
+void vt_campaigns_free(struct vt_coord *c);
 struct vt_campaign *vt_campaign_by_name(struct vt_coord *c, const char *name);
 struct vt_campaign *vt_campaign_start(struct vt_coord *c, const char *name, const char *targets,
                                       const char *ports, uint64_t rate, unsigned vantages,
@@ -286,6 +288,7 @@ bool vt_shard_holds(const struct vt_campaign *k, unsigned shard, uint32_t ip);
 
 /* lease.c: the only writer of lease, slot and worker-lease state */
 int vt_leases_load(struct vt_coord *c);
+void vt_leases_free(struct vt_coord *c);
 struct vt_lease *vt_lease_by_id(struct vt_coord *c, uint64_t id);
 /* Active, not finishing, and its campaign running: the worker should go on. */
 bool vt_lease_live(const struct vt_lease *l);
@@ -312,6 +315,10 @@ void vt_leases_rebalance(struct vt_coord *c);
 void vt_ingest_batch(struct vt_coord *c, struct vt_worker *w, const Vantage__ResultBatch *b);
 /* Makes the writes since the last call durable and sends their Acks. */
 void vt_ingest_commit(struct vt_coord *c);
+/* Frees what ingest holds (Acks not sent are not sent: the workers re-send). */
+void vt_ingest_free(struct vt_coord *c);
+/* Frees every part's state and closes the store (the sockets are serve's). */
+void vt_coord_release(struct vt_coord *c);
 
 /* session.c */
 void vt_session_message(struct vt_coord *c);

@@ -262,3 +262,12 @@ void vt_ingest_commit(struct vt_coord *c)
     c->npending = 0;
     vt_leases_on_durable(c); /* checkpoints these batches covered now count */
 }
+
+void vt_ingest_free(struct vt_coord *c)
+{
+    free(c->pending_acks);
+    c->pending_acks = NULL;
+    c->npending = c->cap_pending = 0;
+    vt_batch_free(c->batch);
+    c->batch = NULL;
+}

@@ -94,7 +94,7 @@ static void refusals_note(struct refusals *r, const char *key, const char *addre
     int64_t now = zclock_mono();
     refusals_flush(r, now);
     char prefix[REFUSAL_PREFIX_LEN + 1];
-    snprintf(prefix, sizeof prefix, "%s", key[0] ? key : "-");
+    snprintf(prefix, sizeof prefix, "%.*s", REFUSAL_PREFIX_LEN, key[0] ? key : "-");
     struct refusal *e = zhashx_lookup(r->by_prefix, prefix);
     if (!e && zhashx_size(r->by_prefix) >= REFUSAL_KEYS_MAX)
         refusals_purge(r, now);

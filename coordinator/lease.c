@@ -590,3 +590,13 @@ void vt_leases_rebalance(struct vt_coord *c)
         vt_send_body(c, l->worker, VANTAGE__ENVELOPE__BODY_RATE, &m);
     }
 }
+
+void vt_leases_free(struct vt_coord *c)
+{
+    for (size_t i = 0; i < c->nleases; i++)
+        free(c->leases[i]);
+    free(c->leases);
+    free(c->active);
+    c->leases = c->active = NULL;
+    c->nleases = c->nactive = c->cap_active = 0;
+}

@@ -60,3 +60,18 @@ int vt_lease_ids_reserve(struct vt_coord *c)
     c->lease_ids_hwm = hwm;
     return 0;
 }
+
+void vt_coord_release(struct vt_coord *c)
+{
+    /* Top to bottom: what refers to workers and campaigns goes first. */
+    vt_leases_free(c);
+    vt_campaigns_free(c);
+    vt_registry_free(c);
+    vt_ingest_free(c);
+    vt_batch_free(c->state_batch);
+    c->state_batch = NULL;
+    vt_targets_free(&c->base_blocklist);
+    vt_targets_free(&c->optout);
+    vt_store_close(c->store);
+    c->store = NULL;
+}

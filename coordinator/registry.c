@@ -323,3 +323,16 @@ json_t *vt_worker_json(struct vt_coord *c, const struct vt_worker *w)
         w->revoked, "quarantined", (json_int_t)w->quarantined, "dropped_optout",
         (json_int_t)w->dropped_optout, "rejected", (json_int_t)w->rejected);
 }
+
+void vt_registry_free(struct vt_coord *c)
+{
+    for (size_t i = 0; i < c->nworkers; i++) {
+        struct vt_worker *w = c->workers[i];
+        zframe_destroy(&w->route);
+        vt_targets_free(&w->scope);
+        free(w);
+    }
+    free(c->workers);
+    c->workers = NULL;
+    c->nworkers = 0;
+}

@@ -303,14 +303,7 @@ static void serve_teardown(struct vt_coord *c)
     zsock_destroy(&c->control);
     zsock_destroy(&c->router);
     vt_keyring_destroy(&c->auth);
-    vt_batch_free(c->batch);
-    c->batch = NULL;
-    vt_batch_free(c->state_batch);
-    c->state_batch = NULL;
-    vt_store_close(c->store);
-    c->store = NULL;
-    vt_targets_free(&c->base_blocklist);
-    vt_targets_free(&c->optout);
+    vt_coord_release(c);
 }
 
 /* Everything up to serving, in an order that fails before it makes: flags,
@@ -506,12 +499,7 @@ static int serve(struct vt_coord *c, struct serve_opts *o)
     vt_state_flush(c);
     vt_ingest_commit(c);
     zpoller_destroy(&poller);
-    zsock_destroy(&c->control);
-    zsock_destroy(&c->router);
-    vt_keyring_destroy(&c->auth);
-    vt_batch_free(c->batch);
-    vt_batch_free(c->state_batch);
-    vt_store_close(c->store);
+    serve_teardown(c);
     unlink(o->control + 6);
     vt_log("stopped");
     return 0;
@@ -552,8 +540,8 @@ int vt_cmd_serve(int argc, char **argv)
     if (optind < argc)
         vt_usage_error(PROG, "unexpected argument '%s'", argv[optind]);
     o = cli;
+    struct serve_opts file = {.config = cli.config};
     if (cli.config) {
-        struct serve_opts file = {.config = cli.config};
         struct serve_opts *pair[2] = {&file, &cli};
         int rc = ini_parse(cli.config, ini_cb, pair);
         if (rc == -1)
@@ -577,5 +565,12 @@ int vt_cmd_serve(int argc, char **argv)
     if (!o.db || !o.listen || !o.control || !o.key)
         vt_usage_error(PROG, "--db, --listen, --control and --key are required");
     struct vt_coord c = {0};
-    return serve(&c, &o);
+    int rc = serve(&c, &o);
+    struct serve_opts *owned[2] = {&cli, &file}; /* config names argv; the rest are copies */
+    for (int i = 0; i < 2; i++) {
+        free(owned[i]->db), free(owned[i]->listen), free(owned[i]->control);
+        free(owned[i]->key), free(owned[i]->blocklist), free(owned[i]->window);
+        free(owned[i]->unknown);
+    }
+    return rc;
 }

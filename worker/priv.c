@@ -200,8 +200,8 @@ int vt_run_as_own_dir(const struct vt_run_as *ra, const char *dir, char *err, si
  * too, when it could be cleared), no_new_privs. */
 static int verify(const struct vt_run_as *ra, bool raw, char *err, size_t errlen)
 {
-    uid_t r, e, s;
-    gid_t gr, ge, gs;
+    uid_t r = (uid_t)-1, e = (uid_t)-1, s = (uid_t)-1;
+    gid_t gr = (gid_t)-1, ge = (gid_t)-1, gs = (gid_t)-1;
     if (getresuid(&r, &e, &s) != 0 || getresgid(&gr, &ge, &gs) != 0 || r == 0 || e == 0 || s == 0 ||
         (ra->change && (r != ra->uid || e != ra->uid || s != ra->uid || gr != ra->gid ||
                         ge != ra->gid || gs != ra->gid || getgroups(0, NULL) != 0))) {

@@ -216,7 +216,8 @@ struct vt_spool *vt_spool_open(const char *dir, uint64_t max_bytes, uint64_t max
             last = seq;
     }
     closedir(d);
-    qsort(sp->e, sp->n, sizeof *sp->e, cmp_entry);
+    if (sp->n > 1)
+        qsort(sp->e, sp->n, sizeof *sp->e, cmp_entry);
     sp->last_seq = last;
     return sp;
 fail:
@@ -299,7 +300,8 @@ int vt_spool_ack(struct vt_spool *sp, uint64_t seq, char *err, size_t errlen)
         sp->bytes -= sp->e[k].size;
         k++;
     }
-    memmove(sp->e, sp->e + k, (sp->n - k) * sizeof *sp->e);
+    if (k > 0) /* sp->e may be NULL while the spool is empty */
+        memmove(sp->e, sp->e + k, (sp->n - k) * sizeof *sp->e);
     sp->n -= k;
     if (seq > sp->last_seq) {
         /* The coordinator holds numbers this spool never saw (it was wiped):

@@ -177,7 +177,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_ingest: out of memory\n");
         return 1;
     }
-    char site[WORKERS][8], *sites[WORKERS][1];
+    char site[WORKERS][16], *sites[WORKERS][1];
     for (int w = 0; w < WORKERS; w++) {
         snprintf(site[w], sizeof site[w], "isp-%d", w);
         sites[w][0] = site[w];

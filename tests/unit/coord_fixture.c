@@ -45,31 +45,7 @@ struct vt_coord *coord_open(const char *dir, const char *keydir)
 
 void coord_close(struct vt_coord *c)
 {
-    for (size_t i = 0; i < c->nleases; i++)
-        free(c->leases[i]);
-    free(c->leases);
-    free(c->active);
-    for (size_t i = 0; i < c->ncampaigns; i++) {
-        struct vt_campaign *k = c->campaigns[i];
-        vt_shard_free(k); /* shards, their slots and the scope cells */
-        free(k->targets_text);
-        vt_targets_free(&k->targets);
-        vt_ports_free(&k->ports);
-        free(k);
-    }
-    free(c->campaigns);
-    for (size_t i = 0; i < c->nworkers; i++) {
-        struct vt_worker *w = c->workers[i];
-        zframe_destroy(&w->route);
-        vt_targets_free(&w->scope);
-        free(w);
-    }
-    free(c->workers);
-    free(c->pending_acks);
-    vt_targets_free(&c->base_blocklist);
-    vt_targets_free(&c->optout);
-    vt_batch_free(c->batch);
-    vt_store_close(c->store);
+    vt_coord_release(c); /* what vantage serve frees at exit */
     free(c);
 }
 
