@@ -7,6 +7,8 @@
  * store pages instead of stalling the loop that the workers need. */
 #include "coord.h"
 
+#include "cli.h"
+
 #include <sodium.h>
 #include <stdarg.h>
 #include <string.h>
@@ -22,16 +24,6 @@ struct query {
     json_t *rows;
     size_t limit;
 };
-
-static const char *rfc3339(uint64_t ms, char *buf, size_t len)
-{
-    time_t s = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + n, len - n, ".%03uZ", (unsigned)(ms % 1000));
-    return buf;
-}
 
 static int query_row(void *arg, const struct vt_obs_row *row)
 {
@@ -60,14 +52,14 @@ static int query_row(void *arg, const struct vt_obs_row *row)
         return 0;
     }
     char ip[16], fs[32], ls[32];
-    json_array_append_new(q->rows, json_pack("{s:s, s:i, s:s, s:i, s:I, s:s, s:s, s:o, s:s?}", "ip",
-                                             vt_ip_str(row->ip, ip), "port", (int)row->port,
-                                             "state", o->open ? "open" : "closed", "ttl",
-                                             (int)(o->has_ttl ? o->ttl : 0), "window",
-                                             (json_int_t)row->window, "first_seen",
-                                             rfc3339(o->first_seen_ms, fs, sizeof fs), "last_seen",
-                                             rfc3339(o->last_seen_ms, ls, sizeof ls), "vantages",
-                                             sites, "campaign", o->campaign));
+    json_array_append_new(
+        q->rows,
+        json_pack("{s:s, s:i, s:s, s:i, s:I, s:s, s:s, s:o, s:s?}", "ip", vt_ip_str(row->ip, ip),
+                  "port", (int)row->port, "state", o->open ? "open" : "closed", "ttl",
+                  (int)(o->has_ttl ? o->ttl : 0), "window", (json_int_t)row->window, "first_seen",
+                  vt_rfc3339_ms(o->first_seen_ms, fs, sizeof fs), "last_seen",
+                  vt_rfc3339_ms(o->last_seen_ms, ls, sizeof ls), "vantages", sites, "campaign",
+                  o->campaign));
     return json_array_size(q->rows) >= q->limit;
 }
 

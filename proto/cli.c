@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "version.h"
 
@@ -141,4 +142,14 @@ void vt_cli_list_commands(FILE *out, const struct vt_command *cmds, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         fprintf(out, "  %-9s %s\n", cmds[i].name, cmds[i].summary);
+}
+
+const char *vt_rfc3339_ms(uint64_t ts_ms, char *buf, size_t len)
+{
+    time_t secs = (time_t)(ts_ms / 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, len - n, ".%03uZ", (unsigned)(ts_ms % 1000));
+    return buf;
 }

@@ -51,4 +51,7 @@ int vt_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
  * a missing number, or overflow. */
 int vt_parse_duration(const char *s, uint64_t *seconds);
 
+/* Formats a Unix time in ms as RFC 3339 UTC with milliseconds into buf (>= 25 bytes). */
+const char *vt_rfc3339_ms(uint64_t ts_ms, char *buf, size_t len);
+
 #endif

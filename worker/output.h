@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cli.h" /* vt_rfc3339_ms */
+
 #include "probe.h"
 
 /* One answer of one (address, port), as the user sees it. */
@@ -32,8 +34,6 @@ const struct vt_output_module *vt_output_find(const char *name);
 /* "jsonl|csv", for --help and error messages. */
 const char *vt_output_names(void);
 
-/* Formats a Unix time in ms as RFC 3339 UTC with milliseconds into buf (>= 25 bytes). */
-const char *vt_rfc3339_ms(uint64_t ts_ms, char *buf, size_t len);
 const char *vt_state_name(enum vt_state s);
 
 #endif

@@ -25,16 +25,6 @@ const char *vt_output_names(void)
     return "jsonl|csv";
 }
 
-const char *vt_rfc3339_ms(uint64_t ts_ms, char *buf, size_t len)
-{
-    time_t secs = (time_t)(ts_ms / 1000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + n, len - n, ".%03uZ", (unsigned)(ts_ms % 1000));
-    return buf;
-}
-
 const char *vt_state_name(enum vt_state s)
 {
     return s == VT_STATE_OPEN ? "open" : "closed";

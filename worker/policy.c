@@ -72,33 +72,34 @@ int vt_policy_set_exclude(struct vt_policy *p, const char *exclude_spec, char *e
     return 0;
 }
 
-/* True if every address of [first, last] is in t. t's ranges are disjoint and
- * non-adjacent, so a contained range lies inside a single one of them. */
-static bool range_inside(const struct vt_targets *t, uint32_t first, uint32_t last)
+/* The first range of t that ends at or after ip (t->n if none): t's ranges
+ * are sorted, disjoint and non-adjacent. */
+static size_t first_reaching(const struct vt_targets *t, uint32_t ip)
 {
     size_t lo = 0, hi = t->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (t->r[mid].last < first)
+        if (t->r[mid].last < ip)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo < t->n && t->r[lo].first <= first && last <= t->r[lo].last;
+    return lo;
+}
+
+/* True if every address of [first, last] is in t: a contained range lies
+ * inside a single one of t's ranges. */
+static bool range_inside(const struct vt_targets *t, uint32_t first, uint32_t last)
+{
+    size_t i = first_reaching(t, first);
+    return i < t->n && t->r[i].first <= first && last <= t->r[i].last;
 }
 
 /* True if some address of [first, last] is in t. */
 static bool range_meets(const struct vt_targets *t, uint32_t first, uint32_t last)
 {
-    size_t lo = 0, hi = t->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (t->r[mid].last < first)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < t->n && t->r[lo].first <= last;
+    size_t i = first_reaching(t, first);
+    return i < t->n && t->r[i].first <= last;
 }
 
 /* True if every port of [first, last] is allowed: the sorted, unique array
