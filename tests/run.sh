@@ -69,6 +69,8 @@ declare -A title=(
 )
 summary=()
 failed=0
+npass=0
+nfail=0
 for step in $steps; do
   if [ -z "${title[$step]:-}" ]; then
     echo "tests/run.sh: no step '$step' in VANTAGE_CI_STEPS (steps: main asan fuzz)" >&2
@@ -87,13 +89,16 @@ for step in $steps; do
   took=$((SECONDS - start))
   if [ "$rc" -eq 0 ]; then
     summary+=("PASS  $step: ${title[$step]}, ${took} s")
+    npass=$((npass + 1))
   else
     summary+=("FAIL  $step: ${title[$step]}, ${took} s (exit status $rc; its output is above)")
     failed=1
+    nfail=$((nfail + 1))
   fi
 done
 
 echo
 echo "==== summary ===="
 printf '  %s\n' "${summary[@]}"
+echo "steps: $npass passed, $nfail failed"
 exit $failed
