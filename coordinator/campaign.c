@@ -38,8 +38,15 @@ int vt_campaign_save(struct vt_coord *c, struct vt_campaign *k)
     for (size_t i = 0; ranges && i < k->targets.n; i++)
         json_array_append_new(ranges, json_pack("[I, I]", (json_int_t)k->targets.r[i].first,
                                                 (json_int_t)k->targets.r[i].last));
-    char ports[1024];
-    vt_ports_format(&k->ports, ports, sizeof ports);
+    /* The whole port list: a cut one ("...") would not parse on restore.
+     * The longest form of one port is ",65535": 6 bytes. */
+    size_t plen = k->ports.n * 6 + 1;
+    char *ports = malloc(plen);
+    if (!ports) {
+        json_decref(ranges);
+        return -1;
+    }
+    vt_ports_format(&k->ports, ports, plen);
     json_t *o = json_pack(
         "{s:s, s:s, s:o, s:s, s:I, s:I, s:I, s:i, s:i, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:i, "
         "s:o}",
@@ -50,6 +57,7 @@ int vt_campaign_save(struct vt_coord *c, struct vt_campaign *k)
         (json_int_t)k->run_started_ms, "completed_ms", (json_int_t)k->completed_ms, "found_open",
         (json_int_t)k->found_open, "found_closed", (json_int_t)k->found_closed, "nshards",
         (int)k->nshards, "cells", vt_shard_cells_json(k));
+    free(ports);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (!text)

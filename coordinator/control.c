@@ -64,10 +64,10 @@ static json_t *campaign_start(struct vt_coord *c, json_t *req)
         return vt_reply_fail("campaign.start needs name, targets and ports");
     json_int_t rate = vt_req_num(req, "rate", 0), vantages = vt_req_num(req, "vantages", 1),
                probes = vt_req_num(req, "probes", 1), every = vt_req_num(req, "every_s", 0);
-    if (rate < 0 || vantages < 1 || vantages > 16 || probes < 1 || probes > 16 || every < 0 ||
-        every > 10 * 366 * 86400)
-        return vt_reply_fail(
-            "campaign.start: rate >= 0, vantages 1-16, probes 1-16, every_s 0-10 years");
+    if (rate < 0 || rate > 100000000 || vantages < 1 || vantages > 16 || probes < 1 ||
+        probes > 16 || every < 0 || every > 10 * 366 * 86400)
+        return vt_reply_fail("campaign.start: rate 0-100000000, vantages 1-16, probes 1-16, "
+                             "every_s 0-10 years");
     char err[512];
     struct vt_campaign *k =
         vt_campaign_start(c, name, targets, ports, (uint64_t)rate, (unsigned)vantages,

@@ -237,7 +237,11 @@ int vt_shard_cut(struct vt_coord *c, struct vt_campaign *k, unsigned workers, ch
     for (unsigned i = 0; i < k->ncells; i++)
         k->cell[i].seed = cell_seed(k->seed, i);
     uint64_t rate_share = (k->rate ? k->rate : 10000) / (workers ? workers : 1);
-    uint64_t per = (rate_share ? rate_share : 1) * VT_SHARD_SECONDS;
+    if (!rate_share)
+        rate_share = 1;
+    /* Saturating: a rate near 2^64 must not wrap `per` to 0. */
+    uint64_t per =
+        rate_share > UINT64_MAX / VT_SHARD_SECONDS ? UINT64_MAX : rate_share * VT_SHARD_SECONDS;
     /* At least VT_MIN_SHARDS in all, so a small campaign still spreads. */
     uint64_t steps = vt_targets_count(&k->targets) * k->ports.n;
     if (steps / per < VT_MIN_SHARDS)
