@@ -135,8 +135,9 @@ struct vt_campaign {
     uint64_t steps; /* of all the cells' walks */
     unsigned ncells;
     struct vt_cell *cell;
-    unsigned active_leases; /* leases running now: the budget is shared by them */
-    unsigned next_free;     /* shards before this one have no slot left to lease */
+    unsigned active_leases;    /* active leases (running or finishing) */
+    unsigned finishing_leases; /* of which finishing: scanned, results on their way */
+    unsigned next_free;        /* shards before this one have no slot left to lease */
     unsigned nshards;
     struct vt_shard *shard;
 };
@@ -146,6 +147,7 @@ struct vt_campaign {
 struct vt_lease {
     uint64_t id;
     struct vt_campaign *campaign;
+    unsigned run; /* the campaign's run it belongs to */
     unsigned shard, slot;
     struct vt_worker *worker;
     int64_t granted_ms, deadline_ms; /* monotonic */
@@ -191,6 +193,13 @@ struct vt_coord {
         uint64_t seq;
     } * pending_acks;
     size_t npending, cap_pending;
+    /* What this turn's batches added to counters, taken back if the sync fails. */
+    struct vt_turn_count {
+        struct vt_campaign *k; /* NULL for a quarantined batch */
+        struct vt_worker *w;
+        uint64_t open, closed, quarantined, dropped;
+    } * turn;
+    size_t nturn, cap_turn;
 
     uint64_t bad_messages;
     uint64_t batches_refused; /* beyond credit, or before Hello */
@@ -255,7 +264,8 @@ int vt_optout_load(struct vt_coord *c);
 int vt_optout_add(struct vt_coord *c, const char *cidr, const char *reason, char *err,
                   size_t errlen);
 int vt_optout_remove(struct vt_coord *c, const char *cidr, char *err, size_t errlen);
-void vt_worker_on_hello(struct vt_coord *c, struct vt_worker *w, const Vantage__Hello *h);
+/* Takes the policy of a Hello; true if it differs from the one before. */
+bool vt_worker_on_hello(struct vt_coord *c, struct vt_worker *w, const Vantage__Hello *h);
 json_t *vt_worker_json(struct vt_coord *c, const struct vt_worker *w);
 
 /* campaign.c */

@@ -53,14 +53,31 @@ static void queue_ack(struct vt_coord *c, struct vt_worker *w, uint64_t seq)
 /* A batch that could not be written must not be covered by the Ack of a later
  * one (an Ack means "this seq and every lower one"): the session ends, later
  * batches of this turn are refused unwritten ("say Hello first"), and the
- * worker says Hello again and re-sends from the last durable seq. */
-static void lose_session(struct vt_coord *c, struct vt_worker *w)
+ * worker says Hello again and re-sends from the last durable seq. What was
+ * written before stays written (its Ack follows the sync), except when the
+ * sync itself failed (`unsynced`): then it is written again when re-sent. */
+static void lose_session(struct vt_coord *c, struct vt_worker *w, bool unsynced)
 {
     w->hello = false;
-    w->acked_seq = w->durable_seq; /* what was written since is re-written when re-sent */
+    if (unsynced)
+        w->acked_seq = w->durable_seq;
     w->inflight = 0;
     vt_send_error(c, w, VANTAGE__ERROR__CODE__NOT_ALLOWED,
                   "the coordinator could not store a batch: say Hello first and re-send");
+}
+
+/* Notes what a written batch added, so a failed sync can take it back. */
+static void count_turn(struct vt_coord *c, struct vt_turn_count t)
+{
+    if (c->nturn == c->cap_turn) {
+        size_t cap = c->cap_turn ? 2 * c->cap_turn : 64;
+        void *n = realloc(c->turn, cap * sizeof *c->turn);
+        if (!n)
+            return; /* the counts may then run ahead after a failed sync; never the store */
+        c->turn = n;
+        c->cap_turn = cap;
+    }
+    c->turn[c->nturn++] = t;
 }
 
 /* Keeps a refused batch whole, with why, in meta quarantine/<worker>/<seq>,
@@ -101,7 +118,9 @@ static const char *check(struct vt_coord *c, const struct vt_worker *w, const st
     (void)c;
     if (r->port < 1 || r->port > 65535 || !vt_ports_contains(&k->ports, (uint16_t)r->port))
         return "a port outside the campaign";
-    if (!vt_shard_holds(k, l->shard, r->ip))
+    /* A lease of an earlier run: its shard numbers are not this run's. Its
+     * results are real; the port and the sender's scope still hold them. */
+    if (l->run == k->run && !vt_shard_holds(k, l->shard, r->ip))
         return "an address outside the lease's target space";
     if (!vt_targets_contains(&w->scope, r->ip))
         return "an address outside the worker's declared scope";
@@ -121,7 +140,7 @@ static int write_batch(struct vt_coord *c, struct vt_worker *w, uint64_t seq)
     if (vt_store_write(c->store, c->batch, false, err, sizeof err) != 0) {
         vt_log("cannot store batch %" PRIu64 " of %s: %s (not acknowledged)", seq, w->name, err);
         vt_batch_clear(c->batch);
-        lose_session(c, w);
+        lose_session(c, w, false);
         return -1;
     }
     vt_batch_clear(c->batch);
@@ -141,11 +160,13 @@ static void refuse(struct vt_coord *c, struct vt_worker *w, const Vantage__Resul
                 r ? r->port : 0);
     if (quarantine(c, w, b, why) != 0) {
         vt_batch_clear(c->batch);
-        lose_session(c, w);
+        lose_session(c, w, false);
         return;
     }
-    if (write_batch(c, w, b->seq) == 0)
+    if (write_batch(c, w, b->seq) == 0) {
         w->quarantined++;
+        count_turn(c, (struct vt_turn_count){.w = w, .quarantined = 1});
+    }
 }
 
 void vt_ingest_batch(struct vt_coord *c, struct vt_worker *w, const Vantage__ResultBatch *b)
@@ -166,7 +187,7 @@ void vt_ingest_batch(struct vt_coord *c, struct vt_worker *w, const Vantage__Res
         c->batches_refused++;
         vt_complain(c, w, "batch %" PRIu64 " beyond its credit of %u refused", b->seq,
                     w->credits ? w->credits : VT_CREDITS);
-        lose_session(c, w);
+        lose_session(c, w, false);
         return;
     }
     struct vt_lease *l = vt_lease_by_id(c, b->lease_id);
@@ -206,7 +227,7 @@ void vt_ingest_batch(struct vt_coord *c, struct vt_worker *w, const Vantage__Res
         uint32_t window = (uint32_t)(r->ts_ms / 1000 / c->window_s);
         if (vt_batch_obs_merge(c->batch, window, r->ip, (uint16_t)r->port, &o) != 0) {
             vt_batch_clear(c->batch); /* none of it: not acked, the worker re-sends */
-            lose_session(c, w);
+            lose_session(c, w, false);
             return;
         }
         /* Counted from one slot per shard only, so that a pair seen from K
@@ -223,6 +244,7 @@ void vt_ingest_batch(struct vt_coord *c, struct vt_worker *w, const Vantage__Res
         return;
     k->found_open += add_open;
     k->found_closed += add_closed;
+    count_turn(c, (struct vt_turn_count){k, w, add_open, add_closed, 0, dropped});
     if (dropped) {
         w->dropped_optout += dropped;
         c->optout_dropped += dropped;
@@ -234,8 +256,10 @@ void vt_ingest_batch(struct vt_coord *c, struct vt_worker *w, const Vantage__Res
 
 void vt_ingest_commit(struct vt_coord *c)
 {
-    if (!c->npending)
+    if (!c->npending) {
+        c->nturn = 0;
         return;
+    }
     bool failed = c->fail_next_sync || vt_store_sync(c->store) != 0;
     c->fail_next_sync = false;
     if (failed) {
@@ -244,8 +268,19 @@ void vt_ingest_commit(struct vt_coord *c)
         vt_log("cannot sync the store's log: %zu acks held back; their workers re-send",
                c->npending);
         for (size_t i = 0; i < c->npending; i++)
-            lose_session(c, c->pending_acks[i].w);
+            lose_session(c, c->pending_acks[i].w, true);
         c->npending = 0;
+        for (size_t i = 0; i < c->nturn; i++) { /* they are counted when re-sent */
+            struct vt_turn_count *t = &c->turn[i];
+            if (t->k) {
+                t->k->found_open -= t->open;
+                t->k->found_closed -= t->closed;
+            }
+            t->w->quarantined -= t->quarantined;
+            t->w->dropped_optout -= t->dropped;
+            c->optout_dropped -= t->dropped;
+        }
+        c->nturn = 0;
         return;
     }
     for (size_t i = 0; i < c->npending; i++) {
@@ -260,11 +295,15 @@ void vt_ingest_commit(struct vt_coord *c)
         vt_send_body(c, c->pending_acks[i].w, VANTAGE__ENVELOPE__BODY_ACK, &m);
     }
     c->npending = 0;
+    c->nturn = 0;
     vt_leases_on_durable(c); /* checkpoints these batches covered now count */
 }
 
 void vt_ingest_free(struct vt_coord *c)
 {
+    free(c->turn);
+    c->turn = NULL;
+    c->nturn = c->cap_turn = 0;
     free(c->pending_acks);
     c->pending_acks = NULL;
     c->npending = c->cap_pending = 0;

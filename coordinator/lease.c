@@ -91,10 +91,11 @@ bool vt_lease_live(const struct vt_lease *l)
 
 static int save(struct vt_coord *c, const struct vt_lease *l)
 {
-    json_t *o =
-        json_pack("{s:I, s:s, s:i, s:i, s:i, s:s, s:b}", "id", (json_int_t)l->id, "campaign",
-                  l->campaign->name, "run", (int)l->campaign->run, "shard", (int)l->shard, "slot",
-                  (int)l->slot, "worker", l->worker->name, "active", l->active);
+    json_t *o = json_pack("{s:I, s:s, s:i, s:i, s:i, s:s, s:b, s:b, s:I, s:I}", "id",
+                          (json_int_t)l->id, "campaign", l->campaign->name, "run", (int)l->run,
+                          "shard", (int)l->shard, "slot", (int)l->slot, "worker", l->worker->name,
+                          "active", l->active, "finishing", l->finishing, "pend_seq",
+                          (json_int_t)l->pend_seq, "pend_done", (json_int_t)l->pend_done);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (!text)
@@ -149,12 +150,13 @@ static int load_one(void *arg, const char *key, const void *val, size_t len)
 {
     struct vt_coord *c = arg;
     json_t *o = json_loadb(val, len, 0, NULL);
-    json_int_t id = 0;
+    json_int_t id = 0, pend_seq = 0, pend_done = 0;
     const char *camp = NULL, *worker = NULL;
-    int run = 0, shard = 0, slot = 0, active = 0;
-    if (!o || json_unpack(o, "{s:I, s:s, s:i, s:i, s:i, s:s, s:b}", "id", &id, "campaign", &camp,
-                          "run", &run, "shard", &shard, "slot", &slot, "worker", &worker, "active",
-                          &active) != 0) {
+    int run = 0, shard = 0, slot = 0, active = 0, finishing = 0;
+    if (!o || json_unpack(o, "{s:I, s:s, s:i, s:i, s:i, s:s, s:b, s?b, s?I, s?I}", "id", &id,
+                          "campaign", &camp, "run", &run, "shard", &shard, "slot", &slot, "worker",
+                          &worker, "active", &active, "finishing", &finishing, "pend_seq",
+                          &pend_seq, "pend_done", &pend_done) != 0) {
         vt_log("ignoring unreadable record %s in the store", key);
         json_decref(o);
         return 0;
@@ -171,17 +173,38 @@ static int load_one(void *arg, const char *key, const void *val, size_t len)
         }
         l->id = (uint64_t)id;
         l->campaign = k;
+        l->run = (unsigned)run;
         l->shard = (unsigned)shard;
         l->slot = (unsigned)slot;
         l->worker = w;
         /* A lease held when the coordinator stopped stays with its worker, who
-         * gets a fresh deadline to report in. */
+         * gets a fresh deadline to report in; a finishing one goes on waiting
+         * for its results. Records come in id order, so of two running leases
+         * of one worker (a record whose end was lost) the newer wins. */
         if (active && (unsigned)run == k->run && k->state == VT_CAMPAIGN_RUNNING &&
-            !k->shard[shard].slot[slot].finished && !w->lease_id && activate(c, l) == 0) {
-            l->granted_ms = vt_mono_ms();
-            l->deadline_ms = l->granted_ms + VT_LEASE_MS;
-            k->shard[shard].slot[slot].lease_id = l->id;
-            w->lease_id = l->id;
+            !k->shard[shard].slot[slot].finished) {
+            struct vt_lease *old = w->lease_id ? vt_lease_by_id(c, w->lease_id) : NULL;
+            if (!finishing && old && old->active && !old->finishing) {
+                deactivate(c, old);
+                struct vt_slot *os = &old->campaign->shard[old->shard].slot[old->slot];
+                if (os->lease_id == old->id)
+                    os->lease_id = 0;
+                w->lease_id = 0;
+            }
+            if (activate(c, l) == 0) {
+                l->granted_ms = vt_mono_ms();
+                l->deadline_ms = l->granted_ms + VT_LEASE_MS;
+                k->shard[shard].slot[slot].lease_id = l->id;
+                if (finishing) {
+                    l->finishing = true;
+                    k->finishing_leases++;
+                    l->pend_seq = (uint64_t)pend_seq;
+                    l->pend_done = (uint64_t)pend_done;
+                    l->pend_finished = true;
+                } else {
+                    w->lease_id = l->id;
+                }
+            }
         }
     }
     json_decref(o);
@@ -285,7 +308,8 @@ static bool shard_finished(const struct vt_campaign *k, unsigned s)
  * The others' shares follow at the next vt_leases_rebalance (each tick). */
 static uint64_t share(const struct vt_campaign *k, const struct vt_worker *w)
 {
-    unsigned n = k->active_leases ? k->active_leases : 1;
+    unsigned scanning = k->active_leases - k->finishing_leases; /* finishing ones send nothing */
+    unsigned n = scanning ? scanning : 1;
     uint64_t r = k->rate / n ? k->rate / n : 1;
     return w->max_rate && r > w->max_rate ? w->max_rate : r;
 }
@@ -326,6 +350,7 @@ static void grant(struct vt_coord *c, struct vt_worker *w, struct vt_campaign *k
         return;
     l->id = c->next_lease_id++;
     l->campaign = k;
+    l->run = k->run;
     l->shard = s;
     l->slot = (unsigned)pick;
     l->worker = w;
@@ -398,6 +423,8 @@ static void end(struct vt_coord *c, struct vt_lease *l, const char *why)
         l->worker->lease_id = 0;
     if (why && !l->finishing)
         vt_lease_send_cancel(c, l->worker, l->id, why);
+    if (l->finishing)
+        l->campaign->finishing_leases--;
     l->finishing = false;
     l->pend_seq = 0;
     save(c, l);
@@ -465,13 +492,15 @@ void vt_lease_on_progress(struct vt_coord *c, struct vt_worker *w, const Vantage
         l->dropped = p->dropped;
     l->deadline_ms = vt_mono_ms() + VT_LEASE_MS;
     bool finished = p->has_finished && p->finished;
-    if (finished && !l->finishing) {
+    uint64_t seq = p->has_batch_seq ? p->batch_seq : 0;
+    bool becomes_finishing = finished && !l->finishing;
+    if (becomes_finishing) {
         /* The worker is free for other work; the slot waits for its results. */
         l->finishing = true;
+        l->campaign->finishing_leases++;
         if (w->lease_id == l->id)
             w->lease_id = 0;
     }
-    uint64_t seq = p->has_batch_seq ? p->batch_seq : 0;
     if (seq <= w->durable_seq) {
         apply(c, l, p->done, finished);
         return;
@@ -482,6 +511,8 @@ void vt_lease_on_progress(struct vt_coord *c, struct vt_worker *w, const Vantage
         l->pend_seq = seq;
         l->pend_finished = l->pend_finished || finished; /* a late, older word never unfinishes */
     }
+    if (becomes_finishing)
+        save(c, l); /* a restart keeps waiting for these results */
 }
 
 void vt_leases_on_durable(struct vt_coord *c)
