@@ -254,8 +254,11 @@ static int span_cmp(const void *x, const void *y)
     return p->a < q->a ? -1 : p->a > q->a;
 }
 
-void vt_worker_on_hello(struct vt_coord *c, struct vt_worker *w, const Vantage__Hello *h)
+bool vt_worker_on_hello(struct vt_coord *c, struct vt_worker *w, const Vantage__Hello *h)
 {
+    uint8_t old_ports[sizeof w->ports];
+    memcpy(old_ports, w->ports, sizeof old_ports);
+    uint64_t old_max_rate = w->max_rate;
     memset(w->ports, 0, sizeof w->ports);
     w->nports = 0;
     w->max_rate = 0;
@@ -301,11 +304,14 @@ void vt_worker_on_hello(struct vt_coord *c, struct vt_worker *w, const Vantage__
     vt_targets_free(&before);
     if (!same)
         save_scope(c, w);
+    bool changed =
+        !same || old_max_rate != w->max_rate || memcmp(old_ports, w->ports, sizeof old_ports) != 0;
     char sw[96];
     vt_log("worker %s (site %s) connected: %s, scope %" PRIu64 " addresses, %u ports, max "
            "rate %" PRIu64,
            w->name, w->site, vt_escape(h->software, sw, sizeof sw), vt_targets_count(&w->scope),
            w->nports, w->max_rate);
+    return changed;
 }
 
 json_t *vt_worker_json(struct vt_coord *c, const struct vt_worker *w)

@@ -86,9 +86,10 @@ static void on_hello(struct vt_coord *c, struct vt_worker *w, const Vantage__Hel
                     VT_HELLO_WINDOW_MS / 1000);
         return;
     }
-    vt_worker_on_hello(c, w, h);
+    /* A refusal stands until the worker comes with another policy. */
+    if (vt_worker_on_hello(c, w, h))
+        w->refused[0] = '\0';
     w->optout_gen = h->has_optout_gen ? h->optout_gen : 0;
-    w->refused[0] = '\0';
     send_welcome(c, w);
     if (w->optout_gen < c->optout_gen)
         vt_session_send_optout(c, w);
