@@ -30,7 +30,8 @@ struct vt_spool {
     struct entry *e; /* ascending by seq */
     size_t n, cap;
     uint64_t bytes;
-    uint64_t last_seq; /* highest seq handed out or acked; persisted in `seq` */
+    uint64_t last_seq;   /* highest seq handed out or acked; persisted in `seq` */
+    uint64_t stored_max; /* highest seq stored here or acked: batches exist up to it */
     unsigned interrupts;
 };
 
@@ -123,6 +124,8 @@ static int index_add(struct vt_spool *sp, uint64_t seq, uint64_t size)
     sp->e[i] = (struct entry){seq, size};
     sp->n++;
     sp->bytes += size;
+    if (seq > sp->stored_max)
+        sp->stored_max = seq;
     return 0;
 }
 
@@ -238,10 +241,10 @@ void vt_spool_close(struct vt_spool *sp)
     free(sp);
 }
 
-uint64_t vt_spool_last_seq(struct vt_spool *sp)
+uint64_t vt_spool_last_stored(struct vt_spool *sp)
 {
     pthread_mutex_lock(&sp->mu);
-    uint64_t seq = sp->last_seq;
+    uint64_t seq = sp->stored_max;
     pthread_mutex_unlock(&sp->mu);
     return seq;
 }
@@ -303,6 +306,8 @@ int vt_spool_ack(struct vt_spool *sp, uint64_t seq, char *err, size_t errlen)
     if (k > 0) /* sp->e may be NULL while the spool is empty */
         memmove(sp->e, sp->e + k, (sp->n - k) * sizeof *sp->e);
     sp->n -= k;
+    if (seq > sp->stored_max)
+        sp->stored_max = seq;
     if (seq > sp->last_seq) {
         /* The coordinator holds numbers this spool never saw (it was wiped):
          * never hand them out again. */

@@ -61,8 +61,11 @@ int vt_spool_read(struct vt_spool *sp, uint64_t seq, uint8_t **buf, size_t *len,
                   size_t errlen);
 
 size_t vt_spool_count(struct vt_spool *sp);
-/* The highest seq handed out so far: every batch spooled is at or below it. */
-uint64_t vt_spool_last_seq(struct vt_spool *sp);
+/* The highest seq stored in the spool (now or before an ack) or acked by the
+ * coordinator: every batch spooled is at or below it, and each number up to
+ * it that names a batch was really stored (a number handed out whose put was
+ * interrupted is not counted). */
+uint64_t vt_spool_last_stored(struct vt_spool *sp);
 uint64_t vt_spool_bytes(struct vt_spool *sp);
 /* True while a put would block. */
 bool vt_spool_full(struct vt_spool *sp);

@@ -451,6 +451,10 @@ static void handle_error(struct vt_uplink *up, const Vantage__Error *e)
     }
     if (e->code == VANTAGE__ERROR__CODE__NOT_ALLOWED && up->welcomed) {
         up->welcomed = false;
+        /* What we said last may have been refused with the session: say it
+         * again after the next Welcome (a repeat changes nothing). */
+        if (up->progress.lease_id)
+            up->progress_pending = true;
         up->hello_backoff_ms = HELLO_BACKOFF_MIN_MS;
         up->next_hello_ms = now + up->hello_backoff_ms;
         send_hello(up);
@@ -549,7 +553,7 @@ static void handle_event(struct vt_uplink *up)
         /* Every result of `done` steps is in a batch at or below this seq:
          * the checkpoint counts once the coordinator has stored them. */
         up->progress.has_batch_seq = true;
-        up->progress.batch_seq = vt_spool_last_seq(up->cfg.spool);
+        up->progress.batch_seq = vt_spool_last_stored(up->cfg.spool);
         up->progress.has_dropped = true;
         up->progress.dropped = dropped;
         up->progress_pending = true;

@@ -461,11 +461,13 @@ static void test_sync_failure_never_acked(void **state)
     assert_int_equal(sl->done, 0);
 
     /* re-Hello, re-send: written again, acked after a good sync */
+    assert_int_equal(x.k->found_open, 0); /* what the failed sync covered is not counted */
     x.a = connect_worker_again(f->c, "a", ANYTHING);
     ingest(f->c, x.a, &b);
     assert_int_equal(x.a->durable_seq, 1);
     assert_int_equal(stored_seq(f->c, "a"), 1);
     assert_int_equal(sl->done, 10);
+    assert_int_equal(x.k->found_open, 1); /* once, though written twice */
 }
 
 /* No more batches per group commit than the worker's credit, whatever it

@@ -873,6 +873,60 @@ static void test_scoped_partners_get_work(void **state)
     assert_int_equal(k->shard[nshards - 1].first, first_last);
 }
 
+/* A finishing lease survives a restart as finishing: the worker's newer
+ * lease stays its own, and the old slot finishes once its batches are stored. */
+static void test_finishing_survives_restart(void **state)
+{
+    struct fixture *f = *state;
+    struct vt_campaign *k = start(f->c, "iot", 1000, 1);
+    struct vt_worker *w = connect_worker(f->c, "w", "a", ANYTHING);
+    vt_lease_offer(f->c, w);
+    struct vt_lease *a = lease_of(f->c, w);
+    uint64_t ida = a->id;
+    unsigned shard_a = a->shard;
+    progress_seq(f->c, w, ida, k->shard[shard_a].steps, true, 5, 0); /* batch 5 not stored */
+    vt_lease_offer(f->c, w);
+    uint64_t idb = lease_of(f->c, w)->id;
+    assert_int_not_equal(idb, ida);
+    coord_close(f->c);
+    f->c = coord_open(f->dir, f->keydir);
+    k = vt_campaign_by_name(f->c, "iot");
+    w = vt_worker_by_name(f->c, "w");
+    assert_int_equal(w->lease_id, idb); /* the lease it runs, not the finishing one */
+    struct vt_lease *a2 = vt_lease_by_id(f->c, ida);
+    assert_true(a2->active && a2->finishing);
+    assert_false(k->shard[shard_a].slot[a2->slot].finished);
+    assert_int_equal(k->finishing_leases, 1);
+    w->durable_seq = 5;
+    vt_leases_on_durable(f->c);
+    assert_true(k->shard[shard_a].slot[a2->slot].finished);
+    assert_int_equal(k->finishing_leases, 0);
+}
+
+/* A campaign with a long port list resumes after a restart (the stored list
+ * is never cut short), and an absurd rate is refused or survived, not a crash. */
+static void test_long_port_list_and_huge_rate(void **state)
+{
+    struct fixture *f = *state;
+    char ports[4096] = "";
+    for (int p = 1; p < 1200; p += 2)
+        snprintf(ports + strlen(ports), sizeof ports - strlen(ports), "%s%d", p > 1 ? "," : "", p);
+    struct vt_campaign *k =
+        vt_campaign_start(f->c, "many", "1.0.0.0/24", ports, 1000, 1, 1, 0, err, sizeof err);
+    if (!k)
+        fail_msg("%s", err);
+    unsigned nshards = k->nshards;
+    coord_close(f->c);
+    f->c = coord_open(f->dir, f->keydir);
+    k = vt_campaign_by_name(f->c, "many");
+    assert_int_equal(k->ports.n, 600);
+    assert_int_equal(k->nshards, nshards);
+    struct vt_campaign *fast = vt_campaign_start(f->c, "fast", "1.0.0.0/24", "23",
+                                                 (uint64_t)1 << 62, 1, 1, 0, err, sizeof err);
+    assert_non_null(fast);
+    assert_true(fast->nshards >= 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -901,6 +955,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dropped_answers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_optout_generation_gates_work, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scoped_partners_get_work, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_finishing_survives_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_port_list_and_huge_rate, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
