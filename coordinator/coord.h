@@ -12,7 +12,7 @@
  *   serve.c     the command, the sockets and the loop
  *   session.c   one worker message: checks, dispatch, Welcome, Heartbeat
  *   control.c   the operators' JSON requests (docs/control.md)
- *   query.c     the query engine behind query.run
+ *   query.c     the query engine behind the control request "query"
  *   campaign.c  campaigns and runs (state, status), persisted in meta
  *   ingest.c    result batches → checks → one RocksDB write batch → Ack
  *   registry.c  enrolled workers, keys (keyring.c), connection state, policy
@@ -20,7 +20,8 @@
  *   lease.c     the ONLY writer of lease, slot and worker-lease state
  *   shard.c     a run's space cut into cells (by the workers' scopes) and
  *               shards (arcs of each cell's walk)
- *   meta.c      the per-turn state batch and the lease-id high-water mark
+ *   meta.c      the per-turn state batch, the lease-id high-water mark, and
+ *               vt_coord_release (every part's state freed at exit)
  *   base.c      logging, clocks (monotonic for durations, wall for stored
  *               times), escaping of peer text, sending to a worker
  */
