@@ -14,7 +14,7 @@ packages=(
   librocksdb-dev libsodium-dev libpcre2-dev libjansson-dev libinih-dev
   libmicrohttpd-dev libsystemd-dev libcap-ng-dev
   # tests
-  libcmocka-dev valgrind
+  libcmocka-dev valgrind libfaketime
   # the lab
   iproute2 nftables tcpdump procps jq iputils-ping util-linux
   # fingerprint data and benchmark peers

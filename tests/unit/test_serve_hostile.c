@@ -42,15 +42,17 @@
 #include "envelope.h"
 #include "keys.h"
 
-#define WORKER     "hostile-w1"
-#define REPLY_MS   2000 /* the daemon answers within this, or it does not answer */
-#define SILENCE_MS 1000 /* "gets nothing back" means nothing within this */
+#define WORKER       "hostile-w1"
+#define FAKETIME_LIB "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
+#define REPLY_MS     2000 /* the daemon answers within this, or it does not answer */
+#define SILENCE_MS   1000 /* "gets nothing back" means nothing within this */
 
 /* The one daemon of this test run, shared by the tests in order. */
 static struct {
     char dir[64];
     char bin[PATH_MAX];
     char listen[64], control[128], db[128], keyfile[128], log[128];
+    char clock[128]; /* libfaketime's offset file: the daemon's wall clock */
     char server_key[VT_Z85_KEY_LEN + 1];
     zcert_t *cert; /* the enrolled worker's */
     zsock_t *dealer;
@@ -287,7 +289,7 @@ static int group_setup(void **state)
 {
     (void)state;
     signal(SIGALRM, on_alarm);
-    alarm(19);
+    alarm(40);
     atexit(kill_daemon); /* also when a failed set-up skips the teardown */
     find_binary();
     strcpy(d.dir, "/tmp/test_serve_hostile.XXXXXX");
@@ -296,6 +298,15 @@ static int group_setup(void **state)
     snprintf(d.control, sizeof d.control, "%s/ctl", d.dir);
     snprintf(d.keyfile, sizeof d.keyfile, "%s/coord.key", d.dir);
     snprintf(d.log, sizeof d.log, "%s/stderr", d.dir);
+    /* The daemon's wall clock can be stepped (libfaketime, re-read at every
+     * call); its monotonic clock is left alone, as an NTP step leaves it. */
+    snprintf(d.clock, sizeof d.clock, "%s/clock", d.dir);
+    FILE *cf = fopen(d.clock, "w");
+    assert_non_null(cf);
+    fputs("+0\n", cf);
+    fclose(cf);
+    if (access(FAKETIME_LIB, R_OK) != 0)
+        fail_msg("%s is missing (deploy/install-deps.sh installs libfaketime)", FAKETIME_LIB);
     snprintf(d.listen, sizeof d.listen, "127.0.0.1:%d", free_port());
     char err[512];
     if (vt_keygen(d.keyfile, d.server_key, err, sizeof err) != 0)
@@ -310,6 +321,15 @@ static int group_setup(void **state)
         int fd = open(d.log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
             _exit(127);
+        char asan[512];
+        snprintf(asan, sizeof asan, "%s%sverify_asan_link_order=0",
+                 getenv("ASAN_OPTIONS") ? getenv("ASAN_OPTIONS") : "",
+                 getenv("ASAN_OPTIONS") ? ":" : "");
+        setenv("ASAN_OPTIONS", asan, 1);
+        setenv("LD_PRELOAD", FAKETIME_LIB, 1);
+        setenv("FAKETIME_TIMESTAMP_FILE", d.clock, 1);
+        setenv("FAKETIME_NO_CACHE", "1", 1);
+        setenv("FAKETIME_DONT_FAKE_MONOTONIC", "1", 1);
         execl(d.bin, "vantage", "serve", "--db", d.db, "--listen", listen, "--control", control,
               "--key", d.keyfile, (char *)NULL);
         _exit(127);
@@ -726,6 +746,92 @@ static void test_hello_flood_is_limited(void **state)
     zcert_destroy(&cert);
 }
 
+/* An NTP step of the wall clock lapses no lease: deadlines are monotonic.
+ * A worker holds a lease and keeps beating; the daemon's wall clock jumps two
+ * hours ahead; the lease goes on (no LeaseCancel) and the campaign still
+ * shows it leased. */
+static void test_clock_step_lapses_no_lease(void **state)
+{
+    (void)state;
+    zcert_t *cert = zcert_new();
+    assert_non_null(cert);
+    assert_true(control_ok(json_pack("{s:s, s:s, s:s, s:s}", "cmd", "worker.add", "name", "steady",
+                                     "key", zcert_public_txt(cert), "site", "calm")));
+    assert_true(control_ok(json_pack("{s:s, s:s, s:s, s:s, s:i}", "cmd", "campaign.start", "name",
+                                     "clock", "targets", "1.0.0.0/24", "ports", "23", "rate", 10)));
+    zsock_t *s = dealer(cert);
+    Vantage__Range scope = VANTAGE__RANGE__INIT, *scopes[1] = {&scope};
+    scope.first = 0x01000000;
+    scope.last = 0x010000ff;
+    Vantage__PortRange port = VANTAGE__PORT_RANGE__INIT, *ports[1] = {&port};
+    port.first = port.last = 23;
+    Vantage__Policy pol = VANTAGE__POLICY__INIT;
+    pol.scope = scopes;
+    pol.n_scope = 1;
+    pol.ports = ports;
+    pol.n_ports = 1;
+    Vantage__Hello h = VANTAGE__HELLO__INIT;
+    h.name = "steady";
+    h.software = "test_serve_hostile";
+    h.policy = &pol;
+    h.has_optout_gen = true;
+    h.optout_gen = 1000; /* ahead of whatever the other tests added */
+    Vantage__Envelope env = VANTAGE__ENVELOPE__INIT;
+    env.version = VT_PROTOCOL_VERSION;
+    env.body_case = VANTAGE__ENVELOPE__BODY_HELLO;
+    env.hello = &h;
+    send_env(s, &env);
+    expect_body(s, VANTAGE__ENVELOPE__BODY_WELCOME, "Hello");
+
+    Vantage__Heartbeat hb = VANTAGE__HEARTBEAT__INIT;
+    hb.has_want_lease = true;
+    hb.want_lease = true;
+    hb.has_lease_id = true;
+    hb.has_optout_gen = true;
+    hb.optout_gen = 1000;
+    env.body_case = VANTAGE__ENVELOPE__BODY_HEARTBEAT;
+    env.heartbeat = &hb;
+    send_env(s, &env);
+    uint64_t lease = 0;
+    for (Vantage__Envelope *m; !lease && (m = recv_env(s, REPLY_MS));) {
+        if (m->body_case == VANTAGE__ENVELOPE__BODY_LEASE)
+            lease = m->lease->lease_id;
+        vt_envelope_free(m);
+    }
+    assert_int_not_equal(lease, 0);
+
+    FILE *cf = fopen(d.clock, "w"); /* the step */
+    assert_non_null(cf);
+    fputs("+2h\n", cf);
+    fclose(cf);
+    hb.want_lease = false;
+    hb.lease_id = lease;
+    zclock_sleep(600); /* a few of the daemon's ticks before the next beat, as between
+                          a real worker's beats (one a second) */
+    int beats = 0, cancels = 0;
+    int64_t end = zclock_mono() + 3000;
+    while (zclock_mono() < end) {
+        send_env(s, &env);
+        for (Vantage__Envelope *m; (m = recv_env(s, 500));) {
+            beats += m->body_case == VANTAGE__ENVELOPE__BODY_HEARTBEAT;
+            cancels += m->body_case == VANTAGE__ENVELOPE__BODY_CANCEL;
+            vt_envelope_free(m);
+        }
+    }
+    assert_true(beats >= 3);
+    assert_int_equal(cancels, 0);
+    json_t *st = control(json_pack("{s:s, s:s}", "cmd", "campaign.status", "name", "clock"));
+    assert_non_null(st);
+    assert_int_equal(json_array_size(json_object_get(st, "workers")), 1);
+    json_decref(st);
+    cf = fopen(d.clock, "w");
+    assert_non_null(cf);
+    fputs("+0\n", cf);
+    fclose(cf);
+    zsock_destroy(&s);
+    zcert_destroy(&cert);
+}
+
 static void test_sigterm_exits_zero(void **state)
 {
     (void)state;
@@ -757,6 +863,7 @@ int main(void)
         cmocka_unit_test(test_error_reports_cannot_flood_or_forge_the_log),
         cmocka_unit_test(test_orders_reach_returning_worker),
         cmocka_unit_test(test_hello_flood_is_limited),
+        cmocka_unit_test(test_clock_step_lapses_no_lease),
         cmocka_unit_test(test_sigterm_exits_zero),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
