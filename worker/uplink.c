@@ -161,7 +161,7 @@ static void handle_monitor(struct vt_uplink *up)
     case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
         problem(up,
                 "the coordinator refused this worker's key (ZAP status %u): it is not enrolled, "
-                "or was revoked; send its operator the public key (vantage-worker pubkey < KEY) "
+                "or was revoked; send its operator the public key (the --key file's .pub) "
                 "for `vantage worker add`",
                 value);
         break;
