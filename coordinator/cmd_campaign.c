@@ -1,7 +1,7 @@
 /* cmd_campaign.c: `vantage campaign start|list|status|wait|pause|resume|cancel`.
  *
  * A campaign is (targets − blocklist) × ports, cut into shards that the daemon
- * leases to workers (DESIGN.md). These commands check targets and ports here,
+ * leases to workers (docs/architecture.md). These commands check targets and ports here,
  * so a typo is a usage error before anything is sent, then speak the
  * campaign.* requests of docs/control.md and present the status object: once,
  * redrawn every second (--watch), or polled until the campaign ends (wait). */
@@ -178,7 +178,7 @@ int vt_campaign_status_print(FILE *out, json_t *st, int64_t now_ms)
 static void start_usage(void)
 {
     printf("usage: vantage campaign start NAME --targets CIDR[,CIDR...]|@FILE --ports LIST\n"
-           "           [--rate PPS] [--vantages K] [--probes N] [--banners] [--every DUR]\n"
+           "           [--rate PPS] [--vantages K] [--probes N] [--every DUR]\n"
            "\n"
            "Starts a campaign: every (address, port) of (targets - blocklist) x ports is\n"
            "probed, cut into shards that online workers lease, each only within its own\n"
@@ -198,8 +198,7 @@ static void start_usage(void)
            "  -k, --vantages K          every shard is scanned from K different sites, and\n"
            "                            results record which sites saw them (default 1)\n"
            "  -P, --probes N            probes per target, 1-16 (default 1)\n"
-           "  -b, --banners             grab banners from open ports (not available yet:\n"
-           "                            refused with exit 1)\n"
+
            "  -e, --every DUR           run again DUR after each start, e.g. 6h, 1d, 1h30m\n"
            "                            (default: once)\n" VT_CONTROL_HELP "\n"
            "Examples:\n"
@@ -238,7 +237,6 @@ static int campaign_start(int argc, char **argv)
         {"rate", required_argument, NULL, 'r'},
         {"vantages", required_argument, NULL, 'k'},
         {"probes", required_argument, NULL, 'P'},
-        {"banners", no_argument, NULL, 'b'},
         {"every", required_argument, NULL, 'e'},
         {"control", required_argument, NULL, VT_OPT_CONTROL},
         {"help", no_argument, NULL, 'h'},
@@ -248,7 +246,7 @@ static int campaign_start(int argc, char **argv)
     uint64_t rate = 0, vantages = 1, probes = 1, every = 0;
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":t:p:r:k:P:be:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":t:p:r:k:P:e:h", opts, NULL)) != -1) {
         if (vt_control_opt(prog, c, argv, &control))
             continue;
         switch (c) {
@@ -270,11 +268,6 @@ static int campaign_start(int argc, char **argv)
         case 'P':
             if (vt_parse_u64(optarg, 1, 16, &probes) != 0)
                 vt_usage_error(prog, "bad --probes '%s': give a number from 1 to 16", optarg);
-            break;
-        case 'b':
-            /* Refused rather than accepted and ignored: no worker grabs yet. */
-            vt_fatal(prog, "--banners: not available yet: workers do not grab banners in this "
-                           "release (start the campaign without it)");
             break;
         case 'e':
             if (vt_parse_duration(optarg, &every) != 0 || every == 0 || every > INT32_MAX)

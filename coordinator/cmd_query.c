@@ -5,7 +5,7 @@
  * every row as it comes: an aligned table for people, JSON Lines exactly as
  * the daemon sent each row, or CSV. --count and --group-by count here, in
  * the CLI, over the same pages. A row is one (window, ip, port) record: the
- * same address in two windows is two rows (DESIGN.md, "The store"). */
+ * same address in two windows is two rows (docs/storage.md). */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -148,14 +148,13 @@ static void query_usage(void)
            "  -S, --since T             only rows last seen at or after T\n"
            "  -U, --until T             only rows first seen at or before T\n"
            "  -v, --vantage SITE        only rows that SITE saw (among others)\n"
-           "  -l, --label TEXT          device label from banners (not available yet)\n"
+
            "\n"
            "T is an RFC 3339 time (2026-11-28T10:00:00Z, 2026-11-28T11:00:00+01:00), a\n"
            "date (2026-11-28, midnight UTC) or a duration ago (90s, 30m, 2h, 1d12h).\n"
            "\n"
            "Output:\n"
-           "  -n, --count               print only the number of rows (`--count devices`,\n"
-           "                            distinct devices, is not available yet)\n"
+           "  -n, --count               print only the number of rows\n"
            "  -g, --group-by FIELD      count rows per port, state, campaign, vantage or\n"
            "                            window, most first (a row counts once for each\n"
            "                            vantage that saw it)\n"
@@ -287,17 +286,16 @@ int vt_cmd_query(int argc, char **argv)
         {"state", required_argument, NULL, 's'},
         {"since", required_argument, NULL, 'S'},
         {"until", required_argument, NULL, 'U'},
-        {"label", required_argument, NULL, 'l'},
         {"vantage", required_argument, NULL, 'v'},
         {"group-by", required_argument, NULL, 'g'},
-        {"count", optional_argument, NULL, 'n'},
+        {"count", no_argument, NULL, 'n'},
         {"format", required_argument, NULL, 'f'},
         {"control", required_argument, NULL, VT_OPT_CONTROL},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *control = NULL, *campaign = NULL, *state = NULL, *vantage = NULL, *label = NULL;
-    const char *group_by = NULL, *count_arg = NULL;
+    const char *control = NULL, *campaign = NULL, *state = NULL, *vantage = NULL;
+    const char *group_by = NULL;
     char prefix[24] = "";
     uint64_t port = 0;
     int64_t since = 0, until = 0, now = vt_now_ms();
@@ -305,7 +303,7 @@ int vt_cmd_query(int argc, char **argv)
     enum vt_query_format fmt = VT_QUERY_TABLE;
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":c:p:x:s:S:U:l:v:g:n::f:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":c:p:x:s:S:U:v:g:nf:h", opts, NULL)) != -1) {
         if (vt_control_opt(PROG, c, argv, &control))
             continue;
         switch (c) {
@@ -338,9 +336,6 @@ int vt_cmd_query(int argc, char **argv)
                                "a date (2026-11-28) or a duration ago (2h, 1d)",
                                c == 'S' ? "since" : "until", optarg);
             break;
-        case 'l':
-            label = optarg;
-            break;
         case 'v':
             if (!*optarg)
                 vt_usage_error(PROG, "bad --vantage: give a site name");
@@ -356,7 +351,6 @@ int vt_cmd_query(int argc, char **argv)
             break;
         case 'n':
             count = true;
-            count_arg = optarg;
             break;
         case 'f':
             if (!strcmp(optarg, "table"))
@@ -373,21 +367,12 @@ int vt_cmd_query(int argc, char **argv)
             return 0;
         }
     }
-    /* `--count devices` with a space: getopt leaves "devices" as an argument. */
-    if (count && !count_arg && optind < argc && !strcmp(argv[optind], "devices"))
-        count_arg = argv[optind++];
     if (optind < argc)
         vt_usage_error(PROG, "unexpected argument '%s'", argv[optind]);
-    if (count_arg && strcmp(count_arg, "devices"))
-        vt_usage_error(PROG, "bad --count '%s': give --count alone, or --count devices", count_arg);
     if (since && until && since > until)
         vt_usage_error(PROG, "--since is later than --until: nothing can match");
     if (count && group_by)
         vt_usage_error(PROG, "give --count or --group-by, not both (--group-by counts)");
-    if (label || count_arg)
-        vt_fatal("vantage", "%s: not available yet: needs banner labels (a later release)",
-                 label ? "--label" : "--count devices");
-
     struct vt_control ctl;
     vt_control_setup(&ctl, PROG, control);
     json_t *filters = json_pack("{s:s, s:i}", "cmd", "query", "limit", PAGE_LIMIT);

@@ -2,7 +2,7 @@
  * operator's command line.
  *
  * Dispatches to one subcommand; each returns the process exit status: 0 success,
- * 1 failure, 2 bad usage (DESIGN.md, "Command line"). */
+ * 1 failure, 2 bad usage (docs/operator-guide.md). */
 #include <stdio.h>
 
 #include "cli.h"

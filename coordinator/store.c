@@ -1,4 +1,4 @@
-/* store.c: the coordinator's RocksDB store (store.h; DESIGN.md, "The store";
+/* store.c: the coordinator's RocksDB store (store.h;
  * docs/storage.md).
  *
  * Four column families besides RocksDB's own `default` (unused): obs, tuned for

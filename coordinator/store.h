@@ -1,4 +1,4 @@
-/* store.h: the coordinator's RocksDB store (DESIGN.md, "The store").
+/* store.h: the coordinator's RocksDB store (docs/storage.md).
  *
  * Column families, keys big-endian so byte order is numeric order:
  *   obs     window(u32) · ip(u32) · port(u16)  → Vantage__Observation (protobuf),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # install-deps.sh: installs every Debian 12 package that vantage's build, tests,
-# demo and benchmarks need. It is the only place that lists packages (DESIGN.md,
+# demo and benchmarks need. It is the only place that lists packages (docs/architecture.md,
 # "Dependencies"). Idempotent; silent when everything is already present.
 set -euo pipefail
 
@@ -9,7 +9,7 @@ packages=(
   build-essential cmake pkg-config clang clang-format
   # libFuzzer and the sanitizer runtimes for clang (only recommended by clang)
   libclang-rt-14-dev
-  # libraries (DESIGN.md's table)
+  # libraries (docs/architecture.md, "Dependencies")
   libzmq3-dev libczmq-dev libprotobuf-c-dev protobuf-c-compiler libpcap-dev
   librocksdb-dev libsodium-dev libpcre2-dev libjansson-dev libinih-dev
   libmicrohttpd-dev libsystemd-dev libcap-ng-dev

@@ -1,6 +1,6 @@
 /* cli.h: command-line helpers shared by `vantage` and `vantage-worker`.
  *
- * Both programs follow one convention (DESIGN.md, "Command line"): errors go to
+ * Both programs follow one convention (docs/operator-guide.md): errors go to
  * stderr on one line prefixed with the program name; bad usage exits 2 and
  * points at --help, any other failure exits 1. Numbers and durations given on
  * the command line or in a config file are parsed strictly here, so "10x",

@@ -21,8 +21,8 @@ int vt_envelope_pack(const Vantage__Envelope *env, uint8_t **buf, size_t *len)
  * Protobuf has no field 0, but protobuf-c 1.4 takes one whose key is written
  * in more bytes than needed (0x82 0x00 is field 0, length-delimited), keeps it
  * as an unknown field, and then refuses the message it packs from it. Let
- * through, such an envelope would not survive a round trip (DESIGN.md: unknown
- * fields survive; the worker re-packs a Lease for its scan process). */
+ * through, such an envelope would not survive a round trip (docs/protocol.md:
+ * unknown fields survive; the worker re-packs a Lease for its scan process). */
 static bool has_field_zero(const ProtobufCMessage *m)
 {
     const ProtobufCMessageDescriptor *d = m->descriptor;

@@ -7,8 +7,8 @@
  * one turn of p - 1 steps visits every element of [1, p-1] exactly once. Element v in
  * [1, n] stands for target index v - 1; elements above n are skipped but still count
  * as steps. A shard is therefore three integers (seed-derived cycle, first step, step
- * count) and its checkpoint is one integer (steps done); see DESIGN.md, "Addressing
- * the whole IPv4 space".
+ * count) and its checkpoint is one integer (steps done); see
+ * docs/architecture.md.
  *
  * The same (n, seed) gives the same cycle on every machine and every build: all
  * randomness comes from a seeded splitmix64, never from rand() or the clock.

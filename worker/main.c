@@ -2,7 +2,7 @@
  *
  * Dispatches to one subcommand. Each subcommand lives in its own cmd_*.c file,
  * parses its own flags and returns the process exit status: 0 success,
- * 1 failure, 2 bad usage (DESIGN.md, "Command line"). */
+ * 1 failure, 2 bad usage (docs/partner-guide.md). */
 #include <stdio.h>
 
 #include "cli.h"

@@ -1,4 +1,4 @@
-/* output_jsonl.c: JSON Lines, one object per result (DESIGN.md, "Command line"):
+/* output_jsonl.c: JSON Lines, one object per result (docs/worker-scan.md):
  * {"ip":"198.18.0.7","port":23,"state":"open","ttl":64,"ts":"2026-11-28T01:50:55.123Z"}
  * Built with jansson, never printed by hand. */
 #include <jansson.h>

@@ -5,9 +5,9 @@
  * vt_receiver_start() opens the interface (whole frames, not promiscuous,
  * immediate mode, 32 MiB kernel buffer, inbound only), installs the caller's
  * BPF filter and starts a thread that calls `cb` for each matching frame. The
- * callback runs on that thread and should only validate and enqueue (DESIGN.md,
- * "Where the time goes"). When start returns, capture is live: no answer to a
- * probe sent afterwards is missed for want of a filter.
+ * callback runs on that thread and should only validate and enqueue (docs/performance.md). When
+ * start returns, capture is live: no answer to a probe sent afterwards is missed for want of a
+ * filter.
  *
  * Nothing is lost silently: frames the kernel could not hand us are counted
  * (vt_recv_stats.dropped), a capture that fails says so (vt_receiver_error),

@@ -2,7 +2,7 @@
  *
  * The probe loop asks for a slot, writes one frame into it and commits it; the
  * sender hands frames to the kernel a batch at a time, so the loop makes one
- * system call per batch, never one per probe (DESIGN.md, "Where the time goes").
+ * system call per batch, never one per probe (docs/performance.md).
  *
  * Modes, fastest first:
  *   ring  PACKET_TX_RING (TPACKET_V2) on an AF_PACKET socket with

@@ -7,7 +7,7 @@
  * leak", it checks what envelope.h promises: a refusal says why; an envelope
  * given back speaks our version and has a body; it packs again, and what it
  * packs to is accepted and packs to the same bytes (unknown fields survive
- * round trips, DESIGN.md); and a lease the policy lets through is inside the
+ * round trips, docs/protocol.md); and a lease the policy lets through is inside the
  * policy's scope and ports. */
 #include "envelope.h"
 #include "fuzz.h"

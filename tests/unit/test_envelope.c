@@ -3,7 +3,7 @@
  * What a user would notice: a worker's HELLO arrives as sent; garbage, short
  * reads, other protocol versions and oversized messages are refused with a
  * reason instead of crashing the coordinator; and fields a newer peer adds
- * pass through an older one unharmed (DESIGN.md: "Unknown fields survive"). */
+ * pass through an older one unharmed (docs/protocol.md). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
