@@ -119,3 +119,26 @@ struct vt_worker *connect_worker_again(struct vt_coord *c, const char *name, str
     w->last_seen_ms = vt_mono_ms();
     return w;
 }
+
+json_t *control_request(const char *path, json_t *req, int timeout_ms)
+{
+    zsock_t *s = zsock_new(ZMQ_REQ);
+    assert_non_null(s);
+    zsock_set_linger(s, 0);
+    assert_int_equal(zsock_connect(s, "ipc://%s", path), 0);
+    char *text = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    assert_non_null(text);
+    zstr_send(s, text);
+    free(text);
+    zpoller_t *p = zpoller_new(s, NULL);
+    json_t *rep = NULL;
+    if (zpoller_wait(p, timeout_ms) == s) {
+        char *r = zstr_recv(s);
+        rep = r ? json_loads(r, 0, NULL) : NULL;
+        zstr_free(&r);
+    }
+    zpoller_destroy(&p);
+    zsock_destroy(&s);
+    return rep;
+}

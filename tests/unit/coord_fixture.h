@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "coord.h"
+#include "control_request.h"
 
 struct fixture {
     char dir[64];    /* the store */

@@ -39,6 +39,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "control_request.h"
 #include "envelope.h"
 #include "keys.h"
 
@@ -118,27 +119,7 @@ static bool daemon_alive(void)
 /* One control request, one reply within REPLY_MS; NULL if none came. */
 static json_t *control(json_t *req)
 {
-    char ep[160];
-    snprintf(ep, sizeof ep, "ipc://%s", d.control);
-    zsock_t *s = zsock_new(ZMQ_REQ);
-    assert_non_null(s);
-    zsock_set_linger(s, 0);
-    assert_int_equal(zsock_connect(s, "%s", ep), 0);
-    char *text = json_dumps(req, JSON_COMPACT);
-    json_decref(req);
-    assert_non_null(text);
-    zstr_send(s, text);
-    free(text);
-    zpoller_t *p = zpoller_new(s, NULL);
-    json_t *rep = NULL;
-    if (zpoller_wait(p, REPLY_MS) == s) {
-        char *r = zstr_recv(s);
-        rep = r ? json_loads(r, 0, NULL) : NULL;
-        zstr_free(&r);
-    }
-    zpoller_destroy(&p);
-    zsock_destroy(&s);
-    return rep;
+    return control_request(d.control, req, REPLY_MS);
 }
 
 static bool control_ok(json_t *req)

@@ -40,6 +40,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "control_request.h"
 #include "keyring.h"
 #include "keys.h"
 
@@ -251,25 +252,7 @@ static void ipc_of(char *buf, size_t len, const char *path)
 /* One control request, one reply within REPLY_MS; NULL if none came. */
 static json_t *control(const char *path, json_t *req)
 {
-    zsock_t *s = zsock_new(ZMQ_REQ);
-    assert_non_null(s);
-    zsock_set_linger(s, 0);
-    assert_int_equal(zsock_connect(s, "ipc://%s", path), 0);
-    char *text = json_dumps(req, JSON_COMPACT);
-    json_decref(req);
-    assert_non_null(text);
-    zstr_send(s, text);
-    free(text);
-    zpoller_t *p = zpoller_new(s, NULL);
-    json_t *rep = NULL;
-    if (zpoller_wait(p, REPLY_MS) == s) {
-        char *r = zstr_recv(s);
-        rep = r ? json_loads(r, 0, NULL) : NULL;
-        zstr_free(&r);
-    }
-    zpoller_destroy(&p);
-    zsock_destroy(&s);
-    return rep;
+    return control_request(path, req, REPLY_MS);
 }
 
 static bool answers(const char *control_path)
