@@ -12,7 +12,7 @@ packages=(
   # libraries (docs/architecture.md, "Dependencies")
   libzmq3-dev libczmq-dev libprotobuf-c-dev protobuf-c-compiler libpcap-dev
   librocksdb-dev libsodium-dev libpcre2-dev libjansson-dev libinih-dev
-  libmicrohttpd-dev libsystemd-dev libcap-ng-dev
+  libmicrohttpd-dev libsystemd-dev libcap-ng-dev libxml2-dev
   # tests
   libcmocka-dev valgrind libfaketime
   # the lab

@@ -1,0 +1,42 @@
+/* labels.h: what identification says about a service, as key → value pairs.
+ *
+ * Keys are the normalised ones every reader uses (`vendor`, `product`,
+ * `device`, `version`, `cpe`, `exposure`, `truncated`) plus the raw Recog
+ * fields a rule set (`hw.vendor`, `os.product`, `service.version`, …). A
+ * key appears once; the order is the order of first setting, so output is
+ * stable. Values are NUL-terminated UTF-8 (or bytes a banner carried: every
+ * writer escapes them). Small: a service has a dozen labels at most. */
+#ifndef VANTAGE_LABELS_H
+#define VANTAGE_LABELS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define VT_LABEL_MAX_KEY   64  /* longer keys are refused */
+#define VT_LABEL_MAX_VALUE 512 /* longer values are cut */
+#define VT_LABELS_MAX      64  /* more labels are refused */
+
+struct vt_label {
+    char *key, *value;
+};
+
+struct vt_labels {
+    struct vt_label *v;
+    size_t n, cap;
+};
+
+void vt_labels_init(struct vt_labels *l);
+void vt_labels_free(struct vt_labels *l);
+/* Empties l, keeping its memory. */
+void vt_labels_clear(struct vt_labels *l);
+/* Sets key to value (value cut at VT_LABEL_MAX_VALUE bytes). An existing key
+ * is replaced only when overwrite is true. Returns 1 set, 0 kept the old
+ * value, -1 refused (out of memory, key empty or too long, too many labels). */
+int vt_labels_set(struct vt_labels *l, const char *key, const char *value, bool overwrite);
+/* The value of key, or NULL. */
+const char *vt_labels_get(const struct vt_labels *l, const char *key);
+/* Copies every label of src into dst (keeping dst's existing keys unless
+ * overwrite). 0 or -1. */
+int vt_labels_merge(struct vt_labels *dst, const struct vt_labels *src, bool overwrite);
+
+#endif
