@@ -8,10 +8,40 @@
  * "401 N/A", Axis's realm carrying the MAC address, HP's Server header carrying
  * the serial number. Several types look alike on purpose (as they do on the
  * Internet): naming a model from a banner is part of what the lab tests.
+ *
+ * Identification. The project's rules (the XML files in rules/, Recog's format) must name
+ * every type's vendor (hw.vendor == .vendor) and device (hw.device) from what a
+ * grabber sees, except the deliberately generic ones (vendor "Generic": bare
+ * BusyBox, a no-name GoAhead camera, a root shell) and the hostile ones. A
+ * kind maps to Recog's hw.device as follows (lab_kind_device; exported in the
+ * truth as "device"):
+ *
+ *   camera  -> "IP Camera"          dvr      -> "DVR"
+ *   nvr     -> "NVR"                router   -> "Router"
+ *   gateway -> "Broadband Gateway"  wap      -> "Wireless Access Point"
+ *   nas     -> "NAS"                printer  -> "Printer"
+ *   embedded -> "Embedded"          hostile  -> none
+ *
+ * Look-alikes made to differ in one part, as real models do: Dahua's camera and
+ * recorder both title "WEB SERVICE"; the recorder here also sends a Server
+ * header naming it. Hikvision's camera and recorder differ in Server
+ * ("App-webs/" against "DNVRS-Webs" / "Hikvision-Webs").
+ *
+ * Protocols off their usual port (as LZR found on the Internet): Zhone's ONT
+ * and the root-shell board speak telnet on 8000, Vacron's NVR telnet on 81,
+ * Linksys and Reolink HTTP on 2323, Ubiquiti SSH on 2323, MikroTik's hEX SSH on
+ * 8000, and the "all ports" host HTTP on all six.
+ *
+ * Hostile types (kind "hostile", weight 1 each: a 1500-device world holds a few
+ * of each) test the grabber's bounds; serve.c plays them with bounded state
+ * and rate-limited, non-blocking writes.
  */
 #include "catalogue.h"
 
+#include <assert.h>
+
 #include <stdio.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,6 +100,7 @@ const struct device_type catalogue[] = {
         .ports = PORT_80,
         .status_line = "HTTP/1.1 200 OK",
         .title = "WEB SERVICE",
+        .login_form = true,
         .oui = {0x3c, 0xef, 0x8c},
     },
     {
@@ -81,7 +112,9 @@ const struct device_type catalogue[] = {
         .ports = PORT_23 | PORT_80,
         .telnet = "\r\nlocalhost login: ",
         .status_line = "HTTP/1.1 200 OK",
+        .server = "Dahua-Webs/1.0 (XVR)",
         .title = "WEB SERVICE",
+        .login_form = true,
         .oui = {0x90, 0x02, 0xa9},
     },
     {
@@ -121,6 +154,7 @@ const struct device_type catalogue[] = {
         .status_line = "HTTP/1.1 200 OK",
         .server = "lighttpd/1.4.35",
         .title = "Amcrest Technologies",
+        .login_form = true,
         .oui = {0x9c, 0x8e, 0xcd},
     },
     {
@@ -134,6 +168,7 @@ const struct device_type catalogue[] = {
         .status_line = "HTTP/1.0 200 OK",
         .server = "uc-httpd 1.0.0",
         .title = "NETSurveillance WEB",
+        .login_form = true,
         .oui = {0x00, 0x12, 0x12},
     },
     {
@@ -147,6 +182,7 @@ const struct device_type catalogue[] = {
         .status_line = "HTTP/1.1 200 OK",
         .server = "Mini web server 1.0 ZTE corp 2005.",
         .title = "F660",
+        .login_form = true,
         .oui = {0x34, 0x4b, 0x50},
     },
     {
@@ -160,6 +196,7 @@ const struct device_type catalogue[] = {
                   "Copyright by Huawei Technologies Co., Ltd.\r\n\r\nLogin:",
         .status_line = "HTTP/1.1 200 OK",
         .title = "HG8245H",
+        .login_form = true,
         .oui = {0x48, 0x46, 0xfb},
     },
     {
@@ -186,6 +223,7 @@ const struct device_type catalogue[] = {
         .telnet = "MikroTik v6.40.4 (stable)\r\nLogin: ",
         .status_line = "HTTP/1.0 200 OK",
         .title = "RouterOS router configuration page",
+        .login_form = true,
         .oui = {0x4c, 0x5e, 0x0c},
     },
     {
@@ -211,6 +249,7 @@ const struct device_type catalogue[] = {
         .status_line = "HTTP/1.1 200 OK",
         .server = "Linux, HTTP/1.1, DIR-615 Ver 9.10",
         .title = "D-LINK SYSTEMS, INC. | WIRELESS ROUTER | HOME",
+        .login_form = true,
         .oui = {0x1c, 0x7e, 0xe5},
     },
     {
@@ -255,7 +294,7 @@ const struct device_type catalogue[] = {
     },
     {
         .name = "realtek-boa-router",
-        .vendor = "Realtek (OEM)",
+        .vendor = "Realtek",
         .model = "RTL8196C AP Router",
         .kind = "router",
         .weight = 4,
@@ -292,6 +331,7 @@ const struct device_type catalogue[] = {
         .status_line = "HTTP/1.1 200 OK",
         .server = "nginx",
         .title = "Synology DiskStation",
+        .login_form = true,
         .oui = {0x00, 0x11, 0x32},
     },
     {
@@ -304,6 +344,7 @@ const struct device_type catalogue[] = {
         .status_line = "HTTP/1.1 200 OK",
         .server = "http server 1.0",
         .title = "QNAP Turbo NAS",
+        .login_form = true,
         .oui = {0x24, 0x5e, 0xbe},
     },
     {
@@ -346,6 +387,7 @@ const struct device_type catalogue[] = {
         .status_line = "HTTP/1.0 200 OK",
         .server = "Linux/2.x UPnP/1.0 Avtech/1.0",
         .title = "::: Login :::",
+        .login_form = true,
         .oui = {0x00, 0x0e, 0x53},
     },
     {
@@ -363,13 +405,474 @@ const struct device_type catalogue[] = {
         .ident = IDENT_MAC,
         .oui = {0x00, 0x02, 0xd1},
     },
+    {
+        .name = "busybox-root-shell",
+        .vendor = "Generic",
+        .model = "HiSilicon DVR board (BusyBox shell)",
+        .kind = "embedded",
+        .weight = 3,
+        .ports = PORT_23 | PORT_8000,
+        .proto = {[I_8000] = PROTO_TELNET},
+        .telnet = "\r\n\r\nBusyBox v1.16.1 (2014-03-04 16:00:18 CST) built-in shell (ash)\r\n"
+                  "Enter 'help' for a list of built-in commands.\r\n\r\n~ # ",
+        .shell = true,
+        .oui = {0x00, 0x12, 0x16},
+    },
+    {
+        .name = "hikvision-dvr",
+        .vendor = "Hikvision",
+        .model = "DS-7204HGHI-F1",
+        .kind = "dvr",
+        .weight = 4,
+        .ports = PORT_80 | PORT_81,
+        .status_line = "HTTP/1.1 200 OK",
+        .server = "Hikvision-Webs",
+        .title = "index",
+        .oui = {0x28, 0x57, 0xbe},
+    },
+    {
+        .name = "ubiquiti-airos",
+        .vendor = "Ubiquiti",
+        .model = "NanoStation M5",
+        .kind = "wap",
+        .weight = 3,
+        .ports = PORT_80 | PORT_2323,
+        .proto = {[I_2323] = PROTO_SSH},
+        .ssh = "SSH-2.0-dropbear_2017.75",
+        .status_line = "HTTP/1.1 200 OK",
+        .server = "lighttpd/1.4.39",
+        .title = "airOS",
+        .login_form = true,
+        .oui = {0x24, 0xa4, 0x3c},
+    },
+    {
+        .name = "mikrotik-hex",
+        .vendor = "MikroTik",
+        .model = "RB750Gr3 hEX",
+        .kind = "router",
+        .weight = 3,
+        .ports = PORT_8080 | PORT_8000,
+        .proto = {[I_8000] = PROTO_SSH},
+        .ssh = "SSH-2.0-ROSSSH",
+        .status_line = "HTTP/1.1 200 OK",
+        .title = "RouterOS router configuration page",
+        .login_form = true,
+        .oui = {0xb8, 0x69, 0xf4},
+    },
+    {
+        .name = "vacron-nvr",
+        .vendor = "Vacron",
+        .model = "VIG-US7xxA NVR",
+        .kind = "nvr",
+        .weight = 2,
+        .ports = PORT_80 | PORT_81,
+        .proto = {[I_81] = PROTO_TELNET},
+        .telnet = "\r\nVacron NVR\r\nnvr login: ",
+        .status_line = "HTTP/1.1 200 OK",
+        .server = "Boa/0.94.14rc21",
+        .title = "VACRON NVR LOGIN",
+        .login_form = true,
+        .oui = {0x00, 0x1f, 0x54},
+    },
+    {
+        .name = "grandstream-gxv3610",
+        .vendor = "Grandstream",
+        .model = "GXV3610_HD",
+        .kind = "camera",
+        .weight = 2,
+        .ports = PORT_80,
+        .status_line = "HTTP/1.1 200 OK",
+        .server = "Grandstream GXV3610_HD 1.0.3.180",
+        .title = "Grandstream Device Configuration",
+        .login_form = true,
+        .oui = {0x00, 0x0b, 0x82},
+    },
+    {
+        .name = "linksys-e1200",
+        .vendor = "Linksys",
+        .model = "E1200",
+        .kind = "router",
+        .weight = 3,
+        .ports = PORT_8080 | PORT_2323,
+        .proto = {[I_2323] = PROTO_HTTP},
+        .status_line = "HTTP/1.0 401 Unauthorized",
+        .server = "httpd",
+        .realm = "Linksys E1200",
+        .title = "401 Unauthorized",
+        .oui = {0x58, 0x6d, 0x8f},
+    },
+    {
+        .name = "tenda-ac6",
+        .vendor = "Tenda",
+        .model = "AC6",
+        .kind = "router",
+        .weight = 3,
+        .ports = PORT_80,
+        .status_line = "HTTP/1.0 200 OK",
+        .server = "Http Server",
+        .title = "Tenda | LOGIN",
+        .login_form = true,
+        .oui = {0xc8, 0x3a, 0x35},
+    },
+    {
+        .name = "technicolor-tg582n",
+        .vendor = "Technicolor",
+        .model = "TG582n",
+        .kind = "gateway",
+        .weight = 3,
+        .ports = PORT_23 | PORT_80,
+        .telnet_iac = iac_zynos,
+        .telnet = "Username : ",
+        .status_line = "HTTP/1.1 401 Unauthorized",
+        .realm = "Technicolor Gateway",
+        .title = "401 Unauthorized",
+        .oui = {0xa4, 0x91, 0xb1},
+    },
+    {
+        .name = "sagemcom-fast5260",
+        .vendor = "Sagemcom",
+        .model = "F@st 5260",
+        .kind = "gateway",
+        .weight = 2,
+        .ports = PORT_80 | PORT_8080,
+        .status_line = "HTTP/1.1 200 OK",
+        .title = "F@st 5260 - Sagemcom",
+        .login_form = true,
+        .oui = {0x7c, 0x03, 0x4c},
+    },
+    {
+        .name = "zhone-znid",
+        .vendor = "Zhone",
+        .model = "ZNID-GPON-2426A",
+        .kind = "gateway",
+        .weight = 2,
+        .ports = PORT_80 | PORT_8000,
+        .proto = {[I_8000] = PROTO_TELNET},
+        .telnet = "\r\nZhone ZNID-GPON-2426A\r\nLogin: ",
+        .status_line = "HTTP/1.0 401 Unauthorized",
+        .server = "Zhone Web Server",
+        .realm = "ZNID-GPON-2426A",
+        .title = "401 Unauthorized",
+        .oui = {0x00, 0x01, 0x47},
+    },
+    {
+        .name = "wd-mycloud",
+        .vendor = "Western Digital",
+        .model = "My Cloud EX2 Ultra",
+        .kind = "nas",
+        .weight = 2,
+        .ports = PORT_80 | PORT_8080,
+        .status_line = "HTTP/1.1 200 OK",
+        .server = "lighttpd/1.4.35",
+        .title = "WD My Cloud EX2 Ultra",
+        .login_form = true,
+        .oui = {0x00, 0x90, 0xa9},
+    },
+    {
+        .name = "epson-wf3640",
+        .vendor = "Epson",
+        .model = "WF-3640",
+        .kind = "printer",
+        .weight = 2,
+        .ports = PORT_80,
+        .status_line = "HTTP/1.1 200 OK",
+        .server = "EPSON_Linux UPnP/1.0 Epson UPnP SDK/1.0",
+        .title = "WF-3640 Series",
+        .oui = {0x64, 0xeb, 0x8c},
+    },
+    {
+        .name = "canon-mf4800",
+        .vendor = "Canon",
+        .model = "MF4800 Series",
+        .kind = "printer",
+        .weight = 2,
+        .ports = PORT_80 | PORT_8000,
+        .status_line = "HTTP/1.1 200 OK",
+        .server = "CANON HTTP Server",
+        .title = "Remote UI: Login: MF4800 Series",
+        .login_form = true,
+        .oui = {0x00, 0x1e, 0x8f},
+    },
+    {
+        .name = "lexmark-ms410",
+        .vendor = "Lexmark",
+        .model = "MS410dn",
+        .kind = "printer",
+        .weight = 1,
+        .ports = PORT_80,
+        .status_line = "HTTP/1.1 200 OK",
+        .server = "Lexmark_Web_Server",
+        .title = "Lexmark MS410dn",
+        .oui = {0x00, 0x21, 0xb7},
+    },
+    {
+        .name = "kyocera-ecosys",
+        .vendor = "Kyocera",
+        .model = "ECOSYS M2135dn",
+        .kind = "printer",
+        .weight = 1,
+        .ports = PORT_80 | PORT_8000,
+        .status_line = "HTTP/1.1 200 OK",
+        .server = "KM-MFP-http/V0.0.1",
+        .title = "Kyocera Command Center RX",
+        .oui = {0x00, 0x17, 0xc8},
+    },
+    {
+        .name = "uniview-nvr",
+        .vendor = "Uniview",
+        .model = "NVR301-04-P4",
+        .kind = "nvr",
+        .weight = 2,
+        .ports = PORT_80,
+        .status_line = "HTTP/1.1 200 OK",
+        .server = "Uniview-Webs",
+        .title = "Uniview NVR",
+        .login_form = true,
+        .oui = {0x48, 0xea, 0x63},
+    },
+    {
+        .name = "reolink-rlc410",
+        .vendor = "Reolink",
+        .model = "RLC-410",
+        .kind = "camera",
+        .weight = 2,
+        .ports = PORT_80 | PORT_2323,
+        .proto = {[I_2323] = PROTO_HTTP},
+        .status_line = "HTTP/1.1 200 OK",
+        .server = "nginx",
+        .title = "Reolink",
+        .login_form = true,
+        .oui = {0xec, 0x71, 0xdb},
+    },
+    {
+        .name = "tplink-nc200",
+        .vendor = "TP-Link",
+        .model = "NC200",
+        .kind = "camera",
+        .weight = 2,
+        .ports = PORT_8080,
+        .status_line = "HTTP/1.1 200 OK",
+        .server = "NC200 Web Server",
+        .title = "NC200",
+        .login_form = true,
+        .oui = {0x50, 0xc7, 0xbf},
+    },
+    {
+        .name = "netgear-readynas",
+        .vendor = "Netgear",
+        .model = "ReadyNAS 214",
+        .kind = "nas",
+        .weight = 1,
+        .ports = PORT_80,
+        .status_line = "HTTP/1.1 401 Unauthorized",
+        .server = "Apache",
+        .realm = "ReadyNAS Admin",
+        .title = "401 Unauthorized",
+        .oui = {0x28, 0xc6, 0x8e},
+    },
+    {
+        .name = "huawei-hg532",
+        .vendor = "Huawei",
+        .model = "HG532e",
+        .kind = "router",
+        .weight = 3,
+        .ports = PORT_80 | PORT_8000,
+        .status_line = "HTTP/1.1 200 OK",
+        .server = "HuaweiHomeGateway",
+        .title = "HG532e",
+        .login_form = true,
+        .oui = {0x00, 0xe0, 0xfc},
+    },
+    /* Hostile services: what a grabber must survive. */
+    {
+        .name = "hostile-endless",
+        .vendor = "Lab",
+        .model = "endless stream",
+        .kind = "hostile",
+        .weight = 1,
+        .ports = PORT_23 | PORT_8080,
+        .hostile = HOSTILE_ENDLESS,
+    },
+    {
+        .name = "hostile-slow",
+        .vendor = "Lab",
+        .model = "one byte every 300 ms",
+        .kind = "hostile",
+        .weight = 1,
+        .ports = PORT_2323 | PORT_80,
+        .hostile = HOSTILE_SLOW,
+    },
+    {
+        .name = "hostile-silent",
+        .vendor = "Lab",
+        .model = "accepts, never speaks, never closes",
+        .kind = "hostile",
+        .weight = 1,
+        .ports = PORT_23 | PORT_80,
+        .hostile = HOSTILE_SILENT,
+    },
+    {
+        .name = "hostile-huge-headers",
+        .vendor = "Lab",
+        .model = "1 MiB of HTTP headers",
+        .kind = "hostile",
+        .weight = 1,
+        .ports = PORT_80 | PORT_8080,
+        .hostile = HOSTILE_HUGE_HEADERS,
+    },
+    {
+        .name = "hostile-garbage",
+        .vendor = "Lab",
+        .model = "binary garbage",
+        .kind = "hostile",
+        .weight = 1,
+        .ports = PORT_23 | PORT_81,
+        .hostile = HOSTILE_GARBAGE,
+    },
+    {
+        .name = "hostile-iac-flood",
+        .vendor = "Lab",
+        .model = "endless telnet negotiation",
+        .kind = "hostile",
+        .weight = 1,
+        .ports = PORT_23 | PORT_2323,
+        .hostile = HOSTILE_IAC_FLOOD,
+    },
+    {
+        /* Never reads: the receive buffer is cut to the minimum after accept. The
+         * window advertised in the handshake was normal, and our HTTP request
+         * (under 200 bytes) fits the minimal buffer, so the client's send never
+         * blocks: this exercises a peer that takes the request and stays silent
+         * with a closing window, not a client stuck writing into a zero window. */
+        .name = "hostile-zero-window",
+        .vendor = "Lab",
+        .model = "zero window, never reads",
+        .kind = "hostile",
+        .weight = 1,
+        .ports = PORT_80,
+        .hostile = HOSTILE_ZERO_WINDOW,
+    },
+    {
+        /* Opens every lab port with the same HTTP answer (as hosts behind
+         * port-forwarding boxes or honeypots do; Censys truncates such hosts). */
+        .name = "hostile-all-ports",
+        .vendor = "Lab",
+        .model = "every port open",
+        .kind = "hostile",
+        .weight = 1,
+        .ports = PORTS_ALL,
+        .proto = {PROTO_HTTP, PROTO_HTTP, PROTO_HTTP, PROTO_HTTP, PROTO_HTTP, PROTO_HTTP},
+        .status_line = "HTTP/1.1 200 OK",
+        .server = "lighttpd",
+        .title = "Welcome",
+    },
 };
 
 const size_t catalogue_len = sizeof(catalogue) / sizeof(catalogue[0]);
 
-int lab_port_is_telnet(unsigned i)
+enum lab_proto lab_service_proto(const struct device_type *t, unsigned i)
 {
-    return i < LAB_NPORTS && ((1u << i) & PORTS_TELNET) != 0;
+    assert(i < LAB_NPORTS);
+    if (t->hostile != HOSTILE_NONE)
+        return PROTO_HOSTILE;
+    if (t->proto[i] != PROTO_DEFAULT)
+        return (enum lab_proto)t->proto[i];
+    return ((1u << i) & PORTS_TELNET) ? PROTO_TELNET : PROTO_HTTP;
+}
+
+const char *hostile_kind_name(enum hostile_kind k)
+{
+    switch (k) {
+    case HOSTILE_ENDLESS:
+        return "endless";
+    case HOSTILE_SLOW:
+        return "slow";
+    case HOSTILE_SILENT:
+        return "silent";
+    case HOSTILE_HUGE_HEADERS:
+        return "huge-headers";
+    case HOSTILE_GARBAGE:
+        return "garbage";
+    case HOSTILE_IAC_FLOOD:
+        return "iac-flood";
+    case HOSTILE_ZERO_WINDOW:
+        return "zero-window";
+    case HOSTILE_NONE:
+        break;
+    }
+    return "none";
+}
+
+const char *lab_service_protocol_name(const struct device_type *t, unsigned i)
+{
+    switch (lab_service_proto(t, i)) {
+    case PROTO_TELNET:
+        return "telnet";
+    case PROTO_SSH:
+        return "ssh";
+    case PROTO_HOSTILE:
+        return hostile_kind_name(t->hostile);
+    case PROTO_HTTP:
+    case PROTO_DEFAULT:
+        break;
+    }
+    return "http";
+}
+
+/* Does the greeting's last line ask for a user name or password? */
+static bool asks_login(const char *text)
+{
+    static const char *const words[] = {"login", "username", "user name", "password", "user:"};
+    const char *last = text, *nl;
+    size_t len;
+
+    while ((nl = strchr(last, '\n')) != NULL && nl[1] != '\0')
+        last = nl + 1;
+    len = strlen(last);
+    while (len > 0 && (last[len - 1] == ' ' || last[len - 1] == '\r' || last[len - 1] == '\n'))
+        len--;
+    if (len == 0 || last[len - 1] != ':')
+        return false;
+    for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++)
+        for (const char *p = last; p + strlen(words[w]) <= last + len; p++)
+            if (strncasecmp(p, words[w], strlen(words[w])) == 0)
+                return true;
+    return false;
+}
+
+const char *lab_service_exposure(const struct device_type *t, unsigned i)
+{
+    switch (lab_service_proto(t, i)) {
+    case PROTO_TELNET:
+        if (t->shell)
+            return "telnet-shell";
+        return t->telnet != NULL && asks_login(t->telnet) ? "telnet-login" : NULL;
+    case PROTO_HTTP:
+        if ((http_status_code(t) == 401 && t->realm != NULL) || t->login_form)
+            return "http-login";
+        return NULL;
+    default:
+        return NULL;
+    }
+}
+
+const char *lab_kind_device(const char *kind)
+{
+    static const char *const map[][2] = {
+        {"camera", "IP Camera"},
+        {"dvr", "DVR"},
+        {"nvr", "NVR"},
+        {"router", "Router"},
+        {"gateway", "Broadband Gateway"},
+        {"wap", "Wireless Access Point"},
+        {"nas", "NAS"},
+        {"printer", "Printer"},
+        {"embedded", "Embedded"},
+    };
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (strcmp(kind, map[i][0]) == 0)
+            return map[i][1];
+    return NULL;
 }
 
 int lab_port_index(uint16_t port)
@@ -491,8 +994,13 @@ int render_http_body(const struct device_type *t, const struct device_ident *id,
                        "<!DOCTYPE html>\n<html>\n<head>\n"
                        "<meta http-equiv=\"Content-Type\" content=\"text/html; charset=utf-8\">\n"
                        "<title>%s</title>\n</head>\n"
-                       "<body>\n<div id=\"login\">%s %s</div>\n</body>\n</html>\n",
-                       title, t->vendor, t->kind);
+                       "<body>\n<div id=\"login\">%s %s</div>\n%s</body>\n</html>\n",
+                       title, t->vendor, t->kind,
+                       t->login_form ? "<form method=\"post\" action=\"/login\">\n"
+                                       "<input type=\"text\" name=\"username\">\n"
+                                       "<input type=\"password\" name=\"password\">\n"
+                                       "<input type=\"submit\" value=\"Login\">\n</form>\n"
+                                     : "");
     return len >= 0 && (size_t)len < n ? len : -1;
 }
 

@@ -37,13 +37,25 @@ static json_t *service_json(const struct device *d, unsigned pi)
 {
     const struct device_type *t = d->type;
     uint16_t port = lab_ports[pi];
-    char text[1024], server[256], realm[128], title[256], head[1024], body[1024];
+    const char *proto = lab_service_protocol_name(t, pi);
+    const char *exposure = lab_service_exposure(t, pi);
+    char text[1024], server[256], realm[128], title[256], head[1024], body[2048];
     int blen;
 
-    if (lab_port_is_telnet(pi)) {
+    switch (lab_service_proto(t, pi)) {
+    case PROTO_TELNET:
         if (render_telnet_text(t, &d->ident, text, sizeof(text)) < 0)
             return NULL;
-        return json_pack("{s:i, s:s, s:s}", "port", port, "protocol", "telnet", "banner", text);
+        return json_pack("{s:i, s:s, s:s, s:s?}", "port", port, "protocol", proto, "banner", text,
+                         "exposure", exposure);
+    case PROTO_SSH:
+        return json_pack("{s:i, s:s, s:s, s:n}", "port", port, "protocol", proto, "banner", t->ssh,
+                         "exposure");
+    case PROTO_HOSTILE:
+        return json_pack("{s:i, s:s, s:n, s:n}", "port", port, "protocol", proto, "banner",
+                         "exposure");
+    default:
+        break;
     }
     blen = render_http_body(t, &d->ident, body, sizeof(body));
     if (blen < 0 || render_template(t->server, &d->ident, server, sizeof(server)) < 0 ||
@@ -51,10 +63,10 @@ static json_t *service_json(const struct device *d, unsigned pi)
         render_template(t->title, &d->ident, title, sizeof(title)) < 0 ||
         render_http_head(t, &d->ident, (size_t)blen, head, sizeof(head)) < 0)
         return NULL;
-    return json_pack("{s:i, s:s, s:i, s:s, s:s?, s:s?, s:s, s:s}", "port", port, "protocol", "http",
-                     "status", http_status_code(t), "status_line", t->status_line, "server",
+    return json_pack("{s:i, s:s, s:i, s:s, s:s?, s:s?, s:s, s:s, s:s?}", "port", port, "protocol",
+                     proto, "status", http_status_code(t), "status_line", t->status_line, "server",
                      t->server != NULL ? server : NULL, "realm", t->realm != NULL ? realm : NULL,
-                     "title", title, "banner", head);
+                     "title", title, "banner", head, "exposure", exposure);
 }
 
 static json_t *device_json(const struct world *w, const struct device *d)
@@ -90,11 +102,12 @@ static json_t *device_json(const struct world *w, const struct device *d)
         json_decref(blocked);
         return NULL;
     }
-    return json_pack("{s:i, s:s, s:s, s:s, s:s, s:o, s:b, s:o, s:o, s:o, s:o, s:s?, s:s?, s:o, "
-                     "s:o}",
+    return json_pack("{s:i, s:s, s:s, s:s, s:s, s:s?, s:o, s:b, s:o, s:o, s:o, s:o, s:s?, s:s?, "
+                     "s:o, s:o}",
                      "id", (int)d->id, "type", d->type->name, "vendor", d->type->vendor, "model",
-                     d->type->model, "kind", d->type->kind, "address", addr_json(d->addr),
-                     "dynamic", d->dynamic, "pool",
+                     d->type->model, "kind", d->type->kind, "device",
+                     lab_kind_device(d->type->kind), "address", addr_json(d->addr), "dynamic",
+                     d->dynamic, "pool",
                      d->pool >= 0 ? cidr_json(w->pools[d->pool], WORLD_POOL_BITS) : json_null(),
                      "open_ports", open, "closed_ports", closed, "services", services, "identifier",
                      ident_kind != NULL ? ident : NULL, "identifier_kind", ident_kind,

@@ -73,7 +73,8 @@ expect_state() {
 }
 
 # expect_banner NS TRUTH DEVICE_ID [ADDRESS]: every open port of the device answers
-# from NS at ADDRESS (default: its address in TRUTH) with the banner TRUTH lists.
+# from NS at ADDRESS (default: its address in TRUTH) with the banner TRUTH lists
+# (telnet, http, ssh); a hostile service (another protocol) only has to be open.
 expect_banner() {
   local ns=$1 truth=$2 id=$3 addr=${4:-} n port proto got
   [ -n "$addr" ] || addr=$(jq -r ".devices[$id].address" "$truth")
@@ -82,7 +83,16 @@ expect_banner() {
   for j in $(seq 0 $((n - 1))); do
     port=$(jq -r ".devices[$id].services[$j].port" "$truth")
     proto=$(jq -r ".devices[$id].services[$j].protocol" "$truth")
-    if [ "$proto" = telnet ]; then
+    if [ "$proto" = ssh ]; then
+      got=$(probe_state "$ns" "$addr" "$port" --idle-ms 300)
+      [ "$got" = open ] || fail "device $id at $addr:$port from $ns: want open, got $got"
+      printf '%s\r\n' "$(jq -r ".devices[$id].services[$j].banner" "$truth")" >"$WORK/want"
+      cmp -s "$WORK/want" "$WORK/out" ||
+        fail "device $id at $addr:$port: SSH line '$(cat -v "$WORK/out")', want '$(cat -v "$WORK/want")'"
+    elif [ "$proto" != telnet ] && [ "$proto" != http ]; then
+      got=$(probe_state "$ns" "$addr" "$port" --read-ms 300 --idle-ms 300)
+      [ "$got" = open ] || fail "device $id at $addr:$port ($proto) from $ns: want open, got $got"
+    elif [ "$proto" = telnet ]; then
       got=$(probe_state "$ns" "$addr" "$port" --strip-iac --idle-ms 300)
       [ "$got" = open ] || fail "device $id at $addr:$port from $ns: want open, got $got"
       jq -j ".devices[$id].services[$j].banner" "$truth" >"$WORK/want"

@@ -10,6 +10,18 @@
  *           gets "Password: " then "Login incorrect"; three tries, then close.
  *   http:   wait for the request head (5 s at most, else close without a word),
  *           answer status line, headers and HTML body, close.
+ *   shell:  a telnet type whose greeting ends in "~ # ": each line gets the
+ *           prompt again (nothing is run); five lines, then close.
+ *   ssh:    send the identification line, wait for the client's (10 s at
+ *           most), then close 2 s later (no key exchange).
+ *   hostile (catalogue.h's enum hostile_kind): streams (endless, slow,
+ *           garbage, IAC flood, huge headers after the request) are written
+ *           by a tick every TICK_MS, at most one chunk per period each, with
+ *           non-blocking sends (EPOLLOUT when the socket is full), so a slow
+ *           reader costs a slot, never the loop; silent and zero-window
+ *           connections only hold a slot. Every hostile connection ends
+ *           after HOSTILE_LIFE_MS ("forever" to a grabber with a 10 s
+ *           deadline), and all of them share the max_conns pool.
  *
  * After its last byte a connection half-closes and drains input for a moment
  * before close(), so that unread input never turns the close into an RST that
@@ -37,6 +49,12 @@
 #include <unistd.h>
 
 #define SWEEP_MS          250
+#define TICK_MS           50    /* hostile streams are written on this tick */
+#define SSH_WAIT_MS       10000 /* an SSH client that sends no identification line */
+#define SSH_LINGER_MS     2000  /* after the client's line, close this much later */
+#define SHELL_LINES       5
+#define HOSTILE_LIFE_MS   60000
+#define HUGE_HEADER_BYTES (1u << 20)
 #define HTTP_WAIT_MS      5000  /* a client that sends no request within this is dropped */
 #define TELNET_IDLE_MS    30000 /* a telnet client idle this long is dropped */
 #define DRAIN_MS          2000  /* after the last byte, read and discard this long */
@@ -50,7 +68,7 @@
 #define TAG_CONN     0x300000000ull
 #define TAG_MASK     0xf00000000ull
 
-enum conn_state { C_FREE, C_TELNET, C_HTTP, C_DRAIN };
+enum conn_state { C_FREE, C_TELNET, C_HTTP, C_SSH, C_STREAM, C_SILENT, C_DRAIN };
 
 struct conn {
     int fd;
@@ -64,14 +82,21 @@ struct conn {
     bool asked_password;
     int iac; /* input parser: 0 data, 1 IAC, 2 option byte, 3 subneg, 4 subneg IAC */
     bool after_cr;
-    /* http */
+    /* http, ssh */
     size_t in_len;
     bool head_only;
+    bool got_line; /* ssh: the client's identification line came */
+    /* hostile */
+    bool no_read;          /* zero window: never read, watch only for the peer's FIN */
+    uint64_t stream_pos;   /* bytes of the stream sent */
+    uint64_t stream_total; /* 0: forever */
+    uint64_t next_ms;      /* when the next chunk may go */
+    unsigned budget;       /* bytes that may go now */
     /* output */
     size_t out_len, out_off;
     /* buffers last: a new connection clears only what comes before them */
     char in[1024];
-    char out[2048];
+    char out[4096];
 };
 
 /* devsim's one context: everything the server changes lives here. */
@@ -185,7 +210,8 @@ static void conn_close(struct server *s, unsigned idx)
 static int conn_watch(struct server *s, unsigned idx, bool want_out)
 {
     struct conn *c = &s->conns[idx];
-    struct epoll_event ev = {.events = EPOLLIN | (want_out ? EPOLLOUT : 0),
+    struct epoll_event ev = {.events =
+                                 (c->no_read ? EPOLLRDHUP : EPOLLIN) | (want_out ? EPOLLOUT : 0),
                              .data.u64 = TAG_CONN | idx};
     if (c->want_out == want_out)
         return 0;
@@ -233,9 +259,15 @@ static int conn_flush(struct server *s, unsigned idx)
     return 0;
 }
 
+static void stream_start(struct conn *c);
+
 static void http_answer(struct conn *c)
 {
-    char head[1024], body[1024];
+    char head[1024], body[2048];
+    if (c->dev->type->hostile == HOSTILE_HUGE_HEADERS) {
+        stream_start(c);
+        return;
+    }
     int blen = render_http_body(c->dev->type, &c->dev->ident, body, sizeof(body));
     int hlen =
         blen < 0 ? -1
@@ -302,7 +334,14 @@ static void telnet_input(struct conn *c, const unsigned char *p, size_t n)
         c->after_cr = b == '\r';
         if (b != '\r' && b != '\n')
             continue;
-        if (!c->asked_password) {
+        if (c->dev->type->shell) {
+            if (++c->tries >= SHELL_LINES) {
+                queue_out(c, "\r\nexit\r\n", 8);
+                c->last = true;
+            } else {
+                queue_out(c, "\r\n~ # ", 7);
+            }
+        } else if (!c->asked_password) {
             queue_out(c, "\r\nPassword: ", 12);
             c->asked_password = true;
         } else if (++c->tries >= TELNET_TRIES) {
@@ -312,6 +351,140 @@ static void telnet_input(struct conn *c, const unsigned char *p, size_t n)
             telnet_reprompt(c);
             c->asked_password = false;
         }
+    }
+}
+
+/* How a hostile stream goes: chunk bytes per period_ms, total bytes in all (0: forever). */
+struct stream_rate {
+    unsigned chunk, period_ms;
+};
+
+static struct stream_rate stream_rate(enum hostile_kind k)
+{
+    switch (k) {
+    case HOSTILE_SLOW:
+        return (struct stream_rate){1, 300};
+    case HOSTILE_HUGE_HEADERS:
+        return (struct stream_rate){65536, 100};
+    case HOSTILE_GARBAGE:
+        return (struct stream_rate){8192, 100};
+    case HOSTILE_IAC_FLOOD:
+        return (struct stream_rate){3072, 100};
+    default:
+        return (struct stream_rate){4096, 100};
+    }
+}
+
+static const char endless_text[] = "The quick brown fox jumps over the lazy dog. 0123456789\r\n";
+static const char slow_text[] = "Please wait, the device is starting...\r\n";
+static const char huge_prefix[] = "HTTP/1.1 200 OK\r\nServer: lab-huge-headers\r\n";
+static const char huge_line[] = /* 64 bytes */
+    "X-Filler: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
+static const char huge_tail[] = "Content-Type: text/html\r\nContent-Length: 0\r\nConnection: "
+                                "close\r\n\r\n";
+
+/* Byte pos of the device's hostile stream; a function of (kind, device, pos) alone,
+ * so a partial send needs no buffer. */
+static unsigned char stream_byte(const struct conn *c, uint64_t pos)
+{
+    switch (c->dev->type->hostile) {
+    case HOSTILE_SLOW:
+        return (unsigned char)slow_text[pos % (sizeof(slow_text) - 1)];
+    case HOSTILE_GARBAGE: {
+        uint64_t z = (pos >> 3) * 0x9e3779b97f4a7c15ull + c->dev->id + 1;
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        return (unsigned char)((z ^ (z >> 31)) >> (8 * (pos & 7)));
+    }
+    case HOSTILE_IAC_FLOOD: {
+        /* IAC DO/DONT/WILL/WONT over options 0..39, three bytes a command */
+        uint64_t k = pos / 3;
+        return pos % 3 == 0   ? 255
+               : pos % 3 == 1 ? (unsigned char)(251 + k % 4)
+                              : (unsigned char)((k / 4) % 40);
+    }
+    case HOSTILE_HUGE_HEADERS:
+        if (pos < sizeof(huge_prefix) - 1)
+            return (unsigned char)huge_prefix[pos];
+        pos -= sizeof(huge_prefix) - 1;
+        if (pos < HUGE_HEADER_BYTES)
+            return (unsigned char)huge_line[pos % (sizeof(huge_line) - 1)];
+        pos -= HUGE_HEADER_BYTES;
+        return pos < sizeof(huge_tail) - 1 ? (unsigned char)huge_tail[pos] : '\n';
+    default:
+        return (unsigned char)endless_text[pos % (sizeof(endless_text) - 1)];
+    }
+}
+
+static void stream_start(struct conn *c)
+{
+    c->state = C_STREAM;
+    c->stream_pos = 0;
+    c->stream_total = c->dev->type->hostile == HOSTILE_GARBAGE ? 65536
+                      : c->dev->type->hostile == HOSTILE_HUGE_HEADERS
+                          ? sizeof(huge_prefix) - 1 + HUGE_HEADER_BYTES + sizeof(huge_tail) - 1
+                          : 0;
+    c->budget = 0;
+    c->next_ms = 0; /* the next tick sends the first chunk */
+    c->deadline_ms = now_ms() + HOSTILE_LIFE_MS;
+}
+
+/* Sends what the stream's budget allows without blocking. -1: close the connection. */
+static int stream_pump(struct server *s, unsigned idx)
+{
+    struct conn *c = &s->conns[idx];
+    unsigned char buf[16384];
+
+    while (c->budget > 0 && (c->stream_total == 0 || c->stream_pos < c->stream_total)) {
+        size_t n = c->budget < sizeof(buf) ? c->budget : sizeof(buf);
+        ssize_t w;
+        if (c->stream_total != 0 && n > c->stream_total - c->stream_pos)
+            n = (size_t)(c->stream_total - c->stream_pos);
+        for (size_t k = 0; k < n; k++)
+            buf[k] = stream_byte(c, c->stream_pos + k);
+        w = send(c->fd, buf, n, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return conn_watch(s, idx, true);
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        c->stream_pos += (uint64_t)w;
+        c->budget -= (unsigned)w;
+    }
+    if (conn_watch(s, idx, false) < 0)
+        return -1;
+    if (c->stream_total != 0 && c->stream_pos >= c->stream_total) {
+        if (shutdown(c->fd, SHUT_WR) < 0)
+            return -1;
+        c->state = C_DRAIN;
+        c->deadline_ms = now_ms() + DRAIN_MS;
+    }
+    return 0;
+}
+
+/* Writes what is due: the queued answer, or a hostile stream's budget. */
+static int conn_output(struct server *s, unsigned idx)
+{
+    return s->conns[idx].state == C_STREAM ? stream_pump(s, idx) : conn_flush(s, idx);
+}
+
+/* Gives each hostile stream whose period has come one chunk of budget (never more:
+ * a reader that fell behind does not get a burst). */
+static void hostile_tick(struct server *s)
+{
+    uint64_t now = now_ms();
+    for (unsigned i = 0; i < s->nconns; i++) {
+        struct conn *c = &s->conns[i];
+        struct stream_rate r;
+        if (c->state != C_STREAM || c->next_ms > now)
+            continue;
+        r = stream_rate(c->dev->type->hostile);
+        c->budget = r.chunk;
+        c->next_ms = now + r.period_ms;
+        if (stream_pump(s, i) < 0)
+            conn_close(s, i);
     }
 }
 
@@ -343,6 +516,12 @@ static void conn_readable(struct server *s, unsigned idx)
         if (c->state == C_TELNET) {
             telnet_input(c, (unsigned char *)buf, (size_t)n);
             c->deadline_ms = now_ms() + TELNET_IDLE_MS;
+        } else if (c->state == C_SSH && !c->got_line) {
+            for (ssize_t k = 0; k < n && !c->got_line; k++)
+                if (buf[k] == '\n' || ++c->in_len >= 255) /* RFC 4253: 255 bytes at most */
+                    c->got_line = true;
+            if (c->got_line)
+                c->deadline_ms = now_ms() + SSH_LINGER_MS;
         } else if (c->state == C_HTTP && !c->last) {
             size_t room = sizeof(c->in) - c->in_len, take = (size_t)n < room ? (size_t)n : room;
             memcpy(c->in + c->in_len, buf, take);
@@ -352,10 +531,42 @@ static void conn_readable(struct server *s, unsigned idx)
                 http_answer(c);
             }
         }
-        /* C_DRAIN, or input after the answer: discarded. */
+        /* C_DRAIN, C_STREAM, C_SILENT, or input after the answer: discarded. */
     }
-    if (conn_flush(s, idx) < 0)
+    if (conn_output(s, idx) < 0)
         conn_close(s, idx);
+}
+
+/* A new connection to a hostile type: its misbehaviour starts here. */
+static void accept_hostile(struct server *s, unsigned idx)
+{
+    struct conn *c = &s->conns[idx];
+    int one = 1;
+
+    switch (c->dev->type->hostile) {
+    case HOSTILE_HUGE_HEADERS: /* waits for the request, as HTTP does */
+        c->state = C_HTTP;
+        c->deadline_ms = now_ms() + HTTP_WAIT_MS;
+        return;
+    case HOSTILE_ZERO_WINDOW:
+        /* The smallest receive buffer the kernel allows (it rounds 1 up), and no
+         * EPOLLIN: what the client sends stays unread until we close. */
+        setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &one, sizeof(one));
+        c->no_read = true;
+        c->want_out = true; /* force conn_watch to re-register without EPOLLIN */
+        if (conn_watch(s, idx, false) < 0) {
+            conn_close(s, idx);
+            return;
+        }
+        /* fall through */
+    case HOSTILE_SILENT:
+        c->state = C_SILENT;
+        c->deadline_ms = now_ms() + HOSTILE_LIFE_MS;
+        return;
+    default:
+        stream_start(c);
+        return;
+    }
 }
 
 static void accept_all(struct server *s, unsigned pi)
@@ -407,7 +618,8 @@ static void accept_all(struct server *s, unsigned pi)
             conn_close(s, idx);
             continue;
         }
-        if (lab_port_is_telnet(pi)) {
+        switch (lab_service_proto(dev->type, pi)) {
+        case PROTO_TELNET: {
             char greet[1024];
             int n = render_telnet(dev->type, &dev->ident, greet, sizeof(greet));
             c->state = C_TELNET;
@@ -416,9 +628,23 @@ static void accept_all(struct server *s, unsigned pi)
                 queue_out(c, greet, (size_t)n);
             if (conn_flush(s, idx) < 0)
                 conn_close(s, idx);
-        } else {
+            break;
+        }
+        case PROTO_SSH:
+            c->state = C_SSH;
+            c->deadline_ms = now_ms() + SSH_WAIT_MS;
+            queue_out(c, dev->type->ssh, strlen(dev->type->ssh));
+            queue_out(c, "\r\n", 2);
+            if (conn_flush(s, idx) < 0)
+                conn_close(s, idx);
+            break;
+        case PROTO_HOSTILE:
+            accept_hostile(s, idx);
+            break;
+        default:
             c->state = C_HTTP;
             c->deadline_ms = now_ms() + HTTP_WAIT_MS;
+            break;
         }
     }
 }
@@ -533,7 +759,7 @@ int serve_run(const struct serve_opts *o)
     struct serve_opts opts = *o;
     struct server s = {0};
     struct epoll_event events[256];
-    uint64_t next_sweep = 0;
+    uint64_t next_sweep = 0, next_tick = 0;
     int rc = 0;
 
     if (opts.max_conns == 0)
@@ -543,7 +769,7 @@ int serve_run(const struct serve_opts *o)
         return -1;
     }
     for (;;) {
-        int n = epoll_wait(s.epfd, events, 256, SWEEP_MS);
+        int n = epoll_wait(s.epfd, events, 256, TICK_MS);
         uint64_t now;
         if (n < 0) {
             if (errno == EINTR)
@@ -561,13 +787,19 @@ int serve_run(const struct serve_opts *o)
             } else if (tag == TAG_LISTENER) {
                 accept_all(&s, idx);
             } else if (s.conns[idx].state != C_FREE) {
-                if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+                if (s.conns[idx].no_read && (events[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+                    conn_close(&s, idx); /* zero window: the peer gave up */
+                else if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
                     conn_readable(&s, idx);
-                else if ((events[i].events & EPOLLOUT) && conn_flush(&s, idx) < 0)
+                else if ((events[i].events & EPOLLOUT) && conn_output(&s, idx) < 0)
                     conn_close(&s, idx);
             }
         }
         now = now_ms();
+        if (now >= next_tick) {
+            hostile_tick(&s);
+            next_tick = now + TICK_MS;
+        }
         if (now >= next_sweep) {
             sweep(&s);
             next_sweep = now + SWEEP_MS;
