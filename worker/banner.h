@@ -28,6 +28,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "version.h"
+
+/* The HTTP probe's User-Agent unless the operator sets one: it names the
+ * project and where a network owner can opt out. */
+#define VT_BANNER_USER_AGENT "vantage/" VANTAGE_VERSION " (+https://vantage.example/opt-out)"
+
 #define VT_BANNER_TEXT_MAX 2048 /* bytes of display banner kept */
 #define VT_BANNER_PARTS    8
 
