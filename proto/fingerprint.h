@@ -22,7 +22,7 @@
  * (first present wins; cpe from *.cpe23). Labels already set are kept, so the
  * caller feeds parts in order of trust.
  *
- * The project's own rules (rules/*.xml in the source tree) are compiled into
+ * The project's own rules (the .xml files of rules/ in the source tree) are compiled into
  * the program: vt_rules_load_builtin() needs no file. A rule set is read-only
  * once loaded and may then be shared by threads. */
 #ifndef VANTAGE_FINGERPRINT_H
