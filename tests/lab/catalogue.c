@@ -23,8 +23,9 @@
  *   embedded -> "Embedded"          hostile  -> none
  *
  * Look-alikes made to differ in one part, as real models do: Dahua's camera and
- * recorder both title "WEB SERVICE"; the recorder here also sends a Server
- * header naming it. Hikvision's camera and recorder differ in Server
+ * recorder both title "WEB SERVICE" (the rules name only the vendor from it);
+ * here both also send a Server header that names the product line ("(IPC)",
+ * "(XVR)"), which real Dahua firmware does not. Hikvision's camera and recorder differ in Server
  * ("App-webs/" against "DNVRS-Webs" / "Hikvision-Webs").
  *
  * Protocols off their usual port (as LZR found on the Internet): Zhone's ONT
@@ -99,6 +100,7 @@ const struct device_type catalogue[] = {
         .weight = 6,
         .ports = PORT_80,
         .status_line = "HTTP/1.1 200 OK",
+        .server = "Dahua-Webs/1.0 (IPC)",
         .title = "WEB SERVICE",
         .login_form = true,
         .oui = {0x3c, 0xef, 0x8c},
@@ -674,7 +676,7 @@ const struct device_type catalogue[] = {
         .name = "huawei-hg532",
         .vendor = "Huawei",
         .model = "HG532e",
-        .kind = "router",
+        .kind = "gateway",
         .weight = 3,
         .ports = PORT_80 | PORT_8000,
         .status_line = "HTTP/1.1 200 OK",
