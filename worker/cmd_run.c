@@ -24,6 +24,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "config.h"
+#include "rules.h"
 #include "keys.h"
 #include "lease.h"
 #include "link.h"
@@ -87,6 +88,11 @@ static void run_usage(void)
         "                            " VT_SPOOL_DEFAULT_DIR ", created mode 0700)\n"
         "      --spool-max SIZE      spool bound, e.g. 512M or 2G (default 1G; also at most\n"
         "                            100000 batches); when full, the lease pauses\n"
+        "      --banner-concurrency N  banner connections at once, for campaigns started\n"
+        "                            with --banners (default 1000)\n"
+        "      --host-cap N          banner grabs per address and lease (default 32)\n"
+        "      --rules PATH          more fingerprint rules (Recog XML file or directory),\n"
+        "                            repeatable; the built-in rules always load\n"
         "  -f, --config FILE         read 'key = value' settings; flags override them\n"
         "\n"
         "Example (the lab, tests/lab/README):\n"
@@ -161,7 +167,16 @@ static int server_key_text(const char *arg, char z85[VT_Z85_KEY_LEN + 1])
 
 int vt_cmd_run(int argc, char **argv)
 {
-    enum { OPT_SCOPE = 256, OPT_EXCLUDE, OPT_PORTS, OPT_SPOOL, OPT_SPOOL_MAX };
+    enum {
+        OPT_SCOPE = 256,
+        OPT_EXCLUDE,
+        OPT_PORTS,
+        OPT_SPOOL,
+        OPT_SPOOL_MAX,
+        OPT_BANNER_CONC,
+        OPT_HOST_CAP,
+        OPT_RULES
+    };
     static const struct option opts[] = {
         {"coordinator", required_argument, NULL, 'c'},
         {"server-key", required_argument, NULL, 's'},
@@ -177,6 +192,9 @@ int vt_cmd_run(int argc, char **argv)
         {"user", required_argument, NULL, 'u'},
         {"spool", required_argument, NULL, OPT_SPOOL},
         {"spool-max", required_argument, NULL, OPT_SPOOL_MAX},
+        {"banner-concurrency", required_argument, NULL, OPT_BANNER_CONC},
+        {"host-cap", required_argument, NULL, OPT_HOST_CAP},
+        {"rules", required_argument, NULL, OPT_RULES},
         {"config", required_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -285,8 +303,39 @@ int vt_cmd_run(int argc, char **argv)
     if (!spool)
         vt_fatal(PROG, "%s", err);
 
+    /* Rules are loaded before the fork, so every scan process has them. */
+    struct vt_lease_banners banners = {0};
+    uint64_t num;
+    if (cfg.banner_concurrency) {
+        if (vt_parse_u64(cfg.banner_concurrency, 1, 100000, &num) != 0)
+            vt_usage_error(PROG, "bad --banner-concurrency '%s': give 1-100000",
+                           cfg.banner_concurrency);
+        banners.concurrency = (unsigned)num;
+    }
+    if (cfg.host_cap) {
+        if (vt_parse_u64(cfg.host_cap, 1, 65536, &num) != 0)
+            vt_usage_error(PROG, "bad --host-cap '%s': give 1-65536", cfg.host_cap);
+        banners.host_cap = (unsigned)num;
+    }
+    const char *rule_paths[VT_RULES_MAX_PATHS];
+    size_t nrule_paths = 0;
+    for (char *p = cfg.rules, *nl; p && *p; p = nl ? nl + 1 : NULL) {
+        nl = strchr(p, '\n');
+        if (nl)
+            *nl = '\0';
+        if (nrule_paths == VT_RULES_MAX_PATHS)
+            vt_usage_error(PROG, "too many --rules: at most %d (give a directory)",
+                           VT_RULES_MAX_PATHS);
+        rule_paths[nrule_paths++] = p;
+    }
+    struct vt_rules *rules = vt_rules_open(rule_paths, nrule_paths, stderr, err, sizeof err);
+    if (!rules)
+        vt_fatal(PROG, "%s", err);
+    banners.rules = rules;
+
     /* Before any thread or ZeroMQ context: the process that will fork scans. */
-    struct vt_lease_runner *runner = vt_lease_runner_fork(&as, &link, &policy, err, sizeof err);
+    struct vt_lease_runner *runner =
+        vt_lease_runner_fork(&as, &link, &policy, &banners, err, sizeof err);
     if (!runner)
         vt_fatal(PROG, "%s", err);
 
@@ -360,6 +409,7 @@ int vt_cmd_run(int argc, char **argv)
     zcert_destroy(&cert);
     vt_policy_free(&policy);
     vt_worker_config_free(&cfg);
+    vt_rules_free(rules);
     if (rc != 0)
         vt_fatal(PROG, "%s", err);
     fprintf(stderr, "vantage-worker: stopped\n");

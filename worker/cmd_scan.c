@@ -13,8 +13,10 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "enrich.h"
 #include "link.h"
 #include "output.h"
+#include "rules.h"
 #include "scan.h"
 
 #define PROG "vantage-worker scan"
@@ -54,7 +56,20 @@ static void scan_usage(void)
            "  -q, --quiet             no status line on stderr\n"
            "      --send-mode MODE    auto (default), ring, mmsg or pcap: how frames leave\n"
            "\n"
-           "Output fields: ip, port, state (open|closed), ttl, ts (RFC 3339, UTC, ms).\n"
+           "Banners (docs/banners.md):\n"
+           "      --banners           connect to every open port found, read what the\n"
+           "                          service says (telnet, HTTP, SSH, anything) and\n"
+           "                          identify it; grabs count against --rate (8 packets each)\n"
+           "      --banner-concurrency N  connections at once (default 1000)\n"
+           "      --banner-timeout SEC    whole time one grab may take (default 10)\n"
+           "      --host-cap N        grabs per address; more open ports than that mark the\n"
+           "                          host truncated (default 32)\n"
+           "      --rules PATH        load more fingerprint rules (Recog XML: a file or a\n"
+           "                          directory); repeatable; the built-in rules always load\n"
+           "\n"
+           "Output fields: ip, port, state (open|closed), ttl, ts (RFC 3339, UTC, ms); with\n"
+           "--banners, for open ports also grab (how it ended), proto, banner and labels\n"
+           "(vendor, product, device, version, cpe, exposure, and the rules' own fields).\n"
            "\n"
            "Exit status: 0 scanned completely, 1 failed (the capture failed, say), 2 bad\n"
            "usage, 3 scanned but answers were dropped (the summary says how many): the\n"
@@ -63,6 +78,7 @@ static void scan_usage(void)
            "Examples:\n"
            "  vantage-worker scan 198.18.0.0/16 --ports 23,80 --blocklist lab.block\n"
            "  vantage-worker scan @targets.txt -p 23 -r 100000 -P 2 -f csv -o out.csv\n"
+           "  vantage-worker scan 198.18.0.0/16 -p 23,80,8080 --banners --rules ~/recog/xml\n"
            "\n"
            "See docs/worker-scan.md.\n");
 }
@@ -88,12 +104,13 @@ static int parse_shard(const char *s, uint64_t *i, uint64_t *n)
 struct cli_sink {
     FILE *f;
     const struct vt_output_module *fmt;
+    bool services;
 };
 
 static int sink_write(void *arg, const struct vt_result *r)
 {
     struct cli_sink *out = arg;
-    return out->fmt->record(out->f, r);
+    return out->fmt->record(out->f, r, out->services);
 }
 
 static int sink_flush(void *arg)
@@ -104,7 +121,15 @@ static int sink_flush(void *arg)
 
 int vt_cmd_scan(int argc, char **argv)
 {
-    enum { OPT_SHARD = 256, OPT_SEND_MODE };
+    enum {
+        OPT_SHARD = 256,
+        OPT_SEND_MODE,
+        OPT_BANNERS,
+        OPT_BANNER_CONC,
+        OPT_BANNER_TIMEOUT,
+        OPT_HOST_CAP,
+        OPT_RULES
+    };
     static const struct option opts[] = {
         {"ports", required_argument, NULL, 'p'},
         {"rate", required_argument, NULL, 'r'},
@@ -120,6 +145,11 @@ int vt_cmd_scan(int argc, char **argv)
         {"format", required_argument, NULL, 'f'},
         {"quiet", no_argument, NULL, 'q'},
         {"send-mode", required_argument, NULL, OPT_SEND_MODE},
+        {"banners", no_argument, NULL, OPT_BANNERS},
+        {"banner-concurrency", required_argument, NULL, OPT_BANNER_CONC},
+        {"banner-timeout", required_argument, NULL, OPT_BANNER_TIMEOUT},
+        {"host-cap", required_argument, NULL, OPT_HOST_CAP},
+        {"rules", required_argument, NULL, OPT_RULES},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -130,6 +160,10 @@ int vt_cmd_scan(int argc, char **argv)
     uint32_t source_ip = 0;
     uint8_t gw_mac[6];
     enum vt_send_mode mode = VT_SEND_AUTO;
+    bool banners = false;
+    uint64_t banner_conc = 1000, banner_timeout = 10, host_cap = 32;
+    const char *rule_paths[VT_RULES_MAX_PATHS];
+    size_t nrule_paths = 0;
     char err[512];
 
     opterr = 0;
@@ -195,6 +229,27 @@ int vt_cmd_scan(int argc, char **argv)
             if (vt_send_mode_parse(optarg, &mode) != 0)
                 vt_usage_error(PROG, "bad --send-mode '%s': give auto, ring, mmsg or pcap", optarg);
             break;
+        case OPT_BANNERS:
+            banners = true;
+            break;
+        case OPT_BANNER_CONC:
+            if (vt_parse_u64(optarg, 1, 100000, &banner_conc) != 0)
+                vt_usage_error(PROG, "bad --banner-concurrency '%s': give 1-100000", optarg);
+            break;
+        case OPT_BANNER_TIMEOUT:
+            if (vt_parse_u64(optarg, 1, 300, &banner_timeout) != 0)
+                vt_usage_error(PROG, "bad --banner-timeout '%s': give seconds, 1-300", optarg);
+            break;
+        case OPT_HOST_CAP:
+            if (vt_parse_u64(optarg, 1, 65536, &host_cap) != 0)
+                vt_usage_error(PROG, "bad --host-cap '%s': give 1-65536", optarg);
+            break;
+        case OPT_RULES:
+            if (nrule_paths == VT_RULES_MAX_PATHS)
+                vt_usage_error(PROG, "too many --rules: at most %d (give a directory)",
+                               VT_RULES_MAX_PATHS);
+            rule_paths[nrule_paths++] = optarg;
+            break;
         case 'h':
             scan_usage();
             return 0;
@@ -214,6 +269,8 @@ int vt_cmd_scan(int argc, char **argv)
         vt_usage_error(PROG, "bad --format '%s': give %s", format, vt_output_names());
     if (shard_n > 1 && !seed_given)
         vt_usage_error(PROG, "--shard needs --seed, so that every shard walks one order");
+    if (!banners && nrule_paths)
+        vt_usage_error(PROG, "--rules identifies banners: give --banners too");
 
     struct vt_ports ports;
     if (vt_ports_parse(&ports, ports_arg, err, sizeof err) != 0)
@@ -252,8 +309,15 @@ int vt_cmd_scan(int argc, char **argv)
         if (!out)
             vt_fatal(PROG, "cannot write %s: %s", output, strerror(errno));
     }
-    struct cli_sink sink = {out, fmt};
-    if (fmt->header && fmt->header(out) != 0)
+    /* Rules before the first probe: a bad --rules path fails before any packet. */
+    struct vt_rules *rules = NULL;
+    if (banners) {
+        rules = vt_rules_open(rule_paths, nrule_paths, stderr, err, sizeof err);
+        if (!rules)
+            vt_fatal(PROG, "%s", err);
+    }
+    struct cli_sink sink = {out, fmt, banners};
+    if (fmt->header && fmt->header(out, banners) != 0)
         vt_fatal(PROG, "cannot write %s: %s", output ? output : "stdout", strerror(errno));
 
     struct vt_scan_config cfg = {
@@ -272,8 +336,37 @@ int vt_cmd_scan(int argc, char **argv)
         .status = !quiet && isatty(STDERR_FILENO),
         .sink = {sink_write, sink_flush, &sink},
     };
+    _Atomic uint64_t debt = 0;
+    struct vt_enrich *stage = NULL;
+    if (banners) {
+        struct vt_enrich_config ec = {
+            .grab = {.concurrency = (unsigned)banner_conc,
+                     .deadline_ms = (unsigned)banner_timeout * 1000,
+                     .host_cap = (unsigned)host_cap,
+                     .source_ip = source_ip},
+            .rules = rules,
+            .rate = rate,
+            .debt = &debt,
+            .sink = cfg.sink,
+        };
+        stage = vt_enrich_start(&ec, err, sizeof err);
+        if (!stage)
+            vt_fatal(PROG, "%s", err);
+        cfg.sink = (struct vt_result_sink){vt_enrich_write, vt_enrich_flush, stage};
+        cfg.debt = &debt;
+        /* The cooldown waits for late answers; grabs of them follow. */
+    }
     struct vt_scan_summary sum;
     int rc = vt_scan_run(&cfg, &sum, err, sizeof err);
+    struct vt_enrich_stats es = {0};
+    if (stage) {
+        char gerr[256];
+        if (vt_enrich_finish(stage, rc != 0, &es, gerr, sizeof gerr) != 0 && rc == 0) {
+            snprintf(err, sizeof err, "%s", gerr);
+            rc = -1;
+        }
+    }
+    vt_rules_free(rules);
     if (fflush(out) != 0 || (out != stdout && fclose(out) != 0))
         vt_fatal(PROG, "cannot write %s: %s", output ? output : "stdout", strerror(errno));
     vt_targets_free(&targets);
@@ -295,11 +388,17 @@ int vt_cmd_scan(int argc, char **argv)
                  " in the output queue): lower --rate%s and scan again",
                  lost, sum.pcap_drops, sum.queue_drops,
                  sum.queue_drops ? " or write --output to a faster disk" : "");
+    char grabbed[160] = "";
+    if (banners)
+        snprintf(grabbed, sizeof grabbed,
+                 "; %" PRIu64 " banners from %" PRIu64 " grabs, %" PRIu64 " identified%s",
+                 es.banners, es.grabs, es.identified,
+                 es.capped ? ", some hosts truncated (--host-cap)" : "");
     fprintf(stderr,
             "%s: scanned %" PRIu64 " targets in %.1f s: sent %" PRIu64 " probes (%.0f/s), %" PRIu64
-            " open, %" PRIu64 " closed, hit rate %.2f%%%s%s\n",
+            " open, %" PRIu64 " closed, hit rate %.2f%%%s%s%s\n",
             PROG, sum.targets, sum.seconds, sum.sent,
             sum.send_seconds > 0 ? sum.sent / sum.send_seconds : 0.0, sum.open, sum.closed,
-            sum.targets ? 100.0 * sum.results / sum.targets : 0.0, failed, dropped);
+            sum.targets ? 100.0 * sum.results / sum.targets : 0.0, failed, grabbed, dropped);
     return lost ? VT_EXIT_INCOMPLETE : 0;
 }

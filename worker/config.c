@@ -30,6 +30,9 @@ static const struct {
     FIELD("user", user),
     FIELD("spool", spool),
     FIELD("spool-max", spool_max),
+    FIELD("banner-concurrency", banner_concurrency),
+    FIELD("host-cap", host_cap),
+    FIELD("rules", rules),
 };
 
 #define NFIELDS (sizeof fields / sizeof fields[0])
@@ -44,10 +47,21 @@ int vt_worker_config_set(struct vt_worker_config *c, const char *key, const char
     for (size_t i = 0; i < NFIELDS; i++) {
         if (strcmp(fields[i].key, key) != 0)
             continue;
-        char *copy = strdup(value);
+        char *old = *slot(c, i), *copy;
+        if (strcmp(key, "rules") == 0 && old) { /* a list: one more path */
+            size_t n = strlen(old), m = strlen(value);
+            copy = malloc(n + m + 2);
+            if (copy) {
+                memcpy(copy, old, n);
+                copy[n] = '\n';
+                memcpy(copy + n + 1, value, m + 1);
+            }
+        } else {
+            copy = strdup(value);
+        }
         if (!copy)
             return -1;
-        free(*slot(c, i));
+        free(old);
         *slot(c, i) = copy;
         return 0;
     }

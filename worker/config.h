@@ -12,11 +12,13 @@
 /* One field per flag; NULL = not given. */
 struct vt_worker_config {
     char *coordinator, *server_key, *key, *name, *interface, *source_ip, *gateway_mac, *max_rate,
-        *scope, *exclude, *allow_ports, *user, *spool, *spool_max;
+        *scope, *exclude, *allow_ports, *user, *spool, *spool_max, *banner_concurrency, *host_cap,
+        *rules;
 };
 
 /* Sets `key` (a flag's long name without "--") to a copy of value. 0, or -1
- * if the key is unknown (or on ENOMEM). */
+ * if the key is unknown (or on ENOMEM). `rules` may be given many times: its
+ * values are kept one per line, in order. */
 int vt_worker_config_set(struct vt_worker_config *c, const char *key, const char *value);
 
 /* Reads FILE into c. 0, or -1 with a reason naming the file and line. */

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "enrich.h"
 #include "envelope.h"
 #include "scan.h"
 
@@ -31,9 +32,11 @@
 #define RESULTS_PER_FRAME 256
 #define PROGRESS_BYTES    17 /* 'p': u64 done, u8 finished, u64 dropped */
 #define BATCH_MAX         1000
-#define BATCH_MS          1000
-#define LEASE_COOLDOWN    2
-#define MAX_BLOCKLISTS    256
+#define BATCH_MAX_BYTES                                                                            \
+    (1u << 20) /* banners make results big: a batch stays far below VT_MAX_MESSAGE */
+#define BATCH_MS       1000
+#define LEASE_COOLDOWN 2
+#define MAX_BLOCKLISTS 256
 
 /* ---- frames ---------------------------------------------------------- */
 
@@ -121,6 +124,7 @@ struct scan_proc {
     struct vt_scan_control ctl;
     struct vt_targets *sets[MAX_BLOCKLISTS]; /* every opt-out set handed out */
     size_t nsets;
+    struct vt_enrich *stage; /* the lease grabs banners */
 };
 
 static int flush_locked(struct scan_proc *sp)
@@ -136,10 +140,69 @@ static int flush_locked(struct scan_proc *sp)
     return 0;
 }
 
+/* One result with its banner as a packed Result ('b' frame). */
+static int write_service(struct scan_proc *sp, const struct vt_result *r)
+{
+    const struct vt_service *svc = r->svc;
+    Vantage__Result res = VANTAGE__RESULT__INIT;
+    Vantage__Label lab[VT_LABELS_MAX], *labp[VT_LABELS_MAX];
+    Vantage__BannerPart part[VT_BANNER_PARTS], *partp[VT_BANNER_PARTS];
+    res.ip = r->addr;
+    res.port = r->port;
+    res.open = true;
+    res.has_ttl = true;
+    res.ttl = r->ttl;
+    res.ts_ms = r->ts_ms;
+    res.proto = (char *)svc->proto;
+    res.grab = (char *)svc->grab;
+    if (svc->banner_len) {
+        res.has_banner = true;
+        res.banner.data = (uint8_t *)svc->banner;
+        res.banner.len = svc->banner_len;
+    }
+    for (size_t i = 0; svc->labels && i < svc->labels->n && i < VT_LABELS_MAX; i++) {
+        vantage__label__init(&lab[i]);
+        lab[i].key = svc->labels->v[i].key;
+        lab[i].value = svc->labels->v[i].value;
+        labp[res.n_labels++] = &lab[i];
+    }
+    res.labels = labp;
+    for (size_t i = 0; i < svc->nparts && i < VT_BANNER_PARTS; i++) {
+        vantage__banner_part__init(&part[i]);
+        part[i].matches = (char *)svc->parts[i].matches;
+        part[i].text.data = (uint8_t *)svc->parts[i].text;
+        part[i].text.len = svc->parts[i].len;
+        partp[res.n_parts++] = &part[i];
+    }
+    res.parts = partp;
+    uint8_t buf[16384];
+    size_t len = vantage__result__get_packed_size(&res);
+    if (len > sizeof buf) { /* parts are capped by the grabber; never this big */
+        res.n_parts = 0;
+        len = vantage__result__get_packed_size(&res);
+        if (len > sizeof buf)
+            return -1;
+    }
+    vantage__result__pack(&res, buf);
+    if (frame_write(sp->fd, 'b', buf, len) != 0) {
+        sp->broken = true;
+        atomic_store(&sp->ctl.stop, true);
+        return -1;
+    }
+    return 0;
+}
+
 static int scan_sink_write(void *arg, const struct vt_result *r)
 {
     struct scan_proc *sp = arg;
     pthread_mutex_lock(&sp->mu);
+    if (r->svc) {
+        int rc = sp->broken ? -1 : write_service(sp, r);
+        pthread_mutex_unlock(&sp->mu);
+        if (rc != 0)
+            errno = EPIPE;
+        return rc;
+    }
     uint8_t *b = sp->buf + sp->nres * RESULT_BYTES;
     memcpy(b, &r->addr, 4);
     memcpy(b + 4, &r->port, 2);
@@ -225,7 +288,8 @@ static void poll_control_locked(struct scan_proc *sp)
     }
 }
 
-static void scan_progress(void *arg, uint64_t done, bool finished, uint64_t dropped)
+/* Writes a progress frame. */
+static void report_progress(void *arg, uint64_t done, bool finished, uint64_t dropped)
 {
     struct scan_proc *sp = arg;
     pthread_mutex_lock(&sp->mu);
@@ -240,14 +304,28 @@ static void scan_progress(void *arg, uint64_t done, bool finished, uint64_t drop
             atomic_store(&sp->ctl.stop, true);
         }
     }
+    pthread_mutex_unlock(&sp->mu);
+}
+
+/* The scan's progress callback (its send thread, about once a second): takes
+ * the control frames waiting, then reports — at once, or through the banner
+ * stage, which holds a report back until its results' grabs are done. */
+static void scan_progress(void *arg, uint64_t done, bool finished, uint64_t dropped)
+{
+    struct scan_proc *sp = arg;
+    pthread_mutex_lock(&sp->mu);
     poll_control_locked(sp);
     pthread_mutex_unlock(&sp->mu);
+    if (sp->stage)
+        vt_enrich_progress(sp->stage, done, finished, dropped);
+    else
+        report_progress(sp, done, finished, dropped);
 }
 
 /* Runs one lease; the process exits after. Returns the exit status: 0 when
  * the end frame was written. */
 static int scan_main(int fd, const struct vt_lease_link *link, const struct vt_policy *policy,
-                     const uint8_t *body, size_t len)
+                     const struct vt_lease_banners *banners, const uint8_t *body, size_t len)
 {
     char err[512] = "";
     static struct scan_proc sp; /* static: too big for a small stack, one per process */
@@ -333,8 +411,41 @@ static int scan_main(int fd, const struct vt_lease_link *link, const struct vt_p
         .sink = {scan_sink_write, scan_sink_flush, &sp},
         .control = &sp.ctl,
     };
+    _Atomic uint64_t debt = 0;
+    if (lease->has_banners && lease->banners) {
+        struct vt_enrich_config ec = {
+            .grab = {.concurrency = banners->concurrency,
+                     .host_cap = banners->host_cap,
+                     .source_ip = link->source_ip},
+            .rules = banners->rules,
+            .rate = rate,
+            .rate_live = &sp.ctl.rate,
+            .debt = &debt,
+            .blocklist = &sp.ctl.blocklist,
+            .sink = cfg.sink,
+            .progress = report_progress,
+            .progress_arg = &sp,
+        };
+        sp.stage = vt_enrich_start(&ec, err, sizeof err);
+        if (!sp.stage)
+            goto end;
+        cfg.sink = (struct vt_result_sink){vt_enrich_write, vt_enrich_flush, sp.stage};
+        cfg.debt = &debt;
+    }
     struct vt_scan_summary sum;
-    if (vt_scan_run(&cfg, &sum, err, sizeof err) == 0)
+    int scan_rc = vt_scan_run(&cfg, &sum, err, sizeof err);
+    if (sp.stage) {
+        /* A stopped lease leaves its grabs: the checkpoint stays before them. */
+        char gerr[256];
+        int grc = vt_enrich_finish(sp.stage, scan_rc != 0 || atomic_load(&sp.ctl.stop), NULL, gerr,
+                                   sizeof gerr);
+        sp.stage = NULL;
+        if (grc != 0 && scan_rc == 0) {
+            snprintf(err, sizeof err, "%s", gerr);
+            scan_rc = -1;
+        }
+    }
+    if (scan_rc == 0)
         fprintf(stderr,
                 "vantage-worker: lease %" PRIu64 ": sent %" PRIu64 " probes in %.1f s, %" PRIu64
                 " open, %" PRIu64 " closed, %" PRIu64 " dropped by the kernel, %" PRIu64
@@ -364,7 +475,8 @@ end:
 /* The helper: forks one scan process per lease and waits for it. It keeps
  * the privilege to open raw sockets and does nothing else. */
 static void helper_main(int fd, pid_t parent, const struct vt_run_as *as,
-                        const struct vt_lease_link *link, const struct vt_policy *policy)
+                        const struct vt_lease_link *link, const struct vt_policy *policy,
+                        const struct vt_lease_banners *banners)
 {
     /* The main process handles signals and tells us to stop; if it dies, so do we. */
     signal(SIGINT, SIG_IGN);
@@ -397,7 +509,7 @@ static void helper_main(int fd, pid_t parent, const struct vt_run_as *as,
             if (getppid() != self)
                 _exit(0);
             prctl(PR_SET_NAME, "vw-scan");
-            _exit(scan_main(fd, link, policy, body, len));
+            _exit(scan_main(fd, link, policy, banners, body, len));
         }
         free(body);
         char msg[128];
@@ -437,7 +549,8 @@ struct vt_lease_runner {
 
 struct vt_lease_runner *vt_lease_runner_fork(const struct vt_run_as *as,
                                              const struct vt_lease_link *link,
-                                             const struct vt_policy *policy, char *err,
+                                             const struct vt_policy *policy,
+                                             const struct vt_lease_banners *banners, char *err,
                                              size_t errlen)
 {
     int sv[2];
@@ -464,7 +577,8 @@ struct vt_lease_runner *vt_lease_runner_fork(const struct vt_run_as *as,
     }
     if (pid == 0) {
         close(sv[0]);
-        helper_main(sv[1], parent, as, link, policy);
+        static const struct vt_lease_banners none = {0};
+        helper_main(sv[1], parent, as, link, policy, banners ? banners : &none);
         _exit(0);
     }
     close(sv[1]);
@@ -504,7 +618,8 @@ static int send_frame(struct vt_lease_runner *lr, uint8_t type, const void *body
 struct batch {
     Vantage__Result res[BATCH_MAX];
     Vantage__Result *ptr[BATCH_MAX];
-    size_t n;
+    Vantage__Result *owned[BATCH_MAX]; /* results with banners, unpacked: freed when spooled */
+    size_t n, nowned, bytes;
     int64_t opened_ms;
     bool failed; /* a batch could not be spooled: no progress may pass it */
 };
@@ -552,7 +667,9 @@ static void spool_batch(struct vt_lease_runner *lr, struct batch *b)
         b->failed = true;
         send_frame(lr, 'S', NULL, 0);
     }
-    b->n = 0;
+    for (size_t i = 0; i < b->nowned; i++)
+        vantage__result__free_unpacked(b->owned[i], NULL);
+    b->n = b->nowned = b->bytes = 0;
 }
 
 static void *lease_thread(void *arg)
@@ -568,8 +685,6 @@ static void *lease_thread(void *arg)
         free(b);
         return NULL;
     }
-    for (size_t i = 0; i < BATCH_MAX; i++)
-        b->ptr[i] = &b->res[i];
     bool running = false;
     for (;;) {
         int timeout = -1;
@@ -605,6 +720,7 @@ static void *lease_thread(void *arg)
             running = true;
             for (size_t off = 0; off + RESULT_BYTES <= len; off += RESULT_BYTES) {
                 Vantage__Result *r = &b->res[b->n];
+                b->ptr[b->n] = r;
                 vantage__result__init(r);
                 uint16_t port;
                 memcpy(&r->ip, body + off, 4);
@@ -614,9 +730,22 @@ static void *lease_thread(void *arg)
                 r->has_ttl = true;
                 r->ttl = body[off + 7];
                 memcpy(&r->ts_ms, body + off + 8, 8);
+                b->bytes += RESULT_BYTES;
                 if (b->n++ == 0)
                     b->opened_ms = mono_ms();
-                if (b->n == BATCH_MAX)
+                if (b->n == BATCH_MAX || b->bytes >= BATCH_MAX_BYTES)
+                    spool_batch(lr, b);
+            }
+        } else if (type == 'b') {
+            running = true;
+            Vantage__Result *r = vantage__result__unpack(NULL, len, body);
+            if (r) { /* the scan process packed it: it decodes */
+                b->ptr[b->n] = r;
+                b->owned[b->nowned++] = r;
+                b->bytes += len;
+                if (b->n++ == 0)
+                    b->opened_ms = mono_ms();
+                if (b->n == BATCH_MAX || b->bytes >= BATCH_MAX_BYTES)
                     spool_batch(lr, b);
             }
         } else if (type == 'p' && len == PROGRESS_BYTES) {

@@ -18,7 +18,9 @@
  *                  its user (text); vt_lease_runner_fork waits for it
  *   to the scan:   'L' packed Lease (rate already clamped), 'R' u64 rate,
  *                  'B' packed BlocklistAdd, 'S' stop
- *   from the scan: 'r' results (16 bytes each), 'p' progress (u64 done, u8
+ *   from the scan: 'r' results (16 bytes each), 'b' one result with its
+ *                  banner (a packed Result, for open ports of a lease with
+ *                  banners), 'p' progress (u64 done, u8
  *                  finished, u64 dropped: answers the scan lost so far, its
  *                  capture's and its queue's drops), 'e' end (text: empty, or
  *                  why the scan failed, e.g. its capture failed)
@@ -35,6 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fingerprint.h"
 #include "policy.h"
 #include "priv.h"
 #include "spool.h"
@@ -48,6 +51,13 @@ struct vt_lease_link {
     uint8_t gw_mac[6];
 };
 
+/* How the scan process grabs banners when a lease asks for them. */
+struct vt_lease_banners {
+    const struct vt_rules *rules; /* loaded before the fork; NULL: no identification */
+    unsigned concurrency;         /* 0: the grabber's default */
+    unsigned host_cap;            /* 0: the grabber's default */
+};
+
 struct vt_lease_runner;
 
 /* Starts the helper process, which becomes `as` keeping CAP_NET_RAW (if
@@ -56,7 +66,8 @@ struct vt_lease_runner;
  * drop its privileges. */
 struct vt_lease_runner *vt_lease_runner_fork(const struct vt_run_as *as,
                                              const struct vt_lease_link *link,
-                                             const struct vt_policy *policy, char *err,
+                                             const struct vt_policy *policy,
+                                             const struct vt_lease_banners *banners, char *err,
                                              size_t errlen);
 
 /* Starts the lease thread: results go to spool, events to the uplink's

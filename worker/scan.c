@@ -425,6 +425,14 @@ int vt_scan_run(const struct vt_scan_config *cfg, struct vt_scan_summary *sum, c
                 }
             }
             uint64_t n = vt_ratelimit_take(&rl, now, VT_SEND_BATCH);
+            if (n && rate && cfg->debt) {
+                /* Packets others spent of the budget (banner grabs) come first. */
+                uint64_t owed = atomic_load(cfg->debt), pay = owed < n ? owed : n;
+                if (pay) {
+                    atomic_fetch_sub(cfg->debt, pay);
+                    n -= pay;
+                }
+            }
             if (n == 0) {
                 /* Frames leave a batch at a time; before pausing, let the ones
                  * due now go, or slow scans would send in bursts. */

@@ -47,6 +47,9 @@ struct vt_scan_config {
     bool status; /* print a status line each second on stderr */
     struct vt_result_sink sink;
     struct vt_scan_control *control; /* NULL when run by hand */
+    /* Packets spent of the rate budget by others (the banner stage's grabs,
+     * enrich.h): the send loop pays them before it sends probes. NULL: none. */
+    _Atomic uint64_t *debt;
 };
 
 /* What another thread may change while a scan runs (a lease's uplink), and
