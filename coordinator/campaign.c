@@ -58,6 +58,8 @@ int vt_campaign_save(struct vt_coord *c, struct vt_campaign *k)
         (json_int_t)k->found_open, "found_closed", (json_int_t)k->found_closed, "nshards",
         (int)k->nshards, "cells", vt_shard_cells_json(k));
     free(ports);
+    if (o && k->banners)
+        json_object_set_new(o, "banners", json_true());
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (!text)
@@ -154,7 +156,8 @@ static unsigned fleet_size(const struct vt_coord *c)
 
 struct vt_campaign *vt_campaign_start(struct vt_coord *c, const char *name, const char *targets,
                                       const char *ports, uint64_t rate, unsigned vantages,
-                                      unsigned probes, uint64_t every_s, char *err, size_t errlen)
+                                      unsigned probes, uint64_t every_s, bool banners, char *err,
+                                      size_t errlen)
 {
     if (!valid_name(name)) {
         snprintf(err, errlen, "bad campaign name '%s': use 1-64 letters, digits, '.', '_', '-'",
@@ -178,6 +181,7 @@ struct vt_campaign *vt_campaign_start(struct vt_coord *c, const char *name, cons
     k->vantages = vantages;
     k->probes = probes;
     k->every_s = every_s;
+    k->banners = banners;
     randombytes_buf(&k->seed, sizeof k->seed);
     k->seed &= INT64_MAX; /* stored as a JSON integer */
     if (!k->targets_text || vt_ports_parse(&k->ports, ports, err, errlen) != 0 ||
@@ -203,9 +207,9 @@ struct vt_campaign *vt_campaign_start(struct vt_coord *c, const char *name, cons
         return NULL;
     }
     vt_log("campaign %s started: %" PRIu64 " addresses x %zu ports, %u cell(s), %u shards, %u "
-           "vantage(s), %" PRIu64 " probes/s",
+           "vantage(s), %" PRIu64 " probes/s%s",
            kk->name, vt_targets_count(&kk->targets), kk->ports.n, kk->ncells, kk->nshards,
-           kk->vantages, kk->rate);
+           kk->vantages, kk->rate, kk->banners ? ", banners" : "");
     return kk;
 }
 
@@ -283,6 +287,7 @@ static int load_campaign(void *arg, const char *key, const void *val, size_t len
     k->every_s = (uint64_t)every;
     k->vantages = (unsigned)vantages;
     k->probes = (unsigned)probes;
+    k->banners = json_is_true(json_object_get(o, "banners"));
     for (unsigned st = 0; st < 4; st++)
         if (!strcmp(state, state_names[st]))
             k->state = st;
@@ -499,17 +504,18 @@ json_t *vt_campaign_status(struct vt_coord *c, struct vt_campaign *k)
     if (k->state == VT_CAMPAIGN_RUNNING && rate_now)
         eta = json_integer((json_int_t)(remaining / rate_now));
     return json_pack(
-        "{s:s, s:s, s:i, s:I, s:I, s:s, s:I, s:i, s:i, s:{s:i, s:I, s:I, s:I, s:I, s:i}, "
+        "{s:s, s:s, s:i, s:I, s:I, s:s, s:I, s:i, s:i, s:b, s:{s:i, s:I, s:I, s:I, s:I, s:i}, "
         "s:o, s:o, s:{s:I, s:I}, s:o, s:o, s:I, s:o}",
         "name", k->name, "state", vt_campaign_state_name(k, c), "run", (int)k->run, "every_s",
         (json_int_t)k->every_s, "targets", (json_int_t)vt_targets_count(&k->targets), "ports",
         ports, "rate", (json_int_t)k->rate, "vantages", (int)k->vantages, "probes", (int)k->probes,
-        "shards", "total", (int)k->nshards, "done", (json_int_t)done, "leased", (json_int_t)leased,
-        "pending", (json_int_t)pending, "incomplete_slots", (json_int_t)incomplete, "cells",
-        (int)k->ncells, "sites", sites, "workers", workers, "found", "open",
-        (json_int_t)k->found_open, "closed", (json_int_t)k->found_closed, "eta_s", eta, "waiting",
-        waiting[0] ? json_string(waiting) : json_null(), "created_ms", (json_int_t)k->created_ms,
-        "completed_ms", k->completed_ms ? json_integer(k->completed_ms) : json_null());
+        "banners", (int)k->banners, "shards", "total", (int)k->nshards, "done", (json_int_t)done,
+        "leased", (json_int_t)leased, "pending", (json_int_t)pending, "incomplete_slots",
+        (json_int_t)incomplete, "cells", (int)k->ncells, "sites", sites, "workers", workers,
+        "found", "open", (json_int_t)k->found_open, "closed", (json_int_t)k->found_closed, "eta_s",
+        eta, "waiting", waiting[0] ? json_string(waiting) : json_null(), "created_ms",
+        (json_int_t)k->created_ms, "completed_ms",
+        k->completed_ms ? json_integer(k->completed_ms) : json_null());
 }
 
 void vt_campaigns_free(struct vt_coord *c)

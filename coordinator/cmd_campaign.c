@@ -178,7 +178,7 @@ int vt_campaign_status_print(FILE *out, json_t *st, int64_t now_ms)
 static void start_usage(void)
 {
     printf("usage: vantage campaign start NAME --targets CIDR[,CIDR...]|@FILE --ports LIST\n"
-           "           [--rate PPS] [--vantages K] [--probes N] [--every DUR]\n"
+           "           [--rate PPS] [--vantages K] [--probes N] [--banners] [--every DUR]\n"
            "\n"
            "Starts a campaign: every (address, port) of (targets - blocklist) x ports is\n"
            "probed, cut into shards that online workers lease, each only within its own\n"
@@ -198,6 +198,10 @@ static void start_usage(void)
            "  -k, --vantages K          every shard is scanned from K different sites, and\n"
            "                            results record which sites saw them (default 1)\n"
            "  -P, --probes N            probes per target, 1-16 (default 1)\n"
+           "  -b, --banners             workers connect to every open service found, read\n"
+           "                            its banner and identify it (vendor, device,\n"
+           "                            exposure); grabs count against --rate\n"
+           "                            (docs/banners.md)\n"
 
            "  -e, --every DUR           run again DUR after each start, e.g. 6h, 1d, 1h30m\n"
            "                            (default: once)\n" VT_CONTROL_HELP "\n"
@@ -237,6 +241,7 @@ static int campaign_start(int argc, char **argv)
         {"rate", required_argument, NULL, 'r'},
         {"vantages", required_argument, NULL, 'k'},
         {"probes", required_argument, NULL, 'P'},
+        {"banners", no_argument, NULL, 'b'},
         {"every", required_argument, NULL, 'e'},
         {"control", required_argument, NULL, VT_OPT_CONTROL},
         {"help", no_argument, NULL, 'h'},
@@ -244,14 +249,18 @@ static int campaign_start(int argc, char **argv)
     };
     const char *control = NULL, *targets_arg = NULL, *ports_arg = NULL;
     uint64_t rate = 0, vantages = 1, probes = 1, every = 0;
+    bool banners = false;
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":t:p:r:k:P:e:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":t:p:r:k:P:be:h", opts, NULL)) != -1) {
         if (vt_control_opt(prog, c, argv, &control))
             continue;
         switch (c) {
         case 't':
             targets_arg = optarg;
+            break;
+        case 'b':
+            banners = true;
             break;
         case 'p':
             ports_arg = optarg;
@@ -328,9 +337,10 @@ static int campaign_start(int argc, char **argv)
     struct vt_control ctl;
     vt_control_setup(&ctl, prog, control);
     json_t *req =
-        json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "cmd", "campaign.start", "name", name,
-                  "targets", targets, "ports", ports_text, "rate", (json_int_t)rate, "vantages",
-                  (json_int_t)vantages, "probes", (json_int_t)probes, "every_s", (json_int_t)every);
+        json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:b}", "cmd", "campaign.start", "name",
+                  name, "targets", targets, "ports", ports_text, "rate", (json_int_t)rate,
+                  "vantages", (json_int_t)vantages, "probes", (json_int_t)probes, "every_s",
+                  (json_int_t)every, "banners", (int)banners);
     free(targets_owned);
     free(ports_text);
     json_t *reply = vt_control_request(&ctl, req);

@@ -15,31 +15,41 @@
 #include "cli.h"
 #include "commands.h"
 #include "control_client.h"
+#include "labels.h"
 
 #define PROG       "vantage query"
 #define PAGE_LIMIT 5000 /* rows per reply: about 1 MiB, well under the 4 MiB message bound */
 
-static const char *const fields[] = {"ip",         "port",      "state",    "ttl",     "window",
-                                     "first_seen", "last_seen", "vantages", "campaign"};
-#define NFIELDS (sizeof fields / sizeof fields[0])
+/* Row fields, as CSV columns. vendor … exposure are labels (a row's
+ * "labels" object), the rest the row's own fields. */
+static const char *const fields[] = {
+    "ip",       "port",  "state",  "ttl",     "window", "first_seen", "last_seen", "vantages",
+    "campaign", "proto", "vendor", "product", "device", "version",    "exposure",  "banner"};
+#define NFIELDS       (sizeof fields / sizeof fields[0])
+#define FIRST_LABEL   10 /* fields[10 .. 14] live in "labels" */
+#define LAST_LABEL    14
+#define TABLE_COLUMNS 13
 
 /* Table column widths: the values are mostly fixed-width (RFC 3339 with
  * milliseconds is 24 characters); longer cells push the line, never cut. */
-static const int widths[NFIELDS] = {15, 5, 6, 3, 7, 24, 24, 0, 12};
+static const int widths[NFIELDS] = {15, 5, 6, 3, 7, 24, 24, 0, 12, 7, 12, 0, 16, 0, 12, 0};
 static const char *const heads[NFIELDS] = {
-    "IP", "PORT", "STATE", "TTL", "WINDOW", "FIRST-SEEN", "LAST-SEEN", "VANTAGES", "CAMPAIGN"};
-/* Table order: vantages, the only list, goes last. */
-static const int table_order[NFIELDS] = {0, 1, 2, 3, 4, 5, 6, 8, 7};
+    "IP",       "PORT",  "STATE",  "TTL",     "WINDOW", "FIRST-SEEN", "LAST-SEEN", "VANTAGES",
+    "CAMPAIGN", "PROTO", "VENDOR", "PRODUCT", "DEVICE", "VERSION",    "EXPOSURE",  "BANNER"};
+/* Table columns, in order: no product, version or banner (jsonl and csv
+ * have them); vantages, the only list, goes last. */
+static const int table_order[TABLE_COLUMNS] = {0, 1, 2, 3, 4, 5, 6, 8, 9, 10, 12, 14, 7};
 
 int vt_query_print_header(FILE *out, enum vt_query_format fmt)
 {
     int rc = 0;
-    for (size_t i = 0; i < NFIELDS && fmt != VT_QUERY_JSONL; i++) {
+    size_t ncols = fmt == VT_QUERY_TABLE ? TABLE_COLUMNS : NFIELDS;
+    for (size_t i = 0; i < ncols && fmt != VT_QUERY_JSONL; i++) {
         if (fmt == VT_QUERY_CSV) {
             rc |= fprintf(out, "%s%s", i ? "," : "", fields[i]) < 0;
         } else {
             int f = table_order[i];
-            if (i + 1 < NFIELDS)
+            if (i + 1 < ncols)
                 rc |= fprintf(out, "%-*s  ", widths[f], heads[f]) < 0;
             else
                 rc |= fputs(heads[f], out) == EOF;
@@ -55,6 +65,9 @@ int vt_query_print_header(FILE *out, enum vt_query_format fmt)
 static char *field_text(json_t *row, const char *name, char sep, const char *missing)
 {
     json_t *v = json_object_get(row, name);
+    for (size_t i = FIRST_LABEL; i <= LAST_LABEL; i++)
+        if (!strcmp(name, fields[i]))
+            v = json_object_get(json_object_get(row, "labels"), name);
     char *s = NULL;
     if (json_is_string(v)) {
         s = strdup(json_string_value(v));
@@ -112,7 +125,8 @@ int vt_query_print_row(FILE *out, enum vt_query_format fmt, json_t *row)
     if (fmt == VT_QUERY_JSONL)
         return json_dumpf(row, out, JSON_COMPACT) != 0 || fputc('\n', out) == EOF ? -1 : 0;
     int rc = 0;
-    for (size_t i = 0; i < NFIELDS; i++) {
+    size_t ncols = fmt == VT_QUERY_TABLE ? TABLE_COLUMNS : NFIELDS;
+    for (size_t i = 0; i < ncols; i++) {
         int f = fmt == VT_QUERY_TABLE ? table_order[i] : (int)i;
         char *s = field_text(row, fields[f], fmt == VT_QUERY_CSV ? '|' : ',',
                              fmt == VT_QUERY_CSV ? "" : "-");
@@ -120,7 +134,7 @@ int vt_query_print_row(FILE *out, enum vt_query_format fmt, json_t *row)
             return -1;
         if (fmt == VT_QUERY_CSV) {
             rc |= (i && fputc(',', out) == EOF) || csv_field(out, s) != 0;
-        } else if (i + 1 < NFIELDS) {
+        } else if (i + 1 < ncols) {
             rc |= fprintf(out, "%-*s  ", widths[f], s) < 0;
         } else {
             rc |= fputs(s, out) == EOF;
@@ -148,6 +162,9 @@ static void query_usage(void)
            "  -S, --since T             only rows last seen at or after T\n"
            "  -U, --until T             only rows first seen at or before T\n"
            "  -v, --vantage SITE        only rows that SITE saw (among others)\n"
+           "  -l, --label TEXT          only rows with a label whose value is TEXT (case\n"
+           "                            aside), e.g. Hikvision or telnet-login; KEY=TEXT\n"
+           "                            for one label, e.g. device=DVR\n"
 
            "\n"
            "T is an RFC 3339 time (2026-11-28T10:00:00Z, 2026-11-28T11:00:00+01:00), a\n"
@@ -155,19 +172,23 @@ static void query_usage(void)
            "\n"
            "Output:\n"
            "  -n, --count               print only the number of rows\n"
-           "  -g, --group-by FIELD      count rows per port, state, campaign, vantage or\n"
-           "                            window, most first (a row counts once for each\n"
-           "                            vantage that saw it)\n"
+           "  -g, --group-by FIELD      count rows per port, state, campaign, vantage,\n"
+           "                            window, proto, vendor, device, product, exposure\n"
+           "                            or label (vendor and device together), most first\n"
+           "                            (a row counts once for each vantage that saw it)\n"
            "  -f, --format FMT          table (default), jsonl (one JSON object per row, as\n"
            "                            the daemon sends it) or csv (a header, then rows;\n"
            "                            vantages joined with '|')\n" VT_CONTROL_HELP "\n"
            "Row fields: ip, port, state, ttl, window, first_seen, last_seen (RFC 3339,\n"
-           "UTC), vantages (the sites that saw it), campaign (the last to see it).\n"
+           "UTC), vantages (the sites that saw it), campaign (the last to see it); for\n"
+           "services grabbed with --banners also proto, banner and labels (vendor,\n"
+           "product, device, version, cpe, exposure, and the rules' own fields).\n"
            "\n"
            "Examples:\n"
            "  vantage query --campaign iot --port 23 --state open\n"
            "  vantage query --prefix 198.18.0.0/24 --since 2h --format jsonl > recent.jsonl\n"
            "  vantage query --campaign iot --group-by vantage\n"
+           "  vantage query --label telnet-login --group-by label\n"
            "  vantage query --state open --since 2026-11-28 --count\n");
 }
 
@@ -187,6 +208,19 @@ static int group_add(struct groups *g, const char *key)
 
 static int group_row(struct groups *g, json_t *row)
 {
+    if (!strcmp(g->field, "label")) { /* vendor and device: what the device is */
+        char *vendor = field_text(row, "vendor", ',', "-"),
+             *device = field_text(row, "device", ',', "-");
+        char key[VT_LABEL_MAX_VALUE * 2 + 4];
+        int rc = -1;
+        if (vendor && device) {
+            snprintf(key, sizeof key, "%s %s", vendor, device);
+            rc = group_add(g, key);
+        }
+        free(vendor);
+        free(device);
+        return rc;
+    }
     /* --group-by vantage counts over each row's "vantages" list. */
     const char *field = !strcmp(g->field, "vantage") ? "vantages" : g->field;
     json_t *v = json_object_get(row, field);
@@ -287,6 +321,7 @@ int vt_cmd_query(int argc, char **argv)
         {"since", required_argument, NULL, 'S'},
         {"until", required_argument, NULL, 'U'},
         {"vantage", required_argument, NULL, 'v'},
+        {"label", required_argument, NULL, 'l'},
         {"group-by", required_argument, NULL, 'g'},
         {"count", no_argument, NULL, 'n'},
         {"format", required_argument, NULL, 'f'},
@@ -294,7 +329,7 @@ int vt_cmd_query(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *control = NULL, *campaign = NULL, *state = NULL, *vantage = NULL;
+    const char *control = NULL, *campaign = NULL, *state = NULL, *vantage = NULL, *label = NULL;
     const char *group_by = NULL;
     char prefix[24] = "";
     uint64_t port = 0;
@@ -303,7 +338,7 @@ int vt_cmd_query(int argc, char **argv)
     enum vt_query_format fmt = VT_QUERY_TABLE;
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":c:p:x:s:S:U:v:g:nf:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":c:p:x:s:S:U:v:l:g:nf:h", opts, NULL)) != -1) {
         if (vt_control_opt(PROG, c, argv, &control))
             continue;
         switch (c) {
@@ -341,14 +376,26 @@ int vt_cmd_query(int argc, char **argv)
                 vt_usage_error(PROG, "bad --vantage: give a site name");
             vantage = optarg;
             break;
-        case 'g':
-            if (strcmp(optarg, "port") && strcmp(optarg, "state") && strcmp(optarg, "campaign") &&
-                strcmp(optarg, "vantage") && strcmp(optarg, "window"))
+        case 'l':
+            if (!*optarg || strlen(optarg) > VT_LABEL_MAX_KEY + 1 + VT_LABEL_MAX_VALUE)
+                vt_usage_error(PROG, "bad --label: give a label value, or KEY=VALUE");
+            label = optarg;
+            break;
+        case 'g': {
+            static const char *const groupable[] = {"port",    "state",    "campaign", "vantage",
+                                                    "window",  "proto",    "vendor",   "device",
+                                                    "product", "exposure", "label"};
+            size_t i = 0;
+            while (i < sizeof groupable / sizeof *groupable && strcmp(optarg, groupable[i]))
+                i++;
+            if (i == sizeof groupable / sizeof *groupable)
                 vt_usage_error(PROG,
-                               "bad --group-by '%s': give port, state, campaign, vantage or window",
+                               "bad --group-by '%s': give port, state, campaign, vantage, window, "
+                               "proto, vendor, device, product, exposure or label",
                                optarg);
             group_by = optarg;
             break;
+        }
         case 'n':
             count = true;
             break;
@@ -391,6 +438,8 @@ int vt_cmd_query(int argc, char **argv)
         rc |= json_object_set_new(filters, "until_ms", json_integer(until));
     if (!rc && vantage)
         rc |= json_object_set_new(filters, "vantage", json_string(vantage));
+    if (!rc && label)
+        rc |= json_object_set_new(filters, "label", json_string(label));
     if (rc) {
         json_decref(filters);
         vt_fatal("vantage", "cannot build the request (is every argument valid UTF-8 text?)");

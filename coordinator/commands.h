@@ -15,6 +15,7 @@ int vt_cmd_worker(int argc, char **argv);
 int vt_cmd_campaign(int argc, char **argv);
 int vt_cmd_blocklist(int argc, char **argv);
 int vt_cmd_query(int argc, char **argv);
+int vt_cmd_relabel(int argc, char **argv);
 
 /* Output formats of `vantage query`, exposed for their unit tests. */
 enum vt_query_format { VT_QUERY_TABLE, VT_QUERY_JSONL, VT_QUERY_CSV };

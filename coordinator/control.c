@@ -69,9 +69,9 @@ static json_t *campaign_start(struct vt_coord *c, json_t *req)
         return vt_reply_fail("campaign.start: rate 0-100000000, vantages 1-16, probes 1-16, "
                              "every_s 0-10 years");
     char err[512];
-    struct vt_campaign *k =
-        vt_campaign_start(c, name, targets, ports, (uint64_t)rate, (unsigned)vantages,
-                          (unsigned)probes, (uint64_t)every, err, sizeof err);
+    struct vt_campaign *k = vt_campaign_start(
+        c, name, targets, ports, (uint64_t)rate, (unsigned)vantages, (unsigned)probes,
+        (uint64_t)every, json_is_true(json_object_get(req, "banners")), err, sizeof err);
     if (!k)
         return vt_reply_fail("%s", err);
     return ok(json_pack("{s:o}", "campaign", vt_campaign_status(c, k)));
@@ -190,6 +190,7 @@ static const struct {
     {"blocklist.list", blocklist_list},
     {"blocklist.remove", blocklist_remove},
     {"query", vt_query_run},
+    {"relabel", vt_relabel_run},
 };
 
 void vt_control_handle(struct vt_coord *c)

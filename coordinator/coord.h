@@ -13,6 +13,7 @@
  *   session.c   one worker message: checks, dispatch, Welcome, Heartbeat
  *   control.c   the operators' JSON requests (docs/control.md)
  *   query.c     the query engine behind the control request "query"
+ *   relabel.c   stored banners re-identified with the rules of the day
  *   campaign.c  campaigns and runs (state, status), persisted in meta
  *   ingest.c    result batches → checks → one RocksDB write batch → Ack
  *   registry.c  enrolled workers, keys (keyring.c), connection state, policy
@@ -34,6 +35,7 @@
 #include <stdint.h>
 
 #include "envelope.h"
+#include "fingerprint.h"
 #include "ports.h"
 #include "store.h"
 #include "targets.h"
@@ -129,6 +131,7 @@ struct vt_campaign {
     struct vt_ports ports;
     uint64_t rate, seed, every_s;
     unsigned vantages, probes;
+    bool banners; /* workers grab a banner from every open service */
     enum vt_campaign_state state;
     unsigned run;
     int64_t created_ms, run_started_ms, completed_ms;
@@ -187,8 +190,17 @@ struct vt_coord {
      * for all of them at the turn's end (vt_state_flush), not one per grant. */
     struct vt_batch *state_batch;
 
+    /* The fingerprint rules `vantage relabel` applies: built-in + serve --rules,
+     * and the last set a relabel request named (relabel.c), with its key. */
+    struct vt_rules *rules;
+    struct vt_rules *relabel_rules;
+    char *relabel_key;
+
     /* ingest: writes since the last sync, and the acks waiting for it */
     struct vt_batch *batch;
+    /* Banner ids written lately (direct-mapped, VT_BANNER_SEEN slots): a
+     * banner seen again is not written again. Emptied when a sync fails. */
+    uint8_t (*banner_seen)[16];
     struct {
         struct vt_worker *w;
         uint64_t seq;
@@ -275,7 +287,8 @@ void vt_campaigns_free(struct vt_coord *c);
 struct vt_campaign *vt_campaign_by_name(struct vt_coord *c, const char *name);
 struct vt_campaign *vt_campaign_start(struct vt_coord *c, const char *name, const char *targets,
                                       const char *ports, uint64_t rate, unsigned vantages,
-                                      unsigned probes, uint64_t every_s, char *err, size_t errlen);
+                                      unsigned probes, uint64_t every_s, bool banners, char *err,
+                                      size_t errlen);
 int vt_campaign_save(struct vt_coord *c, struct vt_campaign *k);
 int vt_campaign_save_shard(struct vt_coord *c, struct vt_campaign *k, unsigned s);
 /* Re-checks completion, starts due runs; called each tick. */
@@ -321,6 +334,9 @@ void vt_lease_send_cancel(struct vt_coord *c, struct vt_worker *w, uint64_t id, 
 void vt_leases_tick(struct vt_coord *c, int64_t now);
 /* Re-shares each campaign's rate among its leases; sends RateChange where it changed. */
 void vt_leases_rebalance(struct vt_coord *c);
+
+/* relabel.c: the control request "relabel" (one page of banners per request). */
+json_t *vt_relabel_run(struct vt_coord *c, json_t *req);
 
 /* ingest.c */
 void vt_ingest_batch(struct vt_coord *c, struct vt_worker *w, const Vantage__ResultBatch *b);

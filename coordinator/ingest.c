@@ -18,16 +18,29 @@
  * Results for opted-out space are dropped here and counted: an opt-out added
  * while a worker was away must not reach the store through its spool.
  *
+ * A result with a banner writes it once into `banner` under its content
+ * hash (vt_banner_id), with the worker's parts and labels, in the same write
+ * batch; the observation names it. A small cache of ids written lately keeps
+ * a banner many devices share (a firmware's login prompt) from being written
+ * again with every batch.
+ *
  * Acks wait for durability: writes accumulate unsynced while the loop drains
  * its sockets, then vt_ingest_commit() makes them durable with one WAL sync
  * (group commit) and only then sends the Acks. If that sync fails, nothing it
  * covered is acknowledged, ever: every worker's acknowledged seq goes back to
  * the durable one, so the batches are written again when re-sent. */
 #include "coord.h"
+#include "labels.h"
 
 #include <inttypes.h>
 #include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
+
+#define VT_INGEST_BANNER_MAX 4096 /* bytes of banner or of one part (worker/banner.h caps lower)   \
+                                   */
+#define VT_INGEST_PARTS_MAX 16
+#define VT_BANNER_SEEN      65536 /* slots of the seen-banner cache: 1 MiB */
 
 static void queue_ack(struct vt_coord *c, struct vt_worker *w, uint64_t seq)
 {
@@ -128,7 +141,62 @@ static const char *check(struct vt_coord *c, const struct vt_worker *w, const st
         return "a TTL above 255";
     if (r->ts_ms < 1000000000000ull || r->ts_ms > (uint64_t)now + 86400000)
         return "a time stamp that is not now";
+    /* What a grab may carry (worker/banner.h): more is not a banner. */
+    if (!r->open && (r->has_banner || r->proto || r->n_labels || r->n_parts))
+        return "a banner on a closed port";
+    if (r->has_banner && r->banner.len > VT_INGEST_BANNER_MAX)
+        return "a banner above 4 KiB";
+    if (r->n_labels > VT_LABELS_MAX || r->n_parts > VT_INGEST_PARTS_MAX)
+        return "too many labels or banner parts";
+    if (r->proto && strlen(r->proto) > 32)
+        return "a protocol name above 32 bytes";
+    for (size_t i = 0; i < r->n_labels; i++)
+        if (strlen(r->labels[i]->key) > VT_LABEL_MAX_KEY ||
+            strlen(r->labels[i]->value) > VT_LABEL_MAX_VALUE)
+            return "a label above its size";
+    for (size_t i = 0; i < r->n_parts; i++)
+        if (strlen(r->parts[i]->matches) > 64 || r->parts[i]->text.len > VT_INGEST_BANNER_MAX)
+            return "a banner part above its size";
     return NULL;
+}
+
+/* ---- banners ---- */
+
+static size_t seen_slot(const uint8_t id[VT_BANNER_ID_LEN])
+{
+    uint32_t h;
+    memcpy(&h, id, sizeof h); /* the id is a hash already */
+    return h % VT_BANNER_SEEN;
+}
+
+static bool banner_seen(struct vt_coord *c, const uint8_t id[VT_BANNER_ID_LEN])
+{
+    return c->banner_seen && !memcmp(c->banner_seen[seen_slot(id)], id, VT_BANNER_ID_LEN);
+}
+
+static void mark_banner_seen(struct vt_coord *c, const uint8_t id[VT_BANNER_ID_LEN])
+{
+    if (!c->banner_seen)
+        c->banner_seen = calloc(VT_BANNER_SEEN, sizeof *c->banner_seen);
+    if (c->banner_seen)
+        memcpy(c->banner_seen[seen_slot(id)], id, VT_BANNER_ID_LEN);
+}
+
+/* The banner record of result r, as the worker identified it. */
+static int put_banner(struct vt_coord *c, const uint8_t id[VT_BANNER_ID_LEN],
+                      const Vantage__Result *r)
+{
+    Vantage__BannerRecord br = VANTAGE__BANNER_RECORD__INIT;
+    br.proto = r->proto;
+    br.has_text = r->has_banner;
+    br.text = r->banner;
+    br.n_parts = r->n_parts;
+    br.parts = r->parts;
+    br.n_labels = r->n_labels;
+    br.labels = r->labels;
+    br.has_first_seen_ms = true;
+    br.first_seen_ms = r->ts_ms;
+    return vt_batch_banner_put(c->batch, id, &br);
 }
 
 /* Writes c->batch with the worker's new seq; 0, or -1 (the session is lost). */
@@ -210,6 +278,12 @@ void vt_ingest_batch(struct vt_coord *c, struct vt_worker *w, const Vantage__Res
     }
     char *sites[1] = {w->site};
     uint64_t add_open = 0, add_closed = 0, dropped = 0;
+    uint8_t(*ids)[VT_BANNER_ID_LEN] = NULL;
+    size_t nids = 0;
+    if (b->n_results && !(ids = malloc(b->n_results * sizeof *ids))) {
+        lose_session(c, w, false);
+        return;
+    }
     for (size_t i = 0; i < b->n_results; i++) {
         const Vantage__Result *r = b->results[i];
         if (vt_targets_contains(&c->optout, r->ip)) {
@@ -224,10 +298,28 @@ void vt_ingest_batch(struct vt_coord *c, struct vt_worker *w, const Vantage__Res
         o.sites = sites;
         o.n_sites = 1;
         o.campaign = k->name;
+        if (r->open && (r->has_banner || r->proto)) {
+            /* The banner once, by content; the observation names it. */
+            uint8_t *id = ids[nids++];
+            vt_banner_id(r->proto, r->banner.data, r->banner.len, id);
+            if (!banner_seen(c, id) && put_banner(c, id, r) != 0) {
+                vt_batch_clear(c->batch);
+                lose_session(c, w, false);
+                free(ids);
+                return;
+            }
+            o.has_banner_id = true;
+            o.banner_id.data = id;
+            o.banner_id.len = VT_BANNER_ID_LEN;
+        }
+        for (size_t j = 0; j < r->n_labels; j++)
+            if (!strcmp(r->labels[j]->key, "truncated"))
+                o.has_truncated = o.truncated = true;
         uint32_t window = (uint32_t)(r->ts_ms / 1000 / c->window_s);
         if (vt_batch_obs_merge(c->batch, window, r->ip, (uint16_t)r->port, &o) != 0) {
             vt_batch_clear(c->batch); /* none of it: not acked, the worker re-sends */
             lose_session(c, w, false);
+            free(ids);
             return;
         }
         /* Counted from one slot per shard only, so that a pair seen from K
@@ -240,8 +332,13 @@ void vt_ingest_batch(struct vt_coord *c, struct vt_worker *w, const Vantage__Res
     uint64_t found[2] = {k->found_open + add_open, k->found_closed + add_closed};
     snprintf(key, sizeof key, "found/%s", k->name);
     vt_batch_meta_put(c->batch, key, found, sizeof found);
-    if (write_batch(c, w, b->seq) != 0)
+    if (write_batch(c, w, b->seq) != 0) {
+        free(ids);
         return;
+    }
+    for (size_t i = 0; i < nids; i++)
+        mark_banner_seen(c, ids[i]);
+    free(ids);
     k->found_open += add_open;
     k->found_closed += add_closed;
     count_turn(c, (struct vt_turn_count){k, w, add_open, add_closed, 0, dropped});
@@ -267,6 +364,8 @@ void vt_ingest_commit(struct vt_coord *c)
          * the kernel may have dropped the pages): never acknowledge it. */
         vt_log("cannot sync the store's log: %zu acks held back; their workers re-send",
                c->npending);
+        if (c->banner_seen) /* what it holds may not be on disk: write banners again */
+            memset(c->banner_seen, 0, VT_BANNER_SEEN * sizeof *c->banner_seen);
         for (size_t i = 0; i < c->npending; i++)
             lose_session(c, c->pending_acks[i].w, true);
         c->npending = 0;
@@ -309,4 +408,6 @@ void vt_ingest_free(struct vt_coord *c)
     c->npending = c->cap_pending = 0;
     vt_batch_free(c->batch);
     c->batch = NULL;
+    free(c->banner_seen);
+    c->banner_seen = NULL;
 }

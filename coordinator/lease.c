@@ -255,6 +255,8 @@ static void send_lease(struct vt_coord *c, struct vt_lease *l)
     m.done = sh->slot[l->slot].done;
     m.rate = l->rate;
     m.probes = k->probes;
+    m.has_banners = k->banners;
+    m.banners = k->banners;
     m.deadline_ms = VT_LEASE_MS;
     Vantage__Range *tr = calloc(cell->targets.n + 1, sizeof *tr),
                    **tp = calloc(cell->targets.n + 1, sizeof *tp);

@@ -21,6 +21,7 @@ static const struct vt_command commands[] = {
     {"campaign", vt_cmd_campaign, "start, follow, pause and cancel scan campaigns"},
     {"query", vt_cmd_query, "print the consolidated results: filter, count, group"},
     {"blocklist", vt_cmd_blocklist, "the opt-out list: networks never to probe"},
+    {"relabel", vt_cmd_relabel, "identify stored banners again with newer rules"},
 };
 
 static void usage(FILE *out)
@@ -37,8 +38,8 @@ static void usage(FILE *out)
                  "  -h, --help     show this help (also 'vantage COMMAND --help')\n"
                  "  -V, --version  show the version\n"
                  "\n"
-                 "The operator commands (worker, campaign, query, blocklist) talk to the\n"
-                 "daemon over its control socket: --control ipc://PATH, or VANTAGE_CONTROL,\n"
+                 "The operator commands (worker, campaign, query, blocklist, relabel) talk to\n"
+                 "the daemon over its control socket: --control ipc://PATH, or VANTAGE_CONTROL,\n"
                  "else ipc:///run/vantage/control.\n"
                  "\n"
                  "Examples:\n"
@@ -46,6 +47,7 @@ static void usage(FILE *out)
                  "  vantage campaign start iot --targets 198.18.0.0/16 --ports 23,80\n"
                  "  vantage campaign status iot --watch\n"
                  "  vantage query --campaign iot --state open --format csv\n"
+                 "  vantage query --label telnet-login --group-by label\n"
                  "\n"
                  "Documentation: docs/operator-guide.md, docs/architecture.md.\n");
 }

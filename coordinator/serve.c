@@ -31,6 +31,7 @@
 #include "cli.h"
 #include "keyring.h"
 #include "keys.h"
+#include "rules.h"
 #include "version.h"
 
 #define PROG         "vantage serve"
@@ -46,7 +47,7 @@ static void on_signal(int sig)
 /* ---- flags and config ---- */
 
 struct serve_opts {
-    char *db, *listen, *control, *key, *blocklist, *window, *config;
+    char *db, *listen, *control, *key, *blocklist, *window, *rules, *config;
     char *unknown; /* the first key of the config file that is no flag */
 };
 
@@ -58,9 +59,19 @@ static int set_opt(struct serve_opts *o, const char *name, const char *value)
                   : !strcmp(name, "key")       ? &o->key
                   : !strcmp(name, "blocklist") ? &o->blocklist
                   : !strcmp(name, "window")    ? &o->window
+                  : !strcmp(name, "rules")     ? &o->rules
                                                : NULL;
     if (!slot)
         return -1;
+    if (slot == &o->rules && *slot) { /* repeatable: one path per line */
+        char *both = malloc(strlen(*slot) + strlen(value) + 2);
+        if (!both)
+            return -1;
+        sprintf(both, "%s\n%s", *slot, value);
+        free(*slot);
+        *slot = both;
+        return 0;
+    }
     free(*slot);
     *slot = strdup(value);
     return 0;
@@ -78,6 +89,7 @@ static int ini_cb(void *arg, const char *section, const char *name, const char *
                    : !strcmp(name, "key")       ? &cli->key
                    : !strcmp(name, "blocklist") ? &cli->blocklist
                    : !strcmp(name, "window")    ? &cli->window
+                   : !strcmp(name, "rules")     ? &cli->rules
                                                 : NULL;
     if (!given) { /* said by vt_cmd_serve, on the one line of the failure */
         if (!o->unknown)
@@ -90,7 +102,8 @@ static int ini_cb(void *arg, const char *section, const char *name, const char *
 static void usage(void)
 {
     printf("usage: vantage serve --db DIR --listen tcp://IP:PORT --control ipc://PATH --key FILE\n"
-           "                     [--blocklist FILE] [--window DUR] [--config FILE]\n"
+           "                     [--blocklist FILE] [--window DUR] [--rules PATH]...\n"
+           "                     [--config FILE]\n"
            "\n"
            "Runs the coordinator: leases campaign shards to enrolled workers over CURVE,\n"
            "stores their results in RocksDB under time windows, and takes the operator's\n"
@@ -111,6 +124,9 @@ static void usage(void)
            "  --blocklist FILE   addresses never to scan; replaces the built-in IANA list\n"
            "  --window DUR       observation window, e.g. 1h (default), 30m, 1d. Fixed\n"
            "                     when the store is created: later, give the same or none\n"
+           "  --rules PATH       more fingerprint rules (Recog XML, a file or a directory)\n"
+           "                     for 'vantage relabel', besides the built-in ones;\n"
+           "                     repeatable (workers identify with their own)\n"
            "  --config FILE      key = value lines, one per flag above (command line wins)\n"
            "\n"
            "SIGTERM stops taking work, commits the writes in flight and exits 0. Under\n"
@@ -304,6 +320,11 @@ static void serve_teardown(struct vt_coord *c)
     zsock_destroy(&c->router);
     vt_keyring_destroy(&c->auth);
     vt_coord_release(c);
+    vt_rules_free(c->rules);
+    vt_rules_free(c->relabel_rules);
+    free(c->relabel_key);
+    c->rules = c->relabel_rules = NULL;
+    c->relabel_key = NULL;
 }
 
 /* Everything up to serving, in an order that fails before it makes: flags,
@@ -326,6 +347,25 @@ static int serve_start(struct vt_coord *c, struct serve_opts *o, char *err, size
     if (o->blocklist ? vt_targets_load_file(&c->base_blocklist, o->blocklist, berr, sizeof berr)
                      : vt_targets_builtin_blocklist(&c->base_blocklist))
         return start_fail(err, errlen, 2, "--blocklist: %s", berr);
+
+    /* The rules relabel uses: a bad path fails the start, before anything is made. */
+    const char *paths[VT_RULES_MAX_PATHS];
+    size_t npaths = 0;
+    char *rules_copy = o->rules ? strdup(o->rules) : NULL;
+    for (char *p = rules_copy, *nl; p && *p; p = nl ? nl + 1 : NULL) {
+        if ((nl = strchr(p, '\n')))
+            *nl = '\0';
+        if (npaths == VT_RULES_MAX_PATHS) {
+            free(rules_copy);
+            return start_fail(err, errlen, 2, "too many --rules: at most %d (give a directory)",
+                              VT_RULES_MAX_PATHS);
+        }
+        paths[npaths++] = p;
+    }
+    c->rules = vt_rules_open(paths, npaths, stderr, berr, sizeof berr);
+    free(rules_copy);
+    if (!c->rules)
+        return start_fail(err, errlen, 2, "%s", berr);
 
     zcert_t *cert = vt_key_load_secret(o->key, "vantage", err, errlen);
     if (!cert)
@@ -514,6 +554,7 @@ int vt_cmd_serve(int argc, char **argv)
         {"key", required_argument, NULL, 'k'},
         {"blocklist", required_argument, NULL, 'b'},
         {"window", required_argument, NULL, 'w'},
+        {"rules", required_argument, NULL, 'R'},
         {"config", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -551,7 +592,7 @@ int vt_cmd_serve(int argc, char **argv)
         if (rc > 0 && file.unknown)
             vt_usage_error(PROG,
                            "%s:%d: unknown key '%s' (the keys are the flags without '--': db, "
-                           "listen, control, key, blocklist, window)",
+                           "listen, control, key, blocklist, window, rules)",
                            cli.config, rc, file.unknown);
         if (rc > 0)
             vt_usage_error(PROG, "%s:%d: bad line (give key = value)", cli.config, rc);
@@ -561,6 +602,7 @@ int vt_cmd_serve(int argc, char **argv)
         o.key = cli.key ? cli.key : file.key;
         o.blocklist = cli.blocklist ? cli.blocklist : file.blocklist;
         o.window = cli.window ? cli.window : file.window;
+        o.rules = cli.rules ? cli.rules : file.rules;
     }
     if (!o.db || !o.listen || !o.control || !o.key)
         vt_usage_error(PROG, "--db, --listen, --control and --key are required");
@@ -570,6 +612,7 @@ int vt_cmd_serve(int argc, char **argv)
     for (int i = 0; i < 2; i++) {
         free(owned[i]->db), free(owned[i]->listen), free(owned[i]->control);
         free(owned[i]->key), free(owned[i]->blocklist), free(owned[i]->window);
+        free(owned[i]->rules);
         free(owned[i]->unknown);
     }
     return rc;

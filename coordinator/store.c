@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include <rocksdb/c.h>
+#include <sodium.h>
 
 enum { CF_DEFAULT, CF_OBS, CF_BANNER, CF_DEVICE, CF_META, CF_COUNT };
 static const char *const cf_names[CF_COUNT] = {"default", "obs", "banner", "device", "meta"};
@@ -95,11 +96,26 @@ static int obs_later(const Vantage__Observation *a, const Vantage__Observation *
     return a->campaign ? strcmp(a->campaign, b->campaign) : 0;
 }
 
+/* Of two observations that carry a banner, the one whose banner the merge
+ * keeps: the later sighting, ties broken by the id's bytes (a total order,
+ * like obs_later). */
+static int banner_later(const Vantage__Observation *a, const Vantage__Observation *b)
+{
+    int c = obs_later(a, b);
+    if (c != 0)
+        return c;
+    if (a->banner_id.len != b->banner_id.len)
+        return a->banner_id.len > b->banner_id.len ? 1 : -1;
+    return memcmp(a->banner_id.data, b->banner_id.data, a->banner_id.len);
+}
+
 /* The merge of any number of observations, borrowing their strings. */
 struct obs_acc {
     size_t n; /* observations added */
     uint64_t first_seen_ms;
     const Vantage__Observation *latest;
+    const Vantage__Observation *latest_banner; /* latest with a banner id, or NULL */
+    bool truncated;                            /* any of them */
     char **sites;
     size_t nsites, cap;
 };
@@ -123,6 +139,11 @@ static int obs_acc_add(struct obs_acc *acc, const Vantage__Observation *o)
         acc->first_seen_ms = o->first_seen_ms;
     if (acc->n == 0 || obs_later(o, acc->latest) > 0)
         acc->latest = o;
+    if (o->has_banner_id && o->banner_id.len &&
+        (!acc->latest_banner || banner_later(o, acc->latest_banner) > 0))
+        acc->latest_banner = o;
+    if (o->has_truncated && o->truncated)
+        acc->truncated = true;
     acc->n++;
     return 0;
 }
@@ -151,6 +172,12 @@ static void obs_acc_result(struct obs_acc *acc, Vantage__Observation *out)
     out->has_ttl = acc->latest->has_ttl;
     out->ttl = acc->latest->ttl;
     out->campaign = acc->latest->campaign;
+    if (acc->latest_banner) {
+        out->has_banner_id = true;
+        out->banner_id = acc->latest_banner->banner_id;
+    }
+    if (acc->truncated)
+        out->has_truncated = out->truncated = true;
     out->n_sites = acc->nsites;
     out->sites = acc->sites;
 }
@@ -188,6 +215,13 @@ int vt_obs_merge(const Vantage__Observation *a, const Vantage__Observation *b,
         goto fail;
     *o = m;
     o->campaign = dup_or_null(m.campaign, &fail);
+    if (m.has_banner_id) {
+        o->banner_id.data = malloc(m.banner_id.len ? m.banner_id.len : 1);
+        if (o->banner_id.data)
+            memcpy(o->banner_id.data, m.banner_id.data, m.banner_id.len);
+        else
+            o->has_banner_id = false, o->banner_id.len = 0, fail = 1;
+    }
     o->sites = m.n_sites ? calloc(m.n_sites, sizeof *o->sites) : NULL;
     if (m.n_sites && !o->sites) {
         o->n_sites = 0;
@@ -439,7 +473,7 @@ const char *vt_store_errmsg(const struct vt_store *s)
 /* ---- batches ---- */
 
 /* The op log: records of  u8 op · u32 key length · u32 value length · key · value. */
-enum { OP_OBS_MERGE = 1, OP_META_PUT, OP_META_DELETE };
+enum { OP_OBS_MERGE = 1, OP_META_PUT, OP_META_DELETE, OP_BANNER_PUT };
 #define OP_HEAD 9
 
 struct vt_batch {
@@ -575,6 +609,9 @@ int vt_store_write(struct vt_store *s, struct vt_batch *b, bool sync, char *err,
             break;
         case OP_META_DELETE:
             rocksdb_writebatch_delete_cf(b->wb, s->cf[CF_META], k, klen);
+            break;
+        case OP_BANNER_PUT:
+            rocksdb_writebatch_put_cf(b->wb, s->cf[CF_BANNER], k, klen, v, vlen);
             break;
         }
         off += OP_HEAD + klen + vlen;
@@ -734,6 +771,81 @@ int vt_meta_scan(struct vt_store *s, const char *prefix,
     }
     free(kbuf);
     if (iter_end(s, it, "cannot scan meta") != 0)
+        rc = -1;
+    return rc;
+}
+
+/* ---- banner ---- */
+
+void vt_banner_id(const char *proto, const void *text, size_t len, uint8_t id[VT_BANNER_ID_LEN])
+{
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, VT_BANNER_ID_LEN);
+    if (proto)
+        crypto_generichash_update(&st, (const uint8_t *)proto, strlen(proto) + 1);
+    else
+        crypto_generichash_update(&st, (const uint8_t *)"", 1);
+    crypto_generichash_update(&st, text, len);
+    crypto_generichash_final(&st, id, VT_BANNER_ID_LEN);
+}
+
+int vt_batch_banner_put(struct vt_batch *b, const uint8_t id[VT_BANNER_ID_LEN],
+                        const Vantage__BannerRecord *rec)
+{
+    size_t n = vantage__banner_record__get_packed_size(rec);
+    uint8_t *v = batch_append(b, OP_BANNER_PUT, id, VT_BANNER_ID_LEN, n);
+    if (!v)
+        return -1;
+    vantage__banner_record__pack(rec, v);
+    return 0;
+}
+
+int vt_banner_get(struct vt_store *s, const uint8_t *id, size_t idlen, Vantage__BannerRecord **rec)
+{
+    char *rerr = NULL;
+    *rec = NULL;
+    rocksdb_pinnableslice_t *ps =
+        rocksdb_get_pinned_cf(s->db, s->ro_get, s->cf[CF_BANNER], (const char *)id, idlen, &rerr);
+    if (rerr) {
+        take_err(s->errmsg, sizeof s->errmsg, "cannot read a banner", rerr);
+        return -1;
+    }
+    if (!ps)
+        return 0;
+    size_t n;
+    const char *v = rocksdb_pinnableslice_value(ps, &n);
+    *rec = vantage__banner_record__unpack(NULL, n, (const uint8_t *)v);
+    rocksdb_pinnableslice_destroy(ps);
+    if (!*rec) {
+        snprintf(s->errmsg, sizeof s->errmsg, "a stored banner does not decode (corrupt value)");
+        return -2;
+    }
+    return 1;
+}
+
+int vt_banner_scan(struct vt_store *s,
+                   int (*cb)(void *arg, const uint8_t *id, size_t idlen,
+                             const Vantage__BannerRecord *rec),
+                   void *arg, size_t *corrupt)
+{
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro_scan, s->cf[CF_BANNER]);
+    int rc = 0;
+    for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        size_t klen, vlen;
+        const char *k = rocksdb_iter_key(it, &klen);
+        const char *v = rocksdb_iter_value(it, &vlen);
+        Vantage__BannerRecord *rec = vantage__banner_record__unpack(NULL, vlen, (const uint8_t *)v);
+        if (!rec) {
+            if (corrupt)
+                (*corrupt)++;
+            continue;
+        }
+        int stop = cb(arg, (const uint8_t *)k, klen, rec);
+        vantage__banner_record__free_unpacked(rec, NULL);
+        if (stop)
+            break;
+    }
+    if (iter_end(s, it, "cannot scan banners") != 0)
         rc = -1;
     return rc;
 }

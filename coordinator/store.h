@@ -5,7 +5,9 @@
  *           written only as merge operands: the merge operator keeps the
  *           earliest first_seen, the latest last_seen (with its state, TTL and
  *           campaign) and the union of sites. No read before write, ever.
- *   banner  hash of banner → banner bytes and fingerprint   (later issues)
+ *   banner  vt_banner_id(proto, text) → Vantage__BannerRecord: the banner's
+ *           text, its parts and labels, written once (put; the same id is the
+ *           same bytes) and rewritten by `vantage relabel`
  *   device  identity · window · ip                           (later issues)
  *   meta    "campaign/…", "shard/…", "worker/…", "lease/…", "seq/<worker>",
  *           "blocklist/…": coordinator state, so a restart resumes;
@@ -32,7 +34,8 @@
 
 #include "vantage.pb-c.h"
 
-#define VT_OBS_KEY_LEN 10
+#define VT_OBS_KEY_LEN   10
+#define VT_BANNER_ID_LEN 16
 
 struct vt_store;
 struct vt_batch;
@@ -104,6 +107,22 @@ struct vt_obs_row {
 int vt_obs_scan(struct vt_store *s, const uint8_t *start, size_t limit,
                 int (*cb)(void *arg, const struct vt_obs_row *row), void *arg,
                 uint8_t next[VT_OBS_KEY_LEN]);
+
+/* banner: the id of a banner is a 16-byte BLAKE2b of its protocol and text. */
+void vt_banner_id(const char *proto, const void *text, size_t len, uint8_t id[VT_BANNER_ID_LEN]);
+/* Puts a banner record into the batch. 0 or -1 (out of memory). */
+int vt_batch_banner_put(struct vt_batch *b, const uint8_t id[VT_BANNER_ID_LEN],
+                        const Vantage__BannerRecord *rec);
+/* Reads the banner with that id: 1 found (*rec to free with
+ * vantage__banner_record__free_unpacked), 0 absent, -1 error, -2 the value is
+ * corrupt (see vt_store_errmsg). */
+int vt_banner_get(struct vt_store *s, const uint8_t *id, size_t idlen, Vantage__BannerRecord **rec);
+/* Calls cb for every banner in id order (cb returns non-zero to stop);
+ * records that do not decode are skipped and counted in *corrupt. 0 or -1. */
+int vt_banner_scan(struct vt_store *s,
+                   int (*cb)(void *arg, const uint8_t *id, size_t idlen,
+                             const Vantage__BannerRecord *rec),
+                   void *arg, size_t *corrupt);
 
 /* Retention: drops every obs record of windows < before (DeleteRange). */
 int vt_store_drop_windows(struct vt_store *s, uint32_t before, char *err, size_t errlen);

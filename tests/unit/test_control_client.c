@@ -403,19 +403,33 @@ static void test_query_jsonl_is_the_daemons_row(void **state)
 static void test_query_csv(void **state)
 {
     char *out = capture_row(VT_QUERY_CSV, NULL);
-    assert_string_equal(out, "ip,port,state,ttl,window,first_seen,last_seen,vantages,campaign\n");
+    assert_string_equal(out, "ip,port,state,ttl,window,first_seen,last_seen,vantages,campaign,"
+                             "proto,vendor,product,device,version,exposure,banner\n");
     free(out);
     json_t *row = json_loads(row_text, 0, NULL);
     out = capture_row(VT_QUERY_CSV, row);
     assert_string_equal(out, "198.18.0.7,23,open,64,498850,2026-11-28T10:00:00.000Z,"
-                             "2026-11-28T10:20:00.500Z,isp-a|isp-b,iot\n");
+                             "2026-11-28T10:20:00.500Z,isp-a|isp-b,iot,,,,,,,\n");
     free(out);
+    /* A service: labels in their columns, the banner's line breaks inside quotes. */
+    json_t *svc = json_pack("{s:s, s:s, s:{s:s, s:s, s:s}}", "proto", "telnet", "banner",
+                            "Serial: X\r\ndvrdvs login:", "labels", "vendor", "Hikvision", "device",
+                            "IP Camera", "exposure", "telnet-login");
+    json_t *srow = json_deep_copy(row);
+    json_object_update(srow, svc);
+    out = capture_row(VT_QUERY_CSV, srow);
+    assert_string_equal(out, "198.18.0.7,23,open,64,498850,2026-11-28T10:00:00.000Z,"
+                             "2026-11-28T10:20:00.500Z,isp-a|isp-b,iot,telnet,Hikvision,,"
+                             "IP Camera,,telnet-login,\"Serial: X\r\ndvrdvs login:\"\n");
+    free(out);
+    json_decref(svc);
+    json_decref(srow);
     /* A field with a comma or a quote is quoted; a missing campaign is empty. */
     json_object_set_new(row, "vantages", json_pack("[s]", "isp \"a\", nl"));
     json_object_set_new(row, "campaign", json_null());
     out = capture_row(VT_QUERY_CSV, row);
     assert_string_equal(out, "198.18.0.7,23,open,64,498850,2026-11-28T10:00:00.000Z,"
-                             "2026-11-28T10:20:00.500Z,\"isp \"\"a\"\", nl\",\n");
+                             "2026-11-28T10:20:00.500Z,\"isp \"\"a\"\", nl\",,,,,,,,\n");
     free(out);
     json_decref(row);
 }

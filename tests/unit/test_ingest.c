@@ -36,7 +36,7 @@ struct world {
 static struct world world(struct vt_coord *c)
 {
     struct world x;
-    x.k = vt_campaign_start(c, "iot", "1.0.0.0/16", "23,80", 1000, 2, 1, 0, err, sizeof err);
+    x.k = vt_campaign_start(c, "iot", "1.0.0.0/16", "23,80", 1000, 2, 1, 0, false, err, sizeof err);
     if (!x.k)
         fail_msg("%s", err);
     x.a = connect_worker(c, "a", "site-a", ANYTHING);

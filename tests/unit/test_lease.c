@@ -29,7 +29,7 @@
 static struct vt_campaign *start(struct vt_coord *c, const char *name, uint64_t rate, unsigned k)
 {
     struct vt_campaign *camp =
-        vt_campaign_start(c, name, "1.0.0.0/16", "23,80", rate, k, 1, 0, err, sizeof err);
+        vt_campaign_start(c, name, "1.0.0.0/16", "23,80", rate, k, 1, 0, false, err, sizeof err);
     if (!camp)
         fail_msg("%s", err);
     return camp;
@@ -551,8 +551,8 @@ static void test_status_counts_shards(void **state)
 static void test_recurring_runs(void **state)
 {
     struct fixture *f = *state;
-    struct vt_campaign *k =
-        vt_campaign_start(f->c, "daily", "1.0.0.0/16", "23,80", 1000, 1, 1, 60, err, sizeof err);
+    struct vt_campaign *k = vt_campaign_start(f->c, "daily", "1.0.0.0/16", "23,80", 1000, 1, 1, 60,
+                                              false, err, sizeof err);
     if (!k)
         fail_msg("%s", err);
     struct vt_worker *w = connect_worker(f->c, "w", "a", ANYTHING);
@@ -786,7 +786,7 @@ static void test_dropped_answers(void **state)
     assert_true(sl->incomplete);
 
     struct vt_campaign *k2 =
-        vt_campaign_start(f->c, "two", "2.0.0.0/16", "23", 1000, 2, 1, 0, err, sizeof err);
+        vt_campaign_start(f->c, "two", "2.0.0.0/16", "23", 1000, 2, 1, 0, false, err, sizeof err);
     assert_non_null(k2);
     vt_campaign_set_state(f->c, k, VT_CAMPAIGN_CANCELLED, err, sizeof err);
     vt_lease_offer(f->c, w);
@@ -912,7 +912,7 @@ static void test_long_port_list_and_huge_rate(void **state)
     for (int p = 1; p < 1200; p += 2)
         snprintf(ports + strlen(ports), sizeof ports - strlen(ports), "%s%d", p > 1 ? "," : "", p);
     struct vt_campaign *k =
-        vt_campaign_start(f->c, "many", "1.0.0.0/24", ports, 1000, 1, 1, 0, err, sizeof err);
+        vt_campaign_start(f->c, "many", "1.0.0.0/24", ports, 1000, 1, 1, 0, false, err, sizeof err);
     if (!k)
         fail_msg("%s", err);
     unsigned nshards = k->nshards;
@@ -921,8 +921,8 @@ static void test_long_port_list_and_huge_rate(void **state)
     k = vt_campaign_by_name(f->c, "many");
     assert_int_equal(k->ports.n, 600);
     assert_int_equal(k->nshards, nshards);
-    struct vt_campaign *fast = vt_campaign_start(f->c, "fast", "1.0.0.0/24", "23",
-                                                 (uint64_t)1 << 62, 1, 1, 0, err, sizeof err);
+    struct vt_campaign *fast = vt_campaign_start(
+        f->c, "fast", "1.0.0.0/24", "23", (uint64_t)1 << 62, 1, 1, 0, false, err, sizeof err);
     assert_non_null(fast);
     assert_true(fast->nshards >= 1);
 }
