@@ -842,11 +842,20 @@ static bool asks_login(const char *text)
     return false;
 }
 
+/* Does the greeting end in a command prompt ("~ # ", "$ ", JetDirect's "> ")? */
+static bool ends_in_prompt(const char *text)
+{
+    size_t len = strlen(text);
+    while (len > 0 && (text[len - 1] == ' ' || text[len - 1] == '\r' || text[len - 1] == '\n'))
+        len--;
+    return len > 0 && strchr("#$>", text[len - 1]) != NULL;
+}
+
 const char *lab_service_exposure(const struct device_type *t, unsigned i)
 {
     switch (lab_service_proto(t, i)) {
     case PROTO_TELNET:
-        if (t->shell)
+        if (t->shell || (t->telnet != NULL && ends_in_prompt(t->telnet)))
             return "telnet-shell";
         return t->telnet != NULL && asks_login(t->telnet) ? "telnet-login" : NULL;
     case PROTO_HTTP:
