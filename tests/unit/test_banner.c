@@ -385,7 +385,8 @@ static void on_done(void *arg, const struct vt_grab *g)
     r->exposure = g->exposure;
     r->host_truncated = g->host_truncated;
     assert_true(g->banner_len <= VT_BANNER_TEXT_MAX);
-    memcpy(r->banner, g->banner, g->banner_len);
+    if (g->banner_len > 0)
+        memcpy(r->banner, g->banner, g->banner_len);
     r->banner_len = g->banner_len;
     r->banner[g->banner_len] = '\0';
     assert_true(g->nparts <= VT_BANNER_PARTS);
