@@ -756,6 +756,8 @@ nomem:
     return -1;
 }
 
+static void quiet(void *context, xmlErrorPtr e) {}
+
 int vt_rules_load_buffer(struct vt_rules *rs, const char *name, const char *xml, size_t len,
                          FILE *warn, char *err, size_t errlen)
 {
@@ -786,10 +788,17 @@ int vt_rules_load_buffer(struct vt_rules *rs, const char *name, const char *xml,
         return -1;
     }
     /* NONET: no fetching of anything named in the file. No NOENT, DTDLOAD
-     * or HUGE: entities stay unexpanded and libxml2's size limits hold. */
+     * or HUGE: entities stay unexpanded and libxml2's size limits hold.
+     * NOERROR keeps the parser quiet, but libxml2's encoding converter
+     * reports to the thread's handler directly: that one is silenced for
+     * the parse (the error still reaches ctxt, and so err). */
+    xmlStructuredErrorFunc old_handler = xmlStructuredError;
+    void *old_context = xmlStructuredErrorContext;
+    xmlSetStructuredErrorFunc(NULL, quiet);
     xmlDocPtr doc = xmlCtxtReadMemory(ctxt, xml, (int)len, name, NULL,
                                       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
                                           XML_PARSE_BIG_LINES);
+    xmlSetStructuredErrorFunc(old_context, old_handler);
     if (!doc) {
         xmlErrorPtr e = xmlCtxtGetLastError(ctxt);
         char msg[200] = "cannot be parsed";
