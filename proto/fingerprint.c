@@ -451,8 +451,11 @@ static int parse_example(xmlNodePtr n, const char *file, struct example *e, FILE
     e->line = xmlGetLineNo(n);
     bool base64 = false;
     size_t nattr = 0;
+    /* Attributes in a namespace (xml:lang, …) are not Recog's: ignored. */
     for (xmlAttrPtr a = n->properties; a; a = a->next) {
         const char *name = (const char *)a->name;
+        if (a->ns)
+            continue;
         if (strcmp(name, "_filename") == 0) {
             warnf(warn, file, e->line,
                   "example read from a file is not supported, example not checked");
@@ -479,7 +482,7 @@ static int parse_example(xmlNodePtr n, const char *file, struct example *e, FILE
     bool oom = false;
     for (xmlAttrPtr a = n->properties; a; a = a->next) {
         const char *name = (const char *)a->name;
-        if (strcmp(name, "_encoding") == 0)
+        if (a->ns || strcmp(name, "_encoding") == 0)
             continue;
         struct expect *x = &e->expect[e->nexpect++];
         x->key = strdup(name);
@@ -614,7 +617,8 @@ static int parse_rule(struct vt_rules *rs, xmlNodePtr n, const char *file, struc
 
     for (xmlNodePtr c = n->children; c; c = c->next) {
         if (is_elem(c, "description") && !r->description) {
-            r->description = xml_take(xmlNodeGetContent(c));
+            xmlChar *x = xmlNodeGetContent(c);
+            r->description = x ? xml_take(x) : strdup("");
             if (!r->description)
                 goto out;
             squeeze(r->description);

@@ -298,7 +298,7 @@ static void test_examples_and_verify(void **state)
         HEAD "<fingerprints matches=\"telnet.banner\">\n"
              "  <fingerprint pattern=\"^(?:\\xff\\xfb.)*\\s*(\\w+) login:$\">\n"
              "    <description>DVR</description>\n"
-             "    <example hw.product=\"NVR\">NVR login:</example>\n"
+             "    <example hw.product=\"NVR\" xml:lang=\"en\">NVR login:</example>\n"
              "    <example _encoding=\"base64\" hw.product=\"DVR\">\n"
              "      //sB//sDDQpEVlIg\n"
              "      bG9naW46</example>\n"
