@@ -74,4 +74,9 @@ void vt_coord_release(struct vt_coord *c)
     vt_targets_free(&c->optout);
     vt_store_close(c->store);
     c->store = NULL;
+    vt_rules_free(c->rules);
+    vt_rules_free(c->relabel_rules);
+    free(c->relabel_key);
+    c->rules = c->relabel_rules = NULL;
+    c->relabel_key = NULL;
 }

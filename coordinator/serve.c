@@ -320,11 +320,6 @@ static void serve_teardown(struct vt_coord *c)
     zsock_destroy(&c->router);
     vt_keyring_destroy(&c->auth);
     vt_coord_release(c);
-    vt_rules_free(c->rules);
-    vt_rules_free(c->relabel_rules);
-    free(c->relabel_key);
-    c->rules = c->relabel_rules = NULL;
-    c->relabel_key = NULL;
 }
 
 /* Everything up to serving, in an order that fails before it makes: flags,

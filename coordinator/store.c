@@ -800,6 +800,16 @@ int vt_batch_banner_put(struct vt_batch *b, const uint8_t id[VT_BANNER_ID_LEN],
     return 0;
 }
 
+int vt_batch_banner_put_packed(struct vt_batch *b, const uint8_t id[VT_BANNER_ID_LEN],
+                               const void *packed, size_t len)
+{
+    uint8_t *v = batch_append(b, OP_BANNER_PUT, id, VT_BANNER_ID_LEN, len);
+    if (!v)
+        return -1;
+    memcpy(v, packed, len);
+    return 0;
+}
+
 int vt_banner_get(struct vt_store *s, const uint8_t *id, size_t idlen, Vantage__BannerRecord **rec)
 {
     char *rerr = NULL;

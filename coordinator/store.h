@@ -113,6 +113,9 @@ void vt_banner_id(const char *proto, const void *text, size_t len, uint8_t id[VT
 /* Puts a banner record into the batch. 0 or -1 (out of memory). */
 int vt_batch_banner_put(struct vt_batch *b, const uint8_t id[VT_BANNER_ID_LEN],
                         const Vantage__BannerRecord *rec);
+/* Puts bytes as they are, unchecked (tests: a corrupt record). 0 or -1. */
+int vt_batch_banner_put_packed(struct vt_batch *b, const uint8_t id[VT_BANNER_ID_LEN],
+                               const void *packed, size_t len);
 /* Reads the banner with that id: 1 found (*rec to free with
  * vantage__banner_record__free_unpacked), 0 absent, -1 error, -2 the value is
  * corrupt (see vt_store_errmsg). */

@@ -142,3 +142,34 @@ json_t *control_request(const char *path, json_t *req, int timeout_ms)
     zsock_destroy(&s);
     return rep;
 }
+
+void batch_init(struct batch *x, uint64_t seq, uint64_t lease_id)
+{
+    vantage__result_batch__init(&x->b);
+    x->b.seq = seq;
+    x->b.lease_id = lease_id;
+    x->b.results = x->rp;
+    x->b.n_results = 0;
+}
+
+Vantage__Result *batch_add(struct batch *x, uint32_t ip, uint32_t port, bool open, uint64_t ts_ms)
+{
+    assert_true(x->b.n_results < 8);
+    Vantage__Result *r = &x->r[x->b.n_results];
+    vantage__result__init(r);
+    r->ip = ip;
+    r->port = port;
+    r->open = open;
+    r->has_ttl = true;
+    r->ttl = 57;
+    r->ts_ms = ts_ms;
+    x->rp[x->b.n_results++] = r;
+    return r;
+}
+
+void ingest(struct vt_coord *c, struct vt_worker *w, struct batch *x)
+{
+    vt_ingest_batch(c, w, &x->b);
+    vt_ingest_commit(c);
+    assert_int_equal(c->npending, 0);
+}

@@ -36,4 +36,15 @@ struct vt_worker *connect_worker(struct vt_coord *c, const char *name, const cha
 /* An enrolled worker says Hello again with policy p. */
 struct vt_worker *connect_worker_again(struct vt_coord *c, const char *name, struct policy p);
 
+/* A result batch of up to 8 results, built on the stack, as a worker sends it. */
+struct batch {
+    Vantage__ResultBatch b;
+    Vantage__Result r[8], *rp[8];
+};
+void batch_init(struct batch *x, uint64_t seq, uint64_t lease_id);
+/* Adds a result (TTL 57) and returns it, for more fields. */
+Vantage__Result *batch_add(struct batch *x, uint32_t ip, uint32_t port, bool open, uint64_t ts_ms);
+/* Ingests x from w and commits (the Acks go nowhere). */
+void ingest(struct vt_coord *c, struct vt_worker *w, struct batch *x);
+
 #endif

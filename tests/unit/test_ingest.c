@@ -47,44 +47,6 @@ static struct world world(struct vt_coord *c)
     return x;
 }
 
-/* A batch of up to 8 results, built on the stack. */
-struct batch {
-    Vantage__ResultBatch b;
-    Vantage__Result r[8], *rp[8];
-};
-
-static void batch_init(struct batch *x, uint64_t seq, uint64_t lease_id)
-{
-    vantage__result_batch__init(&x->b);
-    x->b.seq = seq;
-    x->b.lease_id = lease_id;
-    x->b.results = x->rp;
-    x->b.n_results = 0;
-}
-
-static Vantage__Result *batch_add(struct batch *x, uint32_t ip, uint32_t port, bool open,
-                                  uint64_t ts_ms)
-{
-    assert_true(x->b.n_results < 8);
-    Vantage__Result *r = &x->r[x->b.n_results];
-    vantage__result__init(r);
-    r->ip = ip;
-    r->port = port;
-    r->open = open;
-    r->has_ttl = true;
-    r->ttl = 57;
-    r->ts_ms = ts_ms;
-    x->rp[x->b.n_results++] = r;
-    return r;
-}
-
-static void ingest(struct vt_coord *c, struct vt_worker *w, struct batch *x)
-{
-    vt_ingest_batch(c, w, &x->b);
-    vt_ingest_commit(c);
-    assert_int_equal(c->npending, 0);
-}
-
 /* The store's obs records, as comparable text: "window ip:port open|closed site,site". */
 struct rows {
     size_t n;
@@ -538,6 +500,149 @@ static void test_optout_results_dropped(void **state)
     assert_int_equal(x.a->acked_seq, 1);
 }
 
+/* ---- banners ---- */
+
+static const char hik_banner[] = "Serial: DS-2CD2032-I20160315CCWR111222333\r\n\r\ndvrdvs login:";
+
+/* Gives result r the banner of a Hikvision camera, as a worker with rules
+ * sends it (labels) or without (labels NULL). */
+static void with_banner(Vantage__Result *r, Vantage__Label **labels, size_t nlabels,
+                        Vantage__BannerPart **parts)
+{
+    static Vantage__BannerPart part = VANTAGE__BANNER_PART__INIT;
+    part.matches = "telnet.banner";
+    part.text.data = (uint8_t *)hik_banner;
+    part.text.len = strlen(hik_banner);
+    parts[0] = &part;
+    r->proto = "telnet";
+    r->grab = "ok";
+    r->has_banner = true;
+    r->banner.data = (uint8_t *)hik_banner;
+    r->banner.len = strlen(hik_banner);
+    r->parts = parts;
+    r->n_parts = 1;
+    r->labels = labels;
+    r->n_labels = nlabels;
+}
+
+static int count_banner(void *arg, const uint8_t *id, size_t idlen,
+                        const Vantage__BannerRecord *rec)
+{
+    (*(size_t *)arg)++;
+    return 0;
+}
+
+struct banner_ids {
+    size_t n, with_id;
+    uint8_t id[8][VT_BANNER_ID_LEN];
+};
+
+static int collect_ids(void *arg, const struct vt_obs_row *row)
+{
+    struct banner_ids *b = arg;
+    if (row->obs->has_banner_id && row->obs->banner_id.len == VT_BANNER_ID_LEN && b->with_id < 8)
+        memcpy(b->id[b->with_id++], row->obs->banner_id.data, VT_BANNER_ID_LEN);
+    b->n++;
+    return 0;
+}
+
+/* A banner shared by two devices is stored once, with the worker's labels,
+ * and both records name it; a closed port in the same batch names none. */
+static void test_banner_stored_once(void **state)
+{
+    struct fixture *f = *state;
+    struct world x = world(f->c);
+    uint64_t now = (uint64_t)vt_now_ms();
+    Vantage__Label vendor = VANTAGE__LABEL__INIT, exposure = VANTAGE__LABEL__INIT;
+    vendor.key = "vendor";
+    vendor.value = "Hikvision";
+    exposure.key = "exposure";
+    exposure.value = "telnet-login";
+    Vantage__Label *labels[] = {&vendor, &exposure};
+    Vantage__BannerPart *parts1[1], *parts2[1];
+    struct batch b;
+    batch_init(&b, 1, x.la->id);
+    with_banner(batch_add(&b, IP(1, 0, 0, 5), 23, true, now), labels, 2, parts1);
+    with_banner(batch_add(&b, IP(1, 0, 0, 6), 23, true, now), labels, 2, parts2);
+    batch_add(&b, IP(1, 0, 0, 7), 23, false, now);
+    ingest(f->c, x.a, &b);
+    assert_int_equal(x.a->acked_seq, 1);
+
+    size_t nbanners = 0;
+    assert_int_equal(vt_banner_scan(f->c->store, count_banner, &nbanners, NULL), 0);
+    assert_int_equal(nbanners, 1);
+    struct banner_ids ids = {0};
+    assert_true(vt_obs_scan(f->c->store, NULL, 0, collect_ids, &ids, NULL) >= 0);
+    assert_int_equal(ids.n, 3);
+    assert_int_equal(ids.with_id, 2);
+    assert_memory_equal(ids.id[0], ids.id[1], VT_BANNER_ID_LEN);
+    Vantage__BannerRecord *rec;
+    assert_int_equal(vt_banner_get(f->c->store, ids.id[0], VT_BANNER_ID_LEN, &rec), 1);
+    assert_string_equal(rec->proto, "telnet");
+    assert_int_equal(rec->text.len, strlen(hik_banner));
+    assert_memory_equal(rec->text.data, hik_banner, rec->text.len);
+    assert_int_equal(rec->n_labels, 2);
+    assert_string_equal(rec->labels[0]->value, "Hikvision");
+    assert_int_equal(rec->n_parts, 1);
+    assert_string_equal(rec->parts[0]->matches, "telnet.banner");
+    vantage__banner_record__free_unpacked(rec, NULL);
+
+    /* The same banner after a restart (the seen-cache is gone): still one. */
+    coord_close(f->c);
+    f->c = coord_open(f->dir, f->keydir);
+    x.a = connect_worker_again(f->c, "a", ANYTHING);
+    vt_lease_offer(f->c, x.a);
+    batch_init(&b, 2, x.a->lease_id);
+    Vantage__BannerPart *parts3[1];
+    with_banner(batch_add(&b, IP(1, 0, 0, 8), 23, true, now), labels, 2, parts3);
+    ingest(f->c, x.a, &b);
+    nbanners = 0;
+    assert_int_equal(vt_banner_scan(f->c->store, count_banner, &nbanners, NULL), 0);
+    assert_int_equal(nbanners, 1);
+}
+
+/* What no grabber sends is quarantined whole: a banner on a closed port, a
+ * banner above 4 KiB, an oversized label. */
+static void test_banner_bounds(void **state)
+{
+    struct fixture *f = *state;
+    struct world x = world(f->c);
+    uint64_t now = (uint64_t)vt_now_ms();
+    static uint8_t big[5000];
+    memset(big, 'A', sizeof big);
+    static char long_value[VT_LABEL_MAX_VALUE + 2];
+    memset(long_value, 'v', sizeof long_value - 1);
+    Vantage__Label lab = VANTAGE__LABEL__INIT;
+    lab.key = "vendor";
+    lab.value = long_value;
+    Vantage__Label *labels[] = {&lab};
+    for (int bad = 0; bad < 3; bad++) {
+        struct batch b;
+        Vantage__BannerPart *parts[1];
+        batch_init(&b, (uint64_t)bad + 1, x.la->id);
+        batch_add(&b, IP(1, 0, 0, 9), 80, true, now); /* a good one: it goes too */
+        Vantage__Result *r = batch_add(&b, IP(1, 0, 0, 5), 23, bad != 0, now);
+        with_banner(r, NULL, 0, parts);
+        if (bad == 1) {
+            r->banner.data = big;
+            r->banner.len = sizeof big;
+        }
+        if (bad == 2) {
+            r->labels = labels;
+            r->n_labels = 1;
+        }
+        ingest(f->c, x.a, &b);
+        assert_true(quarantined(f->c, "a", (uint64_t)bad + 1));
+        assert_int_equal(x.a->acked_seq, (uint64_t)bad + 1); /* acked: kept, not lost */
+    }
+    struct rows r;
+    scan(f->c, &r);
+    assert_int_equal(r.n, 0);
+    size_t nbanners = 0;
+    assert_int_equal(vt_banner_scan(f->c->store, count_banner, &nbanners, NULL), 0);
+    assert_int_equal(nbanners, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -553,6 +658,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_credit_enforced, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scope_checked_at_ingest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_optout_results_dropped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_banner_stored_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_banner_bounds, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
