@@ -48,6 +48,7 @@ enum kind {
 };
 
 #define HOLD_MS   150
+#define SSH_FP    "SHA256:/z7bfLnEoCCT3hVi6VwWBqGz3o3FOZrNDLBbpAnFBrI"
 #define MAX_LIS   64
 #define MAX_CONNS 128
 
@@ -164,6 +165,15 @@ static bool conn_send(struct conn *c, uint64_t now)
         if (c->sent == 0) {
             static const char id[] = "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u2\r\n";
             n = (size_t)send(c->fd, id, sizeof(id) - 1, MSG_NOSIGNAL);
+        } else if (!c->answered && memmem(c->req, c->req_len, "\r\n", 2) != NULL &&
+                   c->req_len > 200) {
+            /* Our identification and KEXINIT came: a KEX_ECDH_REPLY whose host
+             * key blob is the 16 bytes "hostkey-blob-000" (packet length 32,
+             * padding 6, payload 31 + string K_S + 5 bytes). */
+            static const char reply[] = "\0\0\0\x20\x06\x1f\0\0\0\x10hostkey-blob-000"
+                                        "\0\0\0\0\0\0\0\0\0\0\0";
+            send(c->fd, reply, sizeof(reply) - 1, MSG_NOSIGNAL);
+            c->answered = true;
         }
         break;
     case K_HTTP:
@@ -497,6 +507,8 @@ static void test_each_kind(void **st)
     expect(&rs->r[K_SSH], "ssh", VT_GRAB_OK, "ssh", NULL);
     assert_string_equal(rs->r[K_SSH].banner, "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u2");
     assert_string_equal(part_of(&rs->r[K_SSH], "ssh.banner"), "OpenSSH_9.2p1 Debian-2+deb12u2");
+    /* echo -n hostkey-blob-000 | sha256sum, in base64 without padding */
+    assert_string_equal(part_of(&rs->r[K_SSH], "ssh.hostkey"), SSH_FP);
     expect(&rs->r[K_ENDLESS], "endless stream", VT_GRAB_DEADLINE, "telnet", NULL);
     assert_true(rs->r[K_ENDLESS].banner_len > 0);
     expect(&rs->r[K_DRIP], "byte at a time", VT_GRAB_OK, "telnet", "telnet-login");
