@@ -244,6 +244,17 @@ struct vt_grabber *vt_grabber_new(const struct vt_grabber_config *cfg, char *err
                  g->cfg.concurrency, g->cfg.queue);
         goto fail;
     }
+    /* Each connection is a descriptor: raise the soft limit up to the hard
+     * one if need be (Debian's soft default, 1024, is below 1000 + margin). */
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur < (rlim_t)g->cfg.concurrency + 64) {
+        struct rlimit want = rl;
+        want.rlim_cur = (rlim_t)g->cfg.concurrency + 64;
+        if (rl.rlim_max != RLIM_INFINITY && want.rlim_cur > rl.rlim_max)
+            want.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+            rl = want;
+    }
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
         rl.rlim_cur < (rlim_t)g->cfg.concurrency + 64) {
         snprintf(err, errlen,
