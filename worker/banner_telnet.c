@@ -103,22 +103,29 @@ static bool ends_with_ci(const char *t, size_t n, const char *word)
     return true;
 }
 
-/* What the end of the text asks for. A login prompt may be followed by any
- * whitespace ("Username:\n" is common); a shell prompt is a '#', '$' or '>'
- * followed by spaces on the last line ("root@x:~# ", "BusyBox … # "). */
+/* What the end of the text asks for. A login prompt is a word and a colon,
+ * with spaces before the colon or not ("Username :" is Technicolor's), and
+ * may be followed by any whitespace ("Username:\n" is common); a shell prompt
+ * is a '#', '$' or '>' followed by spaces on the last line ("root@x:~# ",
+ * "BusyBox … # "). */
 static enum tn_prompt tn_prompt_of(const char *t, size_t n)
 {
-    static const char *const login[] = {"login:",    "username:", "user name:", "user:",
-                                        "password:", "passwd:",   "account:",   "login as:"};
+    static const char *const login[] = {"login",    "username", "user name", "user",
+                                        "password", "passwd",   "account",   "login as"};
     size_t end = n;
 
     while (end > 0 && is_space(t[end - 1]))
         end--;
     if (end == 0)
         return TN_NONE;
-    for (size_t i = 0; i < sizeof(login) / sizeof(login[0]); i++)
-        if (ends_with_ci(t, end, login[i]))
-            return TN_LOGIN;
+    if (t[end - 1] == ':') {
+        size_t word_end = end - 1;
+        while (word_end > 0 && (t[word_end - 1] == ' ' || t[word_end - 1] == '\t'))
+            word_end--;
+        for (size_t i = 0; i < sizeof(login) / sizeof(login[0]); i++)
+            if (ends_with_ci(t, word_end, login[i]))
+                return TN_LOGIN;
+    }
     char last = t[end - 1];
     if ((last == '#' || last == '$' || last == '>') && end < n && t[end] == ' ') {
         for (size_t i = end; i < n; i++)

@@ -153,6 +153,8 @@ static void test_prompts(void **st)
         {"MikroTik v6.42.3 (stable)\r\nLogin: ", "telnet-login", VT_BM_DONE},
         {"Welcome\r\nUSER NAME:", "telnet-login", VT_BM_DONE},
         {"Password:\r\n", "telnet-login", VT_BM_DONE},
+        {"Technicolor TG582n\r\nUsername : ", "telnet-login", VT_BM_DONE},
+        {"Note: ", NULL, VT_BM_MORE}, /* a colon after a word that asks nothing */
         {"\r\n\r\nBusyBox v1.19.4 (2013-07-01) built-in shell (ash)\r\n# ", "telnet-shell",
          VT_BM_DONE},
         {"root@cam:~# ", "telnet-shell", VT_BM_DONE},
