@@ -164,7 +164,8 @@ static void query_usage(void)
            "  -v, --vantage SITE        only rows that SITE saw (among others)\n"
            "  -l, --label TEXT          only rows with a label whose value is TEXT (case\n"
            "                            aside), e.g. Hikvision or telnet-login; KEY=TEXT\n"
-           "                            for one label, e.g. device=DVR\n"
+           "                            for one label, e.g. device=DVR; repeatable (all\n"
+           "                            must hold)\n"
 
            "\n"
            "T is an RFC 3339 time (2026-11-28T10:00:00Z, 2026-11-28T11:00:00+01:00), a\n"
@@ -214,7 +215,10 @@ static int group_row(struct groups *g, json_t *row)
         char key[VT_LABEL_MAX_VALUE * 2 + 4];
         int rc = -1;
         if (vendor && device) {
-            snprintf(key, sizeof key, "%s %s", vendor, device);
+            if (!strcmp(vendor, "-") && !strcmp(device, "-"))
+                snprintf(key, sizeof key, "(not identified)");
+            else
+                snprintf(key, sizeof key, "%s %s", vendor, device);
             rc = group_add(g, key);
         }
         free(vendor);
@@ -329,7 +333,8 @@ int vt_cmd_query(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *control = NULL, *campaign = NULL, *state = NULL, *vantage = NULL, *label = NULL;
+    const char *control = NULL, *campaign = NULL, *state = NULL, *vantage = NULL;
+    json_t *labels = json_array(); /* every --label must hold */
     const char *group_by = NULL;
     char prefix[24] = "";
     uint64_t port = 0;
@@ -379,7 +384,9 @@ int vt_cmd_query(int argc, char **argv)
         case 'l':
             if (!*optarg || strlen(optarg) > VT_LABEL_MAX_KEY + 1 + VT_LABEL_MAX_VALUE)
                 vt_usage_error(PROG, "bad --label: give a label value, or KEY=VALUE");
-            label = optarg;
+            if (json_array_size(labels) == 16)
+                vt_usage_error(PROG, "too many --label: at most 16");
+            json_array_append_new(labels, json_string(optarg));
             break;
         case 'g': {
             static const char *const groupable[] = {"port",    "state",    "campaign", "vantage",
@@ -438,8 +445,9 @@ int vt_cmd_query(int argc, char **argv)
         rc |= json_object_set_new(filters, "until_ms", json_integer(until));
     if (!rc && vantage)
         rc |= json_object_set_new(filters, "vantage", json_string(vantage));
-    if (!rc && label)
-        rc |= json_object_set_new(filters, "label", json_string(label));
+    if (!rc && json_array_size(labels))
+        rc |= json_object_set_new(filters, "labels", json_incref(labels));
+    json_decref(labels);
     if (rc) {
         json_decref(filters);
         vt_fatal("vantage", "cannot build the request (is every argument valid UTF-8 text?)");

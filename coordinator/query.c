@@ -31,7 +31,8 @@ struct cached_banner {
 
 struct query {
     struct vt_coord *c;
-    const char *campaign, *state, *vantage, *label;
+    const char *campaign, *state, *vantage;
+    json_t *labels; /* strings that must all match, or NULL */
     json_int_t port;
     struct vt_targets prefix;
     bool has_prefix;
@@ -135,9 +136,14 @@ static int query_row(void *arg, const struct vt_obs_row *row)
     }
     json_t *shown = o->has_banner_id ? banner_shown(q, o->banner_id.data, o->banner_id.len) : NULL;
     json_t *labels = json_object_get(shown, "labels");
-    if (q->label && (!labels || !label_matches(labels, q->label))) {
-        json_decref(sites);
-        return 0;
+    size_t li;
+    json_t *want;
+    json_array_foreach(q->labels, li, want)
+    {
+        if (!labels || !label_matches(labels, json_string_value(want))) {
+            json_decref(sites);
+            return 0;
+        }
     }
     char ip[16], fs[32], ls[32];
     json_t *r = json_pack(
@@ -160,7 +166,7 @@ json_t *vt_query_run(struct vt_coord *c, json_t *req)
                       .campaign = vt_req_str(req, "campaign"),
                       .state = vt_req_str(req, "state"),
                       .vantage = vt_req_str(req, "vantage"),
-                      .label = vt_req_str(req, "label"),
+                      .labels = json_object_get(req, "labels"),
                       .port = vt_req_num(req, "port", 0),
                       .since = vt_req_num(req, "since_ms", 0),
                       .until = vt_req_num(req, "until_ms", 0),
@@ -169,6 +175,15 @@ json_t *vt_query_run(struct vt_coord *c, json_t *req)
         q.limit = 10000;
     if (q.state && strcmp(q.state, "open") && strcmp(q.state, "closed"))
         return vt_reply_fail("query: state is open or closed");
+    size_t li;
+    json_t *want;
+    if (q.labels && (!json_is_array(q.labels) || json_array_size(q.labels) > 16))
+        return vt_reply_fail("query: labels is a list of at most 16 strings");
+    json_array_foreach(q.labels, li, want)
+    {
+        if (!json_is_string(want) || !*json_string_value(want))
+            return vt_reply_fail("query: labels is a list of at most 16 strings");
+    }
     const char *prefix = vt_req_str(req, "prefix");
     char err[256] = "";
     if (prefix) {

@@ -3,7 +3,8 @@
 # what is needed, builds, brings up an Internet of simulated IoT devices in
 # network namespaces, scans it once by hand with `vantage-worker scan`, then
 # runs the cluster — a coordinator and one worker per vantage — through a
-# 3-vantage campaign, prints the consolidated result next to the ground truth,
+# 3-vantage campaign with banners, prints the consolidated result and the devices
+# it identified (vendor, type, exposure) next to the ground truth,
 # and takes the lab down again (also on failure). No packet leaves the lab.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -71,7 +72,7 @@ echo "against the ground truth: $("$TRUTHCMP" --truth "$TRUTH" --vantage 1 "$WOR
 echo "first results (JSON Lines, as vantage-worker writes them):"
 head -3 "$WORK/v1.jsonl" | sed 's/^/  /'
 
-say "2. the cluster: a coordinator in vl-coord, one worker per vantage, a 3-vantage campaign"
+say "2. the cluster: a coordinator in vl-coord, one worker per vantage, a 3-vantage campaign with banners"
 VANTAGE=$REPO/build/coordinator/vantage
 export VANTAGE_CONTROL=ipc://$WORK/control
 "$VANTAGE" keygen --out "$WORK/coord.key" >/dev/null
@@ -92,7 +93,7 @@ done
 sleep 2
 "$VANTAGE" worker list
 "$VANTAGE" campaign start iot --targets 198.18.0.0/16 --ports "$PORTS" --rate 300000 \
-  --vantages $VANTAGES --probes 2 >/dev/null
+  --vantages $VANTAGES --probes 2 --banners >/dev/null
 "$VANTAGE" campaign wait iot --timeout 240
 "$VANTAGE" campaign status iot
 
@@ -107,5 +108,20 @@ jq -r '.vantages | length' "$WORK/all.jsonl" | sort | uniq -c | awk '{printf "  
 echo "a record seen from a blocked network (only the other vantages could see it):"
 net=$(jq -r '.blocked[0].network' "$TRUTH")
 jq -c -s --arg p "${net%.0/24}." 'map(select(.ip | startswith($p))) | .[0]' "$WORK/all.jsonl" | sed 's/^/  /'
+
+say "3. what the devices are: banners grabbed and identified by the workers (Recog-format rules)"
+"$REPO/build/tests/lab/bannercmp" --truth "$TRUTH" "$WORK/all.jsonl" 2>/dev/null | grep -v ' type ' |
+  sed 's/^bannercmp: /against the ground truth: /'
+echo "open services by vendor and device type (vantage query --state open --group-by label):"
+"$VANTAGE" query --state open --group-by label >"$WORK/labels.txt"
+head -16 "$WORK/labels.txt"
+echo "what is exposed (--group-by exposure: a login prompt or page reachable, or a shell with no login):"
+"$VANTAGE" query --state open --group-by exposure
+echo "a camera with a telnet login prompt, as stored (vantage query --label telnet-login --label vendor=hikvision):"
+"$VANTAGE" query --label telnet-login --label vendor=hikvision --format jsonl >"$WORK/login.jsonl"
+jq -c '{ip, port, proto, banner, vendor: .labels.vendor, device: .labels.device, product: .labels.product}' "$WORK/login.jsonl" >"$WORK/login.txt"
+head -2 "$WORK/login.txt" | sed 's/^/  /'
+echo "services on a port that is not their protocol's (telnet on 8000/81, HTTP on 2323, SSH):"
+jq -r 'select(.state == "open" and ((.proto == "telnet" and .port != 23 and .port != 2323) or (.proto == "http" and .port == 2323) or .proto == "ssh")) | "\(.port)/\(.proto)"' "$WORK/all.jsonl" | sort | uniq -c | sed 's/^/  /'
 
 say "done; the lab is taken down"
