@@ -238,6 +238,11 @@ struct vt_grabber *vt_grabber_new(const struct vt_grabber_config *cfg, char *err
     if (g->cfg.user_agent == NULL)
         g->cfg.user_agent = VT_BANNER_USER_AGENT;
     g->ep = -1;
+    if (!vt_banner_user_agent_ok(g->cfg.user_agent)) {
+        snprintf(err, errlen, "banner grabber: bad User-Agent (printable ASCII, 1-%d characters)",
+                 VT_BANNER_USER_AGENT_MAX);
+        goto fail;
+    }
 
     if (g->cfg.concurrency > 1000000 || g->cfg.queue > 1u << 26) {
         snprintf(err, errlen, "banner grabber: concurrency %u or queue %u too large",
@@ -630,6 +635,15 @@ static void sweep(struct vt_grabber *g, uint64_t now)
 }
 
 /* ---- the API ---- */
+
+bool vt_banner_user_agent_ok(const char *ua)
+{
+    size_t n = 0;
+    for (; ua[n]; n++)
+        if (ua[n] < 0x20 || ua[n] > 0x7e) /* no CR or LF: it goes into a header line */
+            return false;
+    return n >= 1 && n <= VT_BANNER_USER_AGENT_MAX;
+}
 
 int vt_grabber_add(struct vt_grabber *g, uint32_t addr, uint16_t port, uint64_t ticket)
 {

@@ -34,6 +34,12 @@
  * project and where a network owner can opt out. */
 #define VT_BANNER_USER_AGENT "vantage/" VANTAGE_VERSION " (+https://vantage.example/opt-out)"
 
+#define VT_BANNER_USER_AGENT_MAX 256
+
+/* Is ua fit for the User-Agent header: 1-256 printable ASCII characters
+ * (no CR or LF, which would let it write other headers)? */
+bool vt_banner_user_agent_ok(const char *ua);
+
 #define VT_BANNER_TEXT_MAX 2048 /* bytes of display banner kept */
 #define VT_BANNER_PARTS    8
 

@@ -23,13 +23,14 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "banner.h"
 #include "config.h"
-#include "rules.h"
 #include "keys.h"
 #include "lease.h"
 #include "link.h"
 #include "policy.h"
 #include "priv.h"
+#include "rules.h"
 #include "spool.h"
 #include "uplink.h"
 
@@ -93,6 +94,9 @@ static void run_usage(void)
         "      --host-cap N          banner grabs per address and lease (default 32)\n"
         "      --rules PATH          more fingerprint rules (Recog XML file or directory),\n"
         "                            repeatable; the built-in rules always load\n"
+        "      --user-agent TEXT     User-Agent of the HTTP probe of banner grabs; name\n"
+        "                            the survey and its opt-out page (default\n"
+        "                            \"" VT_BANNER_USER_AGENT "\")\n"
         "  -f, --config FILE         read 'key = value' settings; flags override them\n"
         "\n"
         "Example (the lab, tests/lab/README):\n"
@@ -175,7 +179,8 @@ int vt_cmd_run(int argc, char **argv)
         OPT_SPOOL_MAX,
         OPT_BANNER_CONC,
         OPT_HOST_CAP,
-        OPT_RULES
+        OPT_RULES,
+        OPT_USER_AGENT
     };
     static const struct option opts[] = {
         {"coordinator", required_argument, NULL, 'c'},
@@ -195,6 +200,7 @@ int vt_cmd_run(int argc, char **argv)
         {"banner-concurrency", required_argument, NULL, OPT_BANNER_CONC},
         {"host-cap", required_argument, NULL, OPT_HOST_CAP},
         {"rules", required_argument, NULL, OPT_RULES},
+        {"user-agent", required_argument, NULL, OPT_USER_AGENT},
         {"config", required_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -293,17 +299,8 @@ int vt_cmd_run(int argc, char **argv)
         fprintf(stderr, "vantage-worker: warning: no CAP_NET_RAW, so every lease will fail to open "
                         "its raw sockets (start as root, or grant it once with 'setcap "
                         "cap_net_raw+ep $(command -v vantage-worker)')\n");
-    const char *spool_dir = cfg.spool ? cfg.spool : VT_SPOOL_DEFAULT_DIR;
-
-    /* The spool is opened (its directory fd kept) while we may still be
-     * root, and handed to the user first, who writes to it from then on. */
-    if (vt_run_as_own_dir(&as, spool_dir, err, sizeof err) != 0)
-        vt_fatal(PROG, "%s", err);
-    struct vt_spool *spool = vt_spool_open(spool_dir, spool_max, 0, err, sizeof err);
-    if (!spool)
-        vt_fatal(PROG, "%s", err);
-
-    /* Rules are loaded before the fork, so every scan process has them. */
+    /* Banner settings and rules: checked (and the rules loaded) before anything
+     * is made, and before the fork, so every scan process has them. */
     struct vt_lease_banners banners = {0};
     uint64_t num;
     if (cfg.banner_concurrency) {
@@ -316,6 +313,12 @@ int vt_cmd_run(int argc, char **argv)
         if (vt_parse_u64(cfg.host_cap, 1, 65536, &num) != 0)
             vt_usage_error(PROG, "bad --host-cap '%s': give 1-65536", cfg.host_cap);
         banners.host_cap = (unsigned)num;
+    }
+    if (cfg.user_agent) {
+        if (!vt_banner_user_agent_ok(cfg.user_agent))
+            vt_usage_error(PROG, "bad --user-agent: give 1-%d printable ASCII characters",
+                           VT_BANNER_USER_AGENT_MAX);
+        banners.user_agent = cfg.user_agent;
     }
     const char *rule_paths[VT_RULES_MAX_PATHS];
     size_t nrule_paths = 0;
@@ -332,6 +335,16 @@ int vt_cmd_run(int argc, char **argv)
     if (!rules)
         vt_fatal(PROG, "%s", err);
     banners.rules = rules;
+
+    const char *spool_dir = cfg.spool ? cfg.spool : VT_SPOOL_DEFAULT_DIR;
+
+    /* The spool is opened (its directory fd kept) while we may still be
+     * root, and handed to the user first, who writes to it from then on. */
+    if (vt_run_as_own_dir(&as, spool_dir, err, sizeof err) != 0)
+        vt_fatal(PROG, "%s", err);
+    struct vt_spool *spool = vt_spool_open(spool_dir, spool_max, 0, err, sizeof err);
+    if (!spool)
+        vt_fatal(PROG, "%s", err);
 
     /* Before any thread or ZeroMQ context: the process that will fork scans. */
     struct vt_lease_runner *runner =

@@ -66,6 +66,8 @@ static void scan_usage(void)
            "                          host truncated (default 32)\n"
            "      --rules PATH        load more fingerprint rules (Recog XML: a file or a\n"
            "                          directory); repeatable; the built-in rules always load\n"
+           "      --user-agent TEXT   the HTTP probe's User-Agent; name yourself and your\n"
+           "                          opt-out page (default \"" VT_BANNER_USER_AGENT "\")\n"
            "\n"
            "Output fields: ip, port, state (open|closed), ttl, ts (RFC 3339, UTC, ms); with\n"
            "--banners, for open ports also grab (how it ended), proto, banner and labels\n"
@@ -128,7 +130,8 @@ int vt_cmd_scan(int argc, char **argv)
         OPT_BANNER_CONC,
         OPT_BANNER_TIMEOUT,
         OPT_HOST_CAP,
-        OPT_RULES
+        OPT_RULES,
+        OPT_USER_AGENT
     };
     static const struct option opts[] = {
         {"ports", required_argument, NULL, 'p'},
@@ -150,6 +153,7 @@ int vt_cmd_scan(int argc, char **argv)
         {"banner-timeout", required_argument, NULL, OPT_BANNER_TIMEOUT},
         {"host-cap", required_argument, NULL, OPT_HOST_CAP},
         {"rules", required_argument, NULL, OPT_RULES},
+        {"user-agent", required_argument, NULL, OPT_USER_AGENT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -164,6 +168,7 @@ int vt_cmd_scan(int argc, char **argv)
     uint64_t banner_conc = 1000, banner_timeout = 10, host_cap = 32;
     const char *rule_paths[VT_RULES_MAX_PATHS];
     size_t nrule_paths = 0;
+    const char *user_agent = NULL;
     char err[512];
 
     opterr = 0;
@@ -244,6 +249,14 @@ int vt_cmd_scan(int argc, char **argv)
             if (vt_parse_u64(optarg, 1, 65536, &host_cap) != 0)
                 vt_usage_error(PROG, "bad --host-cap '%s': give 1-65536", optarg);
             break;
+        case OPT_USER_AGENT:
+            if (!vt_banner_user_agent_ok(optarg))
+                vt_usage_error(PROG,
+                               "bad --user-agent: give 1-%d printable ASCII characters, e.g. "
+                               "\"survey/1.0 (+https://example.org/opt-out)\"",
+                               VT_BANNER_USER_AGENT_MAX);
+            user_agent = optarg;
+            break;
         case OPT_RULES:
             if (nrule_paths == VT_RULES_MAX_PATHS)
                 vt_usage_error(PROG, "too many --rules: at most %d (give a directory)",
@@ -269,8 +282,8 @@ int vt_cmd_scan(int argc, char **argv)
         vt_usage_error(PROG, "bad --format '%s': give %s", format, vt_output_names());
     if (shard_n > 1 && !seed_given)
         vt_usage_error(PROG, "--shard needs --seed, so that every shard walks one order");
-    if (!banners && nrule_paths)
-        vt_usage_error(PROG, "--rules identifies banners: give --banners too");
+    if (!banners && (nrule_paths || user_agent))
+        vt_usage_error(PROG, "--rules and --user-agent are for banners: give --banners too");
 
     struct vt_ports ports;
     if (vt_ports_parse(&ports, ports_arg, err, sizeof err) != 0)
@@ -343,7 +356,8 @@ int vt_cmd_scan(int argc, char **argv)
             .grab = {.concurrency = (unsigned)banner_conc,
                      .deadline_ms = (unsigned)banner_timeout * 1000,
                      .host_cap = (unsigned)host_cap,
-                     .source_ip = source_ip},
+                     .source_ip = source_ip,
+                     .user_agent = user_agent},
             .rules = rules,
             .rate = rate,
             .debt = &debt,

@@ -33,6 +33,7 @@ static const struct {
     FIELD("banner-concurrency", banner_concurrency),
     FIELD("host-cap", host_cap),
     FIELD("rules", rules),
+    FIELD("user-agent", user_agent),
 };
 
 #define NFIELDS (sizeof fields / sizeof fields[0])

@@ -416,6 +416,7 @@ static int scan_main(int fd, const struct vt_lease_link *link, const struct vt_p
         struct vt_enrich_config ec = {
             .grab = {.concurrency = banners->concurrency,
                      .host_cap = banners->host_cap,
+                     .user_agent = banners->user_agent,
                      .source_ip = link->source_ip},
             .rules = banners->rules,
             .rate = rate,

@@ -56,6 +56,7 @@ struct vt_lease_banners {
     const struct vt_rules *rules; /* loaded before the fork; NULL: no identification */
     unsigned concurrency;         /* 0: the grabber's default */
     unsigned host_cap;            /* 0: the grabber's default */
+    const char *user_agent;       /* NULL: VT_BANNER_USER_AGENT */
 };
 
 struct vt_lease_runner;

@@ -38,6 +38,14 @@ expect 2 'bad --exclude: it removes every address of --scope' "${BASE[@]}" \
 expect 2 'bad --exclude' "${BASE[@]}" --scope 198.18.0.0/16 --exclude "@$WORK/no-such-file"
 expect 2 'never runs as root' "${BASE[@]}" --scope 198.18.0.0/16 --user root
 expect 2 "no user 'no-such-user-vt'" "${BASE[@]}" --scope 198.18.0.0/16 --user no-such-user-vt
+# Banner settings: bad values, a rules path that is not there, a rule file
+# that is not Recog's: one line, and nothing made.
+expect 2 'bad --banner-concurrency' "${BASE[@]}" --scope 198.18.0.0/16 --banner-concurrency 0
+expect 2 'bad --host-cap' "${BASE[@]}" --scope 198.18.0.0/16 --host-cap x
+expect 2 'bad --user-agent' "${BASE[@]}" --scope 198.18.0.0/16 --user-agent "$(printf 'a\r\nX-Evil: 1')"
+expect 1 "--rules $WORK/no-rules" "${BASE[@]}" --scope 198.18.0.0/16 --rules "$WORK/no-rules"
+echo '<html><body>not rules</body></html>' >"$WORK/page.xml"
+expect 1 "--rules $WORK/page.xml" "${BASE[@]}" --scope 198.18.0.0/16 --rules "$WORK/page.xml"
 [ ! -e "$WORK/spool" ] || fail "a refused run created its spool"
 
 # Every flag is a config key: scope, exclude and user from the file.
