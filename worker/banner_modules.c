@@ -46,6 +46,8 @@ const struct vt_banner_module *vt_banner_detect(const uint8_t *buf, size_t n, bo
 {
     bool maybe = false;
 
+    if (n == 0) /* nothing to tell by (the engine never asks so; a caller might) */
+        return final ? &vt_banner_generic : NULL;
     for (size_t i = 0; modules[i] != NULL; i++) {
         if (modules[i] == &vt_banner_generic)
             continue;
