@@ -344,21 +344,7 @@ static int serve_start(struct vt_coord *c, struct serve_opts *o, char *err, size
         return start_fail(err, errlen, 2, "--blocklist: %s", berr);
 
     /* The rules relabel uses: a bad path fails the start, before anything is made. */
-    const char *paths[VT_RULES_MAX_PATHS];
-    size_t npaths = 0;
-    char *rules_copy = o->rules ? strdup(o->rules) : NULL;
-    for (char *p = rules_copy, *nl; p && *p; p = nl ? nl + 1 : NULL) {
-        if ((nl = strchr(p, '\n')))
-            *nl = '\0';
-        if (npaths == VT_RULES_MAX_PATHS) {
-            free(rules_copy);
-            return start_fail(err, errlen, 2, "too many --rules: at most %d (give a directory)",
-                              VT_RULES_MAX_PATHS);
-        }
-        paths[npaths++] = p;
-    }
-    c->rules = vt_rules_open(paths, npaths, stderr, berr, sizeof berr);
-    free(rules_copy);
+    c->rules = vt_rules_open_lines(o->rules, stderr, berr, sizeof berr);
     if (!c->rules)
         return start_fail(err, errlen, 2, "%s", berr);
 

@@ -19,4 +19,8 @@
 struct vt_rules *vt_rules_open(const char *const *paths, size_t npaths, FILE *warn, char *err,
                                size_t errlen);
 
+/* The same from the paths of a repeatable --rules as a config keeps them:
+ * one per line (NULL or "": none). */
+struct vt_rules *vt_rules_open_lines(const char *lines, FILE *warn, char *err, size_t errlen);
+
 #endif

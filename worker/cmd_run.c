@@ -320,18 +320,7 @@ int vt_cmd_run(int argc, char **argv)
                            VT_BANNER_USER_AGENT_MAX);
         banners.user_agent = cfg.user_agent;
     }
-    const char *rule_paths[VT_RULES_MAX_PATHS];
-    size_t nrule_paths = 0;
-    for (char *p = cfg.rules, *nl; p && *p; p = nl ? nl + 1 : NULL) {
-        nl = strchr(p, '\n');
-        if (nl)
-            *nl = '\0';
-        if (nrule_paths == VT_RULES_MAX_PATHS)
-            vt_usage_error(PROG, "too many --rules: at most %d (give a directory)",
-                           VT_RULES_MAX_PATHS);
-        rule_paths[nrule_paths++] = p;
-    }
-    struct vt_rules *rules = vt_rules_open(rule_paths, nrule_paths, stderr, err, sizeof err);
+    struct vt_rules *rules = vt_rules_open_lines(cfg.rules, stderr, err, sizeof err);
     if (!rules)
         vt_fatal(PROG, "%s", err);
     banners.rules = rules;

@@ -555,6 +555,38 @@ static void test_window_fixed_at_creation(void **state)
     daemon_stop(&d);
 }
 
+/* --rules: a path that is not there, or a file that is not Recog's, stops the
+ * start with one line naming it (exit 2); a good one is loaded. */
+static void test_rules_checked_at_start(void **state)
+{
+    (void)state;
+    char rules[160], page[160], ctl_ep[170];
+    path_in(rules, sizeof rules, "good-rules.xml");
+    path_in(page, sizeof page, "page.xml");
+    FILE *f = fopen(rules, "w");
+    assert_non_null(f);
+    fputs("<fingerprints matches=\"html_title\"><fingerprint pattern=\"^Test$\">"
+          "<description>t</description><example>Test</example>"
+          "<param pos=\"0\" name=\"hw.vendor\" value=\"T\"/></fingerprint></fingerprints>\n",
+          f);
+    fclose(f);
+    f = fopen(page, "w");
+    assert_non_null(f);
+    fputs("<html><body>not rules</body></html>\n", f);
+    fclose(f);
+    struct daemon d;
+    daemon_start(&d, "rules", "--rules", rules, NULL);
+    daemon_stop(&d);
+    ipc_of(ctl_ep, sizeof ctl_ep, d.control);
+    struct outcome o;
+    run_serve(&o, DB_FLAGS(d.db, d.listen, ctl_ep), "--key", t.key, "--rules", "/nonexistent.xml",
+              NULL);
+    expect_refusal(&o, 2, "--rules /nonexistent.xml", NULL);
+    run_serve(&o, DB_FLAGS(d.db, d.listen, ctl_ep), "--key", t.key, "--rules", rules, "--rules",
+              page, NULL);
+    expect_refusal(&o, 2, page, NULL);
+}
+
 /* A secret key file others can read is refused, as ssh does; a .pub file too. */
 static void test_key_file_modes(void **state)
 {
@@ -790,6 +822,7 @@ int main(void)
         cmocka_unit_test(test_worker_add_refusals),
         cmocka_unit_test(test_refused_handshake_is_logged_once),
         cmocka_unit_test(test_guard_fails_closed),
+        cmocka_unit_test(test_rules_checked_at_start),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
