@@ -193,6 +193,7 @@ struct vt_coord {
     /* The fingerprint rules `vantage relabel` applies: built-in + serve --rules,
      * and the last set a relabel request named (relabel.c), with its key. */
     struct vt_rules *rules;
+    char *rules_lines; /* serve --rules, one path per line, or NULL */
     struct vt_rules *relabel_rules;
     char *relabel_key;
 

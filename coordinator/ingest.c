@@ -37,8 +37,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define VT_INGEST_BANNER_MAX 4096 /* bytes of banner or of one part (worker/banner.h caps lower)   \
-                                   */
+#define VT_INGEST_BANNER_MAX                                                                       \
+    4096 /* bytes of banner or of one part (worker/banner.h caps lower)                            \
+          */
 #define VT_INGEST_PARTS_MAX 16
 #define VT_BANNER_SEEN      65536 /* slots of the seen-banner cache: 1 MiB */
 
@@ -182,21 +183,28 @@ static void mark_banner_seen(struct vt_coord *c, const uint8_t id[VT_BANNER_ID_L
         memcpy(c->banner_seen[seen_slot(id)], id, VT_BANNER_ID_LEN);
 }
 
-/* The banner record of result r, as the worker identified it. */
+/* The banner record of result r, as the worker identified it. Labels of the
+ * host rather than the banner (truncated: the observation keeps it) stay out:
+ * many hosts share one banner record. */
 static int put_banner(struct vt_coord *c, const uint8_t id[VT_BANNER_ID_LEN],
                       const Vantage__Result *r)
 {
+    Vantage__Label *labels[VT_LABELS_MAX];
+    size_t n = 0;
+    for (size_t i = 0; i < r->n_labels && n < VT_LABELS_MAX; i++)
+        if (strcmp(r->labels[i]->key, "truncated") != 0)
+            labels[n++] = r->labels[i];
     Vantage__BannerRecord br = VANTAGE__BANNER_RECORD__INIT;
     br.proto = r->proto;
     br.has_text = r->has_banner;
     br.text = r->banner;
     br.n_parts = r->n_parts;
     br.parts = r->parts;
-    br.n_labels = r->n_labels;
-    br.labels = r->labels;
+    br.n_labels = n;
+    br.labels = labels;
     br.has_first_seen_ms = true;
     br.first_seen_ms = r->ts_ms;
-    return vt_batch_banner_put(c->batch, id, &br);
+    return vt_batch_banner_add(c->batch, id, &br);
 }
 
 /* Writes c->batch with the worker's new seq; 0, or -1 (the session is lost). */
@@ -301,7 +309,7 @@ void vt_ingest_batch(struct vt_coord *c, struct vt_worker *w, const Vantage__Res
         if (r->open && (r->has_banner || r->proto)) {
             /* The banner once, by content; the observation names it. */
             uint8_t *id = ids[nids++];
-            vt_banner_id(r->proto, r->banner.data, r->banner.len, id);
+            vt_banner_id(r->proto, r->banner.data, r->banner.len, r->parts, r->n_parts, id);
             if (!banner_seen(c, id) && put_banner(c, id, r) != 0) {
                 vt_batch_clear(c->batch);
                 lose_session(c, w, false);

@@ -77,6 +77,8 @@ void vt_coord_release(struct vt_coord *c)
     vt_rules_free(c->rules);
     vt_rules_free(c->relabel_rules);
     free(c->relabel_key);
+    free(c->rules_lines);
+    c->rules_lines = NULL;
     c->rules = c->relabel_rules = NULL;
     c->relabel_key = NULL;
 }

@@ -4,9 +4,9 @@
  * A banner record keeps the parts its grabber read (Result.parts); relabel
  * feeds them to the rules as the worker did and replaces the labels the
  * rules give (vendor, product, device, version, cpe and the raw Recog
- * fields), keeping those the grabber gave (exposure). The rules are the
- * daemon's (built-in + serve --rules) plus any `rules` paths the request
- * names (read by the daemon), loaded once per distinct set and kept.
+ * fields), keeping those the grabber gave (exposure, ssh.hostkey). The rules
+ * are the daemon's (built-in + serve --rules) plus any `rules` paths the
+ * request names (read by the daemon), loaded once per distinct set and kept.
  *
  * One request does one page, so the loop that the workers need never
  * stalls: without `since`, VT_RELABEL_PAGE banners in id order from
@@ -26,7 +26,7 @@
 /* Labels only the grabber sets: relabel keeps them. */
 static bool grabber_label(const char *key)
 {
-    return !strcmp(key, "exposure") || !strcmp(key, "truncated");
+    return !strcmp(key, "exposure") || !strcmp(key, "ssh.hostkey");
 }
 
 struct relabel {
@@ -171,20 +171,32 @@ static const struct vt_rules *request_rules(struct vt_coord *c, json_t *req, cha
         free(key);
         return c->relabel_rules;
     }
-    const char *p[VT_RULES_MAX_PATHS];
-    size_t n = 0, i;
+    /* The daemon's own paths first, then the request's: one path per line. */
+    size_t len = c->rules_lines ? strlen(c->rules_lines) + 1 : 1, i;
     json_t *v;
     json_array_foreach(paths, i, v)
     {
-        if (!json_is_string(v) || n == VT_RULES_MAX_PATHS) {
+        if (!json_is_string(v) || strchr(json_string_value(v), '\n')) {
             free(key);
-            snprintf(err, errlen, "relabel: rules is a list of at most %d paths",
-                     VT_RULES_MAX_PATHS);
+            snprintf(err, errlen, "relabel: rules is a list of paths");
             return NULL;
         }
-        p[n++] = json_string_value(v);
+        len += strlen(json_string_value(v)) + 1;
     }
-    struct vt_rules *rs = vt_rules_open(p, n, NULL, err, errlen);
+    char *lines = malloc(len);
+    if (!lines) {
+        free(key);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    char *p = lines;
+    p += sprintf(p, "%s", c->rules_lines ? c->rules_lines : "");
+    json_array_foreach(paths, i, v)
+    {
+        p += sprintf(p, "%s%s", p == lines ? "" : "\n", json_string_value(v));
+    }
+    struct vt_rules *rs = vt_rules_open_lines(lines, NULL, err, errlen);
+    free(lines);
     if (!rs) {
         free(key);
         return NULL;

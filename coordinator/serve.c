@@ -345,6 +345,7 @@ static int serve_start(struct vt_coord *c, struct serve_opts *o, char *err, size
 
     /* The rules relabel uses: a bad path fails the start, before anything is made. */
     c->rules = vt_rules_open_lines(o->rules, stderr, berr, sizeof berr);
+    c->rules_lines = o->rules ? strdup(o->rules) : NULL;
     if (!c->rules)
         return start_fail(err, errlen, 2, "%s", berr);
 

@@ -346,6 +346,78 @@ static const char *obs_merge_name(void *state)
     return "vantage.obs.v1";
 }
 
+/* ---- the banner merge operator: the first record stays ----
+ *
+ * Ingest writes a banner as a merge operand, never reading first; a record
+ * already there (the first sighting's, or what `vantage relabel` put) wins
+ * over every operand, and among operands the oldest wins. So a banner seen
+ * again after a restart, or by another worker, never undoes a relabel nor
+ * moves its first_seen. A value that does not decode yields to the first
+ * operand that does. */
+
+static bool banner_decodes(const char *v, size_t len)
+{
+    Vantage__BannerRecord *r = vantage__banner_record__unpack(NULL, len, (const uint8_t *)v);
+    if (r)
+        vantage__banner_record__free_unpacked(r, NULL);
+    return r != NULL;
+}
+
+static char *copy_value(const char *v, size_t len, size_t *new_len)
+{
+    char *c = malloc(len ? len : 1);
+    if (c && len)
+        memcpy(c, v, len);
+    *new_len = c ? len : 0;
+    return c;
+}
+
+static char *banner_full_merge(void *state, const char *key, size_t key_len, const char *existing,
+                               size_t existing_len, const char *const *ops, const size_t *lens,
+                               int nops, unsigned char *success, size_t *new_len)
+{
+    const char *pick = NULL;
+    size_t pick_len = 0;
+    if (existing && banner_decodes(existing, existing_len)) {
+        pick = existing;
+        pick_len = existing_len;
+    }
+    for (int i = 0; !pick && i < nops; i++)
+        if (banner_decodes(ops[i], lens[i])) {
+            pick = ops[i];
+            pick_len = lens[i];
+        }
+    if (!pick && existing) { /* nothing decodes: leave what was there */
+        pick = existing;
+        pick_len = existing_len;
+    }
+    char *v = pick ? copy_value(pick, pick_len, new_len) : malloc(1);
+    if (!pick)
+        *new_len = 0;
+    *success = v != NULL;
+    return v;
+}
+
+static char *banner_partial_merge(void *state, const char *key, size_t key_len,
+                                  const char *const *ops, const size_t *lens, int nops,
+                                  unsigned char *success, size_t *new_len)
+{
+    for (int i = 0; i < nops; i++)
+        if (banner_decodes(ops[i], lens[i])) {
+            char *v = copy_value(ops[i], lens[i], new_len);
+            *success = v != NULL;
+            return v ? v : malloc(1);
+        }
+    *success = 0;
+    *new_len = 0;
+    return malloc(1);
+}
+
+static const char *banner_merge_name(void *state)
+{
+    return "vantage.banner.first.v1";
+}
+
 /* ---- opening ---- */
 
 /* Options of the obs family: a write-heavy stream of small merge operands on a
@@ -404,9 +476,15 @@ static rocksdb_t *try_open(struct vt_store *s, const char *dir, int compress, ch
 {
     rocksdb_options_t *dbo = db_options();
     rocksdb_options_t *obs = obs_options(s->cache, compress);
-    const rocksdb_options_t *cfo[CF_COUNT] = {dbo, obs, dbo, dbo, dbo};
+    rocksdb_options_t *banner = db_options();
+    rocksdb_options_set_merge_operator(
+        banner,
+        rocksdb_mergeoperator_create(NULL, obs_merge_destroy, banner_full_merge,
+                                     banner_partial_merge, obs_delete_value, banner_merge_name));
+    const rocksdb_options_t *cfo[CF_COUNT] = {dbo, obs, banner, dbo, dbo};
 
     rocksdb_t *db = rocksdb_open_column_families(dbo, dir, CF_COUNT, cf_names, cfo, s->cf, rerr);
+    rocksdb_options_destroy(banner);
     rocksdb_options_destroy(obs);
     rocksdb_options_destroy(dbo);
     return db;
@@ -473,7 +551,7 @@ const char *vt_store_errmsg(const struct vt_store *s)
 /* ---- batches ---- */
 
 /* The op log: records of  u8 op · u32 key length · u32 value length · key · value. */
-enum { OP_OBS_MERGE = 1, OP_META_PUT, OP_META_DELETE, OP_BANNER_PUT };
+enum { OP_OBS_MERGE = 1, OP_META_PUT, OP_META_DELETE, OP_BANNER_PUT, OP_BANNER_MERGE };
 #define OP_HEAD 9
 
 struct vt_batch {
@@ -612,6 +690,9 @@ int vt_store_write(struct vt_store *s, struct vt_batch *b, bool sync, char *err,
             break;
         case OP_BANNER_PUT:
             rocksdb_writebatch_put_cf(b->wb, s->cf[CF_BANNER], k, klen, v, vlen);
+            break;
+        case OP_BANNER_MERGE:
+            rocksdb_writebatch_merge_cf(b->wb, s->cf[CF_BANNER], k, klen, v, vlen);
             break;
         }
         off += OP_HEAD + klen + vlen;
@@ -777,27 +858,53 @@ int vt_meta_scan(struct vt_store *s, const char *prefix,
 
 /* ---- banner ---- */
 
-void vt_banner_id(const char *proto, const void *text, size_t len, uint8_t id[VT_BANNER_ID_LEN])
+/* Each field with its length first, so that no two different banners hash
+ * the same bytes. */
+static void hash_field(crypto_generichash_state *st, const void *p, size_t len)
+{
+    uint8_t n[8];
+    for (int i = 0; i < 8; i++)
+        n[i] = (uint8_t)((uint64_t)len >> (8 * i));
+    crypto_generichash_update(st, n, sizeof n);
+    if (len)
+        crypto_generichash_update(st, p, len);
+}
+
+void vt_banner_id(const char *proto, const void *text, size_t len,
+                  Vantage__BannerPart *const *parts, size_t nparts, uint8_t id[VT_BANNER_ID_LEN])
 {
     crypto_generichash_state st;
     crypto_generichash_init(&st, NULL, 0, VT_BANNER_ID_LEN);
-    if (proto)
-        crypto_generichash_update(&st, (const uint8_t *)proto, strlen(proto) + 1);
-    else
-        crypto_generichash_update(&st, (const uint8_t *)"", 1);
-    crypto_generichash_update(&st, text, len);
+    hash_field(&st, proto, proto ? strlen(proto) : 0);
+    hash_field(&st, text, len);
+    for (size_t i = 0; i < nparts; i++) {
+        hash_field(&st, parts[i]->matches, strlen(parts[i]->matches));
+        hash_field(&st, parts[i]->text.data, parts[i]->text.len);
+    }
     crypto_generichash_final(&st, id, VT_BANNER_ID_LEN);
+}
+
+static int banner_op(struct vt_batch *b, int op, const uint8_t id[VT_BANNER_ID_LEN],
+                     const Vantage__BannerRecord *rec)
+{
+    size_t n = vantage__banner_record__get_packed_size(rec);
+    uint8_t *v = batch_append(b, op, id, VT_BANNER_ID_LEN, n);
+    if (!v)
+        return -1;
+    vantage__banner_record__pack(rec, v);
+    return 0;
 }
 
 int vt_batch_banner_put(struct vt_batch *b, const uint8_t id[VT_BANNER_ID_LEN],
                         const Vantage__BannerRecord *rec)
 {
-    size_t n = vantage__banner_record__get_packed_size(rec);
-    uint8_t *v = batch_append(b, OP_BANNER_PUT, id, VT_BANNER_ID_LEN, n);
-    if (!v)
-        return -1;
-    vantage__banner_record__pack(rec, v);
-    return 0;
+    return banner_op(b, OP_BANNER_PUT, id, rec);
+}
+
+int vt_batch_banner_add(struct vt_batch *b, const uint8_t id[VT_BANNER_ID_LEN],
+                        const Vantage__BannerRecord *rec)
+{
+    return banner_op(b, OP_BANNER_MERGE, id, rec);
 }
 
 int vt_batch_banner_put_packed(struct vt_batch *b, const uint8_t id[VT_BANNER_ID_LEN],

@@ -5,9 +5,10 @@
  *           written only as merge operands: the merge operator keeps the
  *           earliest first_seen, the latest last_seen (with its state, TTL and
  *           campaign) and the union of sites. No read before write, ever.
- *   banner  vt_banner_id(proto, text) → Vantage__BannerRecord: the banner's
- *           text, its parts and labels, written once (put; the same id is the
- *           same bytes) and rewritten by `vantage relabel`
+ *   banner  vt_banner_id(proto, text, parts) → Vantage__BannerRecord: the
+ *           banner's text, its parts and labels; the first record of an id
+ *           stays (ingest merges, the merge operator keeps the first), and
+ *           only `vantage relabel` rewrites it (put)
  *   device  identity · window · ip                           (later issues)
  *   meta    "campaign/…", "shard/…", "worker/…", "lease/…", "seq/<worker>",
  *           "blocklist/…": coordinator state, so a restart resumes;
@@ -108,9 +109,17 @@ int vt_obs_scan(struct vt_store *s, const uint8_t *start, size_t limit,
                 int (*cb)(void *arg, const struct vt_obs_row *row), void *arg,
                 uint8_t next[VT_OBS_KEY_LEN]);
 
-/* banner: the id of a banner is a 16-byte BLAKE2b of its protocol and text. */
-void vt_banner_id(const char *proto, const void *text, size_t len, uint8_t id[VT_BANNER_ID_LEN]);
-/* Puts a banner record into the batch. 0 or -1 (out of memory). */
+/* banner: the id of a banner is a 16-byte BLAKE2b of its protocol, text and
+ * parts: what differs in any of them (an SSH host key is a part) is another
+ * record. */
+void vt_banner_id(const char *proto, const void *text, size_t len,
+                  Vantage__BannerPart *const *parts, size_t nparts, uint8_t id[VT_BANNER_ID_LEN]);
+/* A banner as ingest writes it: a merge operand that takes effect only if
+ * no record of that id exists (the first record stays: see store.c). 0 or
+ * -1 (out of memory). */
+int vt_batch_banner_add(struct vt_batch *b, const uint8_t id[VT_BANNER_ID_LEN],
+                        const Vantage__BannerRecord *rec);
+/* Replaces the record of that id (relabel). 0 or -1 (out of memory). */
 int vt_batch_banner_put(struct vt_batch *b, const uint8_t id[VT_BANNER_ID_LEN],
                         const Vantage__BannerRecord *rec);
 /* Puts bytes as they are, unchecked (tests: a corrupt record). 0 or -1. */

@@ -45,6 +45,7 @@ struct vt_enrich {
     pthread_cond_t not_full, wake;
     struct vt_result *ring; /* VT_ENRICH_QUEUE results, svc unused */
     uint64_t in_seq, out_seq;
+    _Atomic uint64_t passed; /* results through: written on, dropped or opted out */
     struct report reports[PENDING_REPORTS];
     unsigned nreports;
     bool finishing, abandon, sink_failed;
@@ -127,6 +128,14 @@ static void grab_done(void *arg, const struct vt_grab *g)
             identified = true;
     if (g->exposure)
         vt_labels_set(&e->labels, "exposure", g->exposure, true);
+    for (size_t i = 0; i < g->nparts; i++)
+        if (!strcmp(g->parts[i].matches, "ssh.hostkey")) { /* no rule matches it: show it */
+            char fp[128];
+            size_t n = g->parts[i].len < sizeof fp - 1 ? g->parts[i].len : sizeof fp - 1;
+            memcpy(fp, g->parts[i].text, n);
+            fp[n] = '\0';
+            vt_labels_set(&e->labels, "ssh.hostkey", fp, true);
+        }
     if (g->host_truncated)
         vt_labels_set(&e->labels, "truncated", "true", true);
     e->stats.grabs++;
@@ -144,6 +153,7 @@ static void grab_done(void *arg, const struct vt_grab *g)
     };
     struct vt_result r = {g->addr, g->port, VT_STATE_OPEN, f.ttl, f.ts_ms, &svc};
     write_on(e, &r);
+    atomic_fetch_add(&e->passed, 1);
 }
 
 /* ---- the thread ---- */
@@ -178,6 +188,7 @@ static void take_results(struct vt_enrich *e)
         const struct vt_targets *optout = e->cfg.blocklist ? atomic_load(e->cfg.blocklist) : NULL;
         if (optout && vt_targets_contains(optout, r.addr)) {
             /* Opted out since it was found: no connection, no result. */
+            atomic_fetch_add(&e->passed, 1);
         } else if (r.state == VT_STATE_OPEN) {
             if (!e->put) {
                 if (vt_ratelimit_take(&e->pace, now, 1) == 0)
@@ -194,9 +205,11 @@ static void take_results(struct vt_enrich *e)
                 inflight_take(e, ticket, &f);
                 r.svc = NULL;
                 write_on(e, &r);
+                atomic_fetch_add(&e->passed, 1);
             }
         } else {
             write_on(e, &r);
+            atomic_fetch_add(&e->passed, 1);
         }
         pthread_mutex_lock(&e->mu);
         e->out_seq++;
@@ -374,6 +387,15 @@ void vt_enrich_progress(void *arg, uint64_t done, bool finished, uint64_t droppe
         e->reports[e->nreports++] = rep;
     pthread_cond_signal(&e->wake);
     pthread_mutex_unlock(&e->mu);
+}
+
+uint64_t vt_enrich_pending(struct vt_enrich *e)
+{
+    pthread_mutex_lock(&e->mu);
+    uint64_t in = e->in_seq;
+    pthread_mutex_unlock(&e->mu);
+    uint64_t passed = atomic_load(&e->passed);
+    return in > passed ? in - passed : 0;
 }
 
 int vt_enrich_finish(struct vt_enrich *e, bool abandon, struct vt_enrich_stats *st, char *err,

@@ -601,6 +601,69 @@ static void test_banner_stored_once(void **state)
     assert_int_equal(nbanners, 1);
 }
 
+/* One SSH line on two hosts with their own host keys is two banner records
+ * (the key is a device's identity, not the firmware's); a host's truncated
+ * label goes to its observation, not into the banner all its peers share. */
+static void test_banner_parts_and_host_labels(void **state)
+{
+    struct fixture *f = *state;
+    struct world x = world(f->c);
+    uint64_t now = (uint64_t)vt_now_ms();
+    static const char line[] = "dropbear_2017.75";
+    static const char *keys[] = {"SHA256:aaaa", "SHA256:bbbb"};
+    Vantage__BannerPart ssh[2], key[2], *parts[2][2];
+    Vantage__Label trunc = VANTAGE__LABEL__INIT, *labels[] = {&trunc};
+    trunc.key = "truncated";
+    trunc.value = "true";
+    struct batch b;
+    batch_init(&b, 1, x.la->id);
+    for (int i = 0; i < 2; i++) {
+        vantage__banner_part__init(&ssh[i]);
+        vantage__banner_part__init(&key[i]);
+        ssh[i].matches = "ssh.banner";
+        ssh[i].text.data = (uint8_t *)line;
+        ssh[i].text.len = strlen(line);
+        key[i].matches = "ssh.hostkey";
+        key[i].text.data = (uint8_t *)keys[i];
+        key[i].text.len = strlen(keys[i]);
+        parts[i][0] = &ssh[i];
+        parts[i][1] = &key[i];
+        Vantage__Result *r = batch_add(&b, IP(1, 0, 0, 20 + i), 23, true, now);
+        r->proto = "ssh";
+        r->has_banner = true;
+        r->banner.data = (uint8_t *)line;
+        r->banner.len = strlen(line);
+        r->parts = parts[i];
+        r->n_parts = 2;
+        if (i == 1) {
+            r->labels = labels;
+            r->n_labels = 1;
+        }
+    }
+    ingest(f->c, x.a, &b);
+    size_t nbanners = 0;
+    assert_int_equal(vt_banner_scan(f->c->store, count_banner, &nbanners, NULL), 0);
+    assert_int_equal(nbanners, 2);
+    struct banner_ids ids = {0};
+    assert_true(vt_obs_scan(f->c->store, NULL, 0, collect_ids, &ids, NULL) >= 0);
+    assert_int_equal(ids.with_id, 2);
+    for (int i = 0; i < 2; i++) {
+        Vantage__BannerRecord *rec;
+        assert_int_equal(vt_banner_get(f->c->store, ids.id[i], VT_BANNER_ID_LEN, &rec), 1);
+        for (size_t j = 0; j < rec->n_labels; j++)
+            assert_string_not_equal(rec->labels[j]->key, "truncated");
+        vantage__banner_record__free_unpacked(rec, NULL);
+    }
+    json_t *req = json_pack("{s:s}", "cmd", "query");
+    json_t *rep = vt_query_run(f->c, req);
+    json_decref(req);
+    json_t *rows = json_object_get(rep, "rows");
+    assert_int_equal(json_array_size(rows), 2);
+    assert_null(json_object_get(json_array_get(rows, 0), "truncated")); /* 1.0.0.20 */
+    assert_true(json_is_true(json_object_get(json_array_get(rows, 1), "truncated")));
+    json_decref(rep);
+}
+
 /* What no grabber sends is quarantined whole: a banner on a closed port, a
  * banner above 4 KiB, an oversized label. */
 static void test_banner_bounds(void **state)
@@ -660,6 +723,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_optout_results_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_banner_stored_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_banner_bounds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_banner_parts_and_host_labels, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,13 +28,8 @@ static const char hik[] = "Serial: DS-2CD2032-I20160315CCWR111222333\r\n\r\ndvrd
 /* Worker a holds a lease of campaign iot (1.0.0.0/16 × 23,80) and sends the
  * camera's banner for 1.0.0.5:23 with only the grabber's exposure label, as
  * a worker with no rule for it would, and an unlabelled banner-less 1.0.0.6:80. */
-static void store_unnamed_camera(struct vt_coord *c)
+static void send_unnamed_camera(struct vt_coord *c, struct vt_worker *a, uint64_t seq)
 {
-    if (!vt_campaign_start(c, "iot", "1.0.0.0/16", "23,80", 1000, 1, 1, 0, true, err, sizeof err))
-        fail_msg("%s", err);
-    struct vt_worker *a = connect_worker(c, "a", "site-a", ANYTHING);
-    vt_lease_offer(c, a);
-    assert_int_not_equal(a->lease_id, 0);
     Vantage__Label exposure = VANTAGE__LABEL__INIT;
     exposure.key = "exposure";
     exposure.value = "telnet-login";
@@ -45,7 +40,7 @@ static void store_unnamed_camera(struct vt_coord *c)
     part.text.len = strlen(hik);
     struct batch b;
     uint64_t now = (uint64_t)vt_now_ms();
-    batch_init(&b, 1, a->lease_id);
+    batch_init(&b, seq, a->lease_id);
     Vantage__Result *r = batch_add(&b, IP(1, 0, 0, 5), 23, true, now);
     r->proto = "telnet";
     r->has_banner = true;
@@ -57,7 +52,18 @@ static void store_unnamed_camera(struct vt_coord *c)
     r->n_labels = 1;
     batch_add(&b, IP(1, 0, 0, 6), 80, true, now);
     ingest(c, a, &b);
-    assert_int_equal(a->acked_seq, 1);
+    assert_int_equal(a->acked_seq, seq);
+}
+
+static struct vt_worker *store_unnamed_camera(struct vt_coord *c)
+{
+    if (!vt_campaign_start(c, "iot", "1.0.0.0/16", "23,80", 1000, 1, 1, 0, true, err, sizeof err))
+        fail_msg("%s", err);
+    struct vt_worker *a = connect_worker(c, "a", "site-a", ANYTHING);
+    vt_lease_offer(c, a);
+    assert_int_not_equal(a->lease_id, 0);
+    send_unnamed_camera(c, a, 1);
+    return a;
 }
 
 static json_t *run(json_t *(*fn)(struct vt_coord *, json_t *), struct vt_coord *c, json_t *req)
@@ -90,7 +96,7 @@ static const char *row_label(json_t *row, const char *key)
 static void test_relabel_names_stored_banners(void **state)
 {
     struct fixture *f = *state;
-    store_unnamed_camera(f->c);
+    struct vt_worker *a = store_unnamed_camera(f->c);
     json_t *rows = query_label(f->c, "Hikvision");
     assert_int_equal(json_array_size(rows), 0); /* not named yet */
     json_decref(rows);
@@ -131,6 +137,18 @@ static void test_relabel_names_stored_banners(void **state)
     assert_int_equal(json_array_size(json_object_get(rep2, "rows")), 0);
     json_decref(rep2);
 
+    /* The worker sends the camera again, still without the vendor, also after
+     * a restart (the seen-ids cache is gone): the relabelled record stays. */
+    send_unnamed_camera(f->c, a, 2);
+    coord_close(f->c);
+    f->c = coord_open(f->dir, f->keydir);
+    a = connect_worker_again(f->c, "a", ANYTHING);
+    vt_lease_offer(f->c, a);
+    send_unnamed_camera(f->c, a, 3);
+    rows = query_label(f->c, "hikvision");
+    assert_int_equal(json_array_size(rows), 1);
+    json_decref(rows);
+
     /* Again: nothing changes. With --since: the same banner, found by its rows. */
     rep = run(vt_relabel_run, f->c, json_pack("{s:s}", "cmd", "relabel"));
     assert_int_equal(json_integer_value(json_object_get(rep, "changed")), 0);
@@ -150,7 +168,11 @@ static void test_relabel_skips_corrupt_records(void **state)
     struct fixture *f = *state;
     store_unnamed_camera(f->c);
     uint8_t id[VT_BANNER_ID_LEN];
-    vt_banner_id("telnet", hik, strlen(hik), id);
+    Vantage__BannerPart part = VANTAGE__BANNER_PART__INIT, *parts[] = {&part};
+    part.matches = "telnet.banner";
+    part.text.data = (uint8_t *)hik;
+    part.text.len = strlen(hik);
+    vt_banner_id("telnet", hik, strlen(hik), parts, 1, id);
     Vantage__BannerRecord *rec;
     assert_int_equal(vt_banner_get(f->c->store, id, sizeof id, &rec), 1);
     vantage__banner_record__free_unpacked(rec, NULL);
