@@ -105,14 +105,14 @@ int vt_campaign_status_print(FILE *out, json_t *st, int64_t now_ms)
     rc |= fprintf(out, "campaign %s: %s (run %" JSON_INTEGER_FORMAT ", %s)\n",
                   str_or(st, "name", "?"), state, int_or(st, "run", 0), buf2) < 0;
     json_int_t k = int_or(st, "vantages", 1);
-    rc |=
-        fprintf(out,
-                "  space      %" JSON_INTEGER_FORMAT " addresses x ports %s, %" JSON_INTEGER_FORMAT
-                " probe%s each, rate %" JSON_INTEGER_FORMAT "/s, %" JSON_INTEGER_FORMAT
-                " vantage%s\n",
-                int_or(st, "targets", 0), str_or(st, "ports", "?"), int_or(st, "probes", 1),
-                int_or(st, "probes", 1) == 1 ? "" : "s", int_or(st, "rate", 0), k,
-                k == 1 ? "" : "s") < 0;
+    rc |= fprintf(
+              out,
+              "  space      %" JSON_INTEGER_FORMAT " addresses x ports %s, %" JSON_INTEGER_FORMAT
+              " probe%s each, rate %" JSON_INTEGER_FORMAT "/s, %" JSON_INTEGER_FORMAT
+              " vantage%s%s\n",
+              int_or(st, "targets", 0), str_or(st, "ports", "?"), int_or(st, "probes", 1),
+              int_or(st, "probes", 1) == 1 ? "" : "s", int_or(st, "rate", 0), k, k == 1 ? "" : "s",
+              json_is_true(json_object_get(st, "banners")) ? ", banners" : "") < 0;
 
     char bar[33];
     int filled = total > 0 ? (int)(done * 30 / total) : 0;

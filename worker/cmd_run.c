@@ -91,6 +91,7 @@ static void run_usage(void)
         "                            100000 batches); when full, the lease pauses\n"
         "      --banner-concurrency N  banner connections at once, for campaigns started\n"
         "                            with --banners (default 1000)\n"
+        "      --banner-timeout SEC  whole time one grab may take (default 10)\n"
         "      --host-cap N          banner grabs per address and lease (default 32)\n"
         "      --rules PATH          more fingerprint rules (Recog XML file or directory),\n"
         "                            repeatable; the built-in rules always load\n"
@@ -180,7 +181,8 @@ int vt_cmd_run(int argc, char **argv)
         OPT_BANNER_CONC,
         OPT_HOST_CAP,
         OPT_RULES,
-        OPT_USER_AGENT
+        OPT_USER_AGENT,
+        OPT_BANNER_TIMEOUT
     };
     static const struct option opts[] = {
         {"coordinator", required_argument, NULL, 'c'},
@@ -201,6 +203,7 @@ int vt_cmd_run(int argc, char **argv)
         {"host-cap", required_argument, NULL, OPT_HOST_CAP},
         {"rules", required_argument, NULL, OPT_RULES},
         {"user-agent", required_argument, NULL, OPT_USER_AGENT},
+        {"banner-timeout", required_argument, NULL, OPT_BANNER_TIMEOUT},
         {"config", required_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -308,6 +311,12 @@ int vt_cmd_run(int argc, char **argv)
             vt_usage_error(PROG, "bad --banner-concurrency '%s': give 1-100000",
                            cfg.banner_concurrency);
         banners.concurrency = (unsigned)num;
+    }
+    if (cfg.banner_timeout) {
+        if (vt_parse_u64(cfg.banner_timeout, 1, 300, &num) != 0)
+            vt_usage_error(PROG, "bad --banner-timeout '%s': give seconds, 1-300",
+                           cfg.banner_timeout);
+        banners.deadline_ms = (unsigned)num * 1000;
     }
     if (cfg.host_cap) {
         if (vt_parse_u64(cfg.host_cap, 1, 65536, &num) != 0)

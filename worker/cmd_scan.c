@@ -16,6 +16,7 @@
 #include "enrich.h"
 #include "link.h"
 #include "output.h"
+#include "ratelimit.h"
 #include "rules.h"
 #include "scan.h"
 
@@ -373,6 +374,12 @@ int vt_cmd_scan(int argc, char **argv)
     struct vt_scan_summary sum;
     int rc = vt_scan_run(&cfg, &sum, err, sizeof err);
     struct vt_enrich_stats es = {0};
+    if (stage && rc == 0 && cfg.status) {
+        /* The probes are done; the last grabs take up to --banner-timeout. */
+        for (uint64_t left; (left = vt_enrich_pending(stage)) > 0; vt_sleep_ns(1000000000ull))
+            fprintf(stderr, "banners: %" PRIu64 " grab%s still running\n", left,
+                    left == 1 ? "" : "s");
+    }
     if (stage) {
         char gerr[256];
         if (vt_enrich_finish(stage, rc != 0, &es, gerr, sizeof gerr) != 0 && rc == 0) {

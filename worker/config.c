@@ -34,6 +34,7 @@ static const struct {
     FIELD("host-cap", host_cap),
     FIELD("rules", rules),
     FIELD("user-agent", user_agent),
+    FIELD("banner-timeout", banner_timeout),
 };
 
 #define NFIELDS (sizeof fields / sizeof fields[0])

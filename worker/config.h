@@ -13,7 +13,7 @@
 struct vt_worker_config {
     char *coordinator, *server_key, *key, *name, *interface, *source_ip, *gateway_mac, *max_rate,
         *scope, *exclude, *allow_ports, *user, *spool, *spool_max, *banner_concurrency, *host_cap,
-        *rules, *user_agent;
+        *rules, *user_agent, *banner_timeout;
 };
 
 /* Sets `key` (a flag's long name without "--") to a copy of value. 0, or -1

@@ -66,6 +66,10 @@ int vt_enrich_write(void *arg, const struct vt_result *r);
 int vt_enrich_flush(void *arg);
 void vt_enrich_progress(void *arg, uint64_t done, bool finished, uint64_t dropped);
 
+/* Results handed to the stage and not yet passed on (queued or being
+ * grabbed): for a status line while the last grabs run. Any thread. */
+uint64_t vt_enrich_pending(struct vt_enrich *e);
+
 /* After vt_scan_run: waits until every result is through and forwards the
  * reports held back (abandon: drops the grabs not yet done instead, and the
  * reports they hold back), then stops the thread and frees the stage.

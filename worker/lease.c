@@ -417,6 +417,7 @@ static int scan_main(int fd, const struct vt_lease_link *link, const struct vt_p
             .grab = {.concurrency = banners->concurrency,
                      .host_cap = banners->host_cap,
                      .user_agent = banners->user_agent,
+                     .deadline_ms = banners->deadline_ms,
                      .source_ip = link->source_ip},
             .rules = banners->rules,
             .rate = rate,

@@ -57,6 +57,7 @@ struct vt_lease_banners {
     unsigned concurrency;         /* 0: the grabber's default */
     unsigned host_cap;            /* 0: the grabber's default */
     const char *user_agent;       /* NULL: VT_BANNER_USER_AGENT */
+    unsigned deadline_ms;         /* per grab; 0: the grabber's default */
 };
 
 struct vt_lease_runner;
