@@ -13,6 +13,8 @@ packages=(
   libzmq3-dev libczmq-dev libprotobuf-c-dev protobuf-c-compiler libpcap-dev
   librocksdb-dev libsodium-dev libpcre2-dev libjansson-dev libinih-dev
   libmicrohttpd-dev libsystemd-dev libcap-ng-dev libxml2-dev
+  # packages (deploy/package.sh): man pages from scdoc, dpkg-shlibdeps, lintian
+  scdoc dpkg-dev lintian
   # tests
   libcmocka-dev valgrind libfaketime
   # the lab
