@@ -14,9 +14,15 @@ static int cmd_keygen(int argc, char **argv)
     return vt_keygen_main("vantage", argc, argv);
 }
 
+static int cmd_pubkey(int argc, char **argv)
+{
+    return vt_pubkey_main("vantage", argc, argv);
+}
+
 static const struct vt_command commands[] = {
     {"serve", vt_cmd_serve, "run the coordinator daemon"},
     {"keygen", cmd_keygen, "create the coordinator's key pair; prints the public key"},
+    {"pubkey", cmd_pubkey, "print the public key of the secret key on stdin"},
     {"worker", vt_cmd_worker, "enroll, list and revoke partner workers"},
     {"campaign", vt_cmd_campaign, "start, follow, pause and cancel scan campaigns"},
     {"query", vt_cmd_query, "print the consolidated results: filter, count, group"},
@@ -35,7 +41,8 @@ static void usage(FILE *out)
     vt_cli_list_commands(out, commands, sizeof commands / sizeof commands[0]);
     fprintf(out, "\n"
                  "Options:\n"
-                 "  -h, --help     show this help (also 'vantage COMMAND --help')\n"
+                 "  -h, --help     show this help (also 'vantage help COMMAND' or\n"
+                 "                 'vantage COMMAND --help')\n"
                  "  -V, --version  show the version\n"
                  "\n"
                  "The operator commands (worker, campaign, query, blocklist, relabel) talk to\n"

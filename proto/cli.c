@@ -124,6 +124,23 @@ int vt_cli_dispatch(const char *prog, const struct vt_command *cmds, size_t n,
         return 2;
     }
     const char *cmd = argv[1];
+    if (!strcmp(cmd, "help") && argc > 2) {
+        /* `PROG help CMD [SUB]` is `PROG CMD [SUB] --help`. */
+        char **args = calloc((size_t)argc, sizeof *args);
+        if (!args)
+            vt_fatal(prog, "out of memory");
+        for (int i = 2; i < argc; i++)
+            args[i - 2] = argv[i];
+        args[argc - 2] = "--help";
+        for (size_t i = 0; i < n; i++)
+            if (!strcmp(argv[2], cmds[i].name)) {
+                int rc = cmds[i].run(argc - 1, args);
+                free(args);
+                return rc;
+            }
+        free(args);
+        vt_usage_error(prog, "help: unknown command '%s'", argv[2]);
+    }
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
         usage(stdout);
         return 0;

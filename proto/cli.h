@@ -20,8 +20,10 @@ struct vt_command {
     const char *summary;
 };
 
-/* The top level of both programs: --help/-h/help prints usage (which should
- * list the commands, see vt_cli_list_commands) and exits 0, --version/-V prints
+/* The top level of both programs, and of command groups: --help/-h/help
+ * prints usage (which should list the commands, see vt_cli_list_commands)
+ * and exits 0, `help CMD [ARGS]` runs CMD [ARGS] --help (so `vantage help
+ * campaign start` is `vantage campaign start --help`), --version/-V prints
  * "PROG VERSION", a known command runs, anything else is a usage error. */
 int vt_cli_dispatch(const char *prog, const struct vt_command *cmds, size_t n,
                     void (*usage)(FILE *out), int argc, char **argv);

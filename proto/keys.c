@@ -1,10 +1,12 @@
-/* keys.c: CURVE key pairs in CZMQ certificate files. See keys.h. */
+/* keys.c: CURVE key pairs in CZMQ certificate files, and the keygen and
+ * pubkey subcommands both programs share. See keys.h. */
 #include "keys.h"
 
 #include <czmq.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -156,5 +158,92 @@ int vt_keygen_main(const char *prog, int argc, char **argv)
     if (vt_keygen(out, z85, err, sizeof err) != 0)
         vt_fatal(prog, "keygen: %s", err);
     printf("%s\n", z85);
+    return 0;
+}
+
+/* Z85 text of one key: 40 characters of the Z85 alphabet. */
+static bool z85_key(const char *s, size_t n)
+{
+    static const char alphabet[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                   ".-:+=^!/*?&<>()[]{}@%$#";
+    if (n != VT_Z85_KEY_LEN)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!s[i] || !strchr(alphabet, s[i]))
+            return false;
+    return true;
+}
+
+int vt_key_public_from_text(const char *text, char public_z85[VT_Z85_KEY_LEN + 1], char *err,
+                            size_t errlen)
+{
+    char secret[VT_Z85_KEY_LEN + 1] = "";
+    size_t n = strlen(text);
+    while (n && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+        n--;
+    if (z85_key(text, n)) {
+        memcpy(secret, text, VT_Z85_KEY_LEN); /* a bare key, as `wg pubkey` reads */
+    } else {
+        zconfig_t *root = zconfig_str_load(text);
+        const char *s = root ? zconfig_get(root, "curve/secret-key", NULL) : NULL;
+        bool is_pub = root && !s && zconfig_get(root, "curve/public-key", NULL);
+        if (s && z85_key(s, strlen(s)))
+            memcpy(secret, s, VT_Z85_KEY_LEN);
+        zconfig_destroy(&root);
+        if (!secret[0]) {
+            vt_set_err(err, errlen, "%s",
+                       is_pub ? "this is a public key file: give the secret key file (the one "
+                                "without .pub) on stdin"
+                              : "stdin holds no secret key: give a secret key file that keygen "
+                                "wrote, or a 40-character Z85 secret key");
+            return -1;
+        }
+    }
+    int rc = zmq_curve_public(public_z85, secret);
+    explicit_bzero(secret, sizeof secret);
+    if (rc != 0) {
+        vt_set_err(err, errlen, "cannot derive the public key: %s", zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    return 0;
+}
+
+int vt_pubkey_main(const char *prog, int argc, char **argv)
+{
+    if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        printf("usage: %s pubkey < SECRET-KEY-FILE\n"
+               "\n"
+               "Reads a secret key on stdin, the contents of a file that keygen wrote (or\n"
+               "one bare 40-character Z85 secret key), and prints its public key (Z85) on\n"
+               "one line, as `wg pubkey` does: the text to send to the other side, or to\n"
+               "check against a FILE.pub you were given.\n"
+               "\n"
+               "  -h, --help   show this help\n"
+               "\n"
+               "Example:\n"
+               "  %s pubkey < /etc/vantage/worker.key\n",
+               prog, prog);
+        return 0;
+    }
+    if (argc > 1)
+        vt_usage_error(prog, "pubkey: unexpected argument '%s' (the secret key is read on stdin)",
+                       argv[1]);
+    char buf[16384];
+    size_t n = fread(buf, 1, sizeof buf - 1, stdin);
+    if (ferror(stdin))
+        vt_fatal(prog, "pubkey: cannot read stdin: %s", strerror(errno));
+    if (n == sizeof buf - 1)
+        vt_fatal(prog, "pubkey: stdin is larger than a key file (%zu bytes or more)", n);
+    buf[n] = '\0';
+    if (memchr(buf, '\0', n))
+        vt_fatal(prog, "pubkey: stdin is not a key file (it holds NUL bytes)");
+    char z85[VT_Z85_KEY_LEN + 1], err[256];
+    int rc = vt_key_public_from_text(buf, z85, err, sizeof err);
+    explicit_bzero(buf, sizeof buf);
+    if (rc != 0)
+        vt_fatal(prog, "pubkey: %s", err);
+    printf("%s\n", z85);
+    if (fflush(stdout) != 0)
+        vt_fatal(prog, "pubkey: cannot write to stdout");
     return 0;
 }

@@ -33,4 +33,15 @@ zcert_t *vt_key_load_secret(const char *path, const char *prog, char *err, size_
 /* Shared body of both programs' `keygen` subcommand. */
 int vt_keygen_main(const char *prog, int argc, char **argv);
 
+/* The public key (Z85) that a secret key makes, from text that is either a
+ * secret key file's contents (a CZMQ certificate with curve/secret-key) or
+ * one bare Z85 secret key (40 characters, optionally followed by a newline).
+ * 0 with public_z85 set, or -1 with err saying what the text lacks. */
+int vt_key_public_from_text(const char *text, char public_z85[VT_Z85_KEY_LEN + 1], char *err,
+                            size_t errlen);
+
+/* Shared body of both programs' `pubkey` subcommand: reads a secret key on
+ * stdin and prints its public key on one line, as `wg pubkey` does. */
+int vt_pubkey_main(const char *prog, int argc, char **argv);
+
 #endif

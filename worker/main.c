@@ -14,10 +14,16 @@ static int cmd_keygen(int argc, char **argv)
     return vt_keygen_main("vantage-worker", argc, argv);
 }
 
+static int cmd_pubkey(int argc, char **argv)
+{
+    return vt_pubkey_main("vantage-worker", argc, argv);
+}
+
 static const struct vt_command commands[] = {
     {"scan", vt_cmd_scan, "SYN-scan targets from this host, as zmap does"},
     {"run", vt_cmd_run, "work for a vantage coordinator: take leases, stream results"},
     {"keygen", cmd_keygen, "create this worker's key pair; prints the public key"},
+    {"pubkey", cmd_pubkey, "print the public key of the secret key on stdin"},
 };
 
 static void usage(FILE *out)
@@ -31,7 +37,8 @@ static void usage(FILE *out)
     vt_cli_list_commands(out, commands, sizeof commands / sizeof commands[0]);
     fprintf(out, "\n"
                  "Options:\n"
-                 "  -h, --help     show this help (also 'vantage-worker COMMAND --help')\n"
+                 "  -h, --help     show this help (also 'vantage-worker help COMMAND' or\n"
+                 "                 'vantage-worker COMMAND --help')\n"
                  "  -V, --version  show the version\n"
                  "\n"
                  "Example:\n"

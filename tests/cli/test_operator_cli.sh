@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# test_operator_cli.sh: the command-line conventions both programs share,
+# checked without root, a network or a daemon:
+#   - `PROG help` is `PROG --help`; `PROG help CMD [SUB]` is `PROG CMD [SUB] --help`;
+#   - `PROG pubkey < SECRET` prints the public key of a key file that keygen
+#     wrote (as `wg pubkey` does), also of a bare Z85 secret key, and refuses
+#     a .pub file or junk with one line and exit 1;
+#   - one meaning per short option: the letters that meant two things are gone,
+#     their long options stay.
+#   test_operator_cli.sh PATH-OF-vantage PATH-OF-vantage-worker
+set -euo pipefail
+VANTAGE=${1:?usage: test_operator_cli.sh PATH-OF-vantage PATH-OF-vantage-worker}
+WORKER=${2:?usage: test_operator_cli.sh PATH-OF-vantage PATH-OF-vantage-worker}
+WORK=$(mktemp -d /tmp/vantage-cli-test.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+# No daemon: a command that got past its flags fails to connect, fast.
+export VANTAGE_CONTROL="ipc://$WORK/no-daemon"
+
+fail() {
+  echo "FAIL test_operator_cli: $*" >&2
+  exit 1
+}
+
+# expect STATUS PATTERN CMD...: CMD exits STATUS with one stderr line matching PATTERN.
+expect() {
+  local want=$1 pattern=$2 rc=0
+  shift 2
+  "$@" >"$WORK/out" 2>"$WORK/err" </dev/null || rc=$?
+  [ "$rc" = "$want" ] || fail "$*: exit $rc, want $want; stderr: $(cat "$WORK/err")"
+  [ "$(wc -l <"$WORK/err")" = 1 ] || fail "$*: want one line on stderr, got: $(cat "$WORK/err")"
+  grep -qE -- "$pattern" "$WORK/err" || fail "$*: stderr '$(cat "$WORK/err")' lacks /$pattern/"
+}
+
+# ---- help ----
+for prog in "$VANTAGE" "$WORKER"; do
+  "$prog" help >"$WORK/a" || fail "$prog help exited $?"
+  "$prog" --help >"$WORK/b" || fail "$prog --help exited $?"
+  cmp -s "$WORK/a" "$WORK/b" || fail "$prog help differs from $prog --help"
+  grep -q 'pubkey' "$WORK/a" || fail "$prog help does not list pubkey"
+  expect 2 "unknown command 'no-such'" "$prog" help no-such
+done
+same_help() { # same_help PROG ARGS...: PROG help ARGS == PROG ARGS --help, and it is a usage
+  local prog=$1
+  shift
+  "$prog" help "$@" >"$WORK/a" || fail "$(basename "$prog") help $*: exit $?"
+  "$prog" "$@" --help >"$WORK/b" || fail "$(basename "$prog") $* --help: exit $?"
+  cmp -s "$WORK/a" "$WORK/b" || fail "$(basename "$prog") help $* differs from $* --help"
+  grep -q "^usage: $(basename "$prog") $*" "$WORK/a" ||
+    fail "$(basename "$prog") help $* is not its usage: $(head -1 "$WORK/a")"
+}
+same_help "$VANTAGE" campaign
+same_help "$VANTAGE" campaign start
+
+same_help "$VANTAGE" blocklist add
+same_help "$VANTAGE" query
+same_help "$VANTAGE" serve
+same_help "$VANTAGE" pubkey
+same_help "$WORKER" scan
+same_help "$WORKER" run
+same_help "$WORKER" keygen
+same_help "$WORKER" pubkey
+
+# ---- pubkey ----
+"$WORKER" keygen --out "$WORK/w.key" >"$WORK/w.printed"
+pub=$(sed -n 's/^ *public-key = "\(.*\)"$/\1/p' "$WORK/w.key.pub")
+[ ${#pub} = 40 ] || fail "keygen wrote no public key in w.key.pub"
+[ "$(cat "$WORK/w.printed")" = "$pub" ] || fail "keygen printed another key than w.key.pub's"
+for prog in "$WORKER" "$VANTAGE"; do
+  out=$("$prog" pubkey <"$WORK/w.key") || fail "$prog pubkey < w.key exited $?"
+  [ "$out" = "$pub" ] || fail "$prog pubkey printed '$out', want '$pub'"
+  [ "$("$prog" pubkey <"$WORK/w.key" | wc -l)" = 1 ] || fail "$prog pubkey: not one line"
+done
+# A bare Z85 secret key, as `wg pubkey` reads one.
+secret=$(sed -n 's/^ *secret-key = "\(.*\)"$/\1/p' "$WORK/w.key")
+[ "$(printf '%s\n' "$secret" | "$WORKER" pubkey)" = "$pub" ] || fail "pubkey of a bare secret key"
+"$VANTAGE" keygen --out "$WORK/c.key" >"$WORK/c.printed"
+[ "$("$VANTAGE" pubkey <"$WORK/c.key")" = "$(cat "$WORK/c.printed")" ] ||
+  fail "vantage pubkey of its own key differs from what keygen printed"
+expect 1 'public key file: give the secret key file' sh -c "'$WORKER' pubkey <'$WORK/w.key.pub'"
+expect 1 'stdin holds no secret key' sh -c "echo hello | '$WORKER' pubkey"
+expect 1 'stdin holds no secret key' "$WORKER" pubkey
+expect 2 'unexpected argument' "$WORKER" pubkey "$WORK/w.key"
+
+echo "test_operator_cli: help CMD, pubkey"
