@@ -80,7 +80,7 @@ cmake -S "$src" -B "$work/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTA
   "-DCMAKE_C_FLAGS=$cflags" "-DCMAKE_EXE_LINKER_FLAGS=$ldflags" >"$work/cmake.log" ||
   { cat "$work/cmake.log" >&2; exit 1; }
 cmake --build "$work/build" -j"$jobs" >"$work/build.log" 2>&1 ||
-  { tail -40 "$work/build.log" >&2; exit 1; }
+  { grep -E -A3 'error|Error' "$work/build.log" | head -40 >&2; exit 1; }
 
 # stage PKG COMPONENT: the package's tree in $work/PKG.
 stage() {
