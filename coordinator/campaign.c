@@ -406,6 +406,35 @@ int vt_campaign_set_state(struct vt_coord *c, struct vt_campaign *k, enum vt_cam
     return vt_campaign_save(c, k) == 0 ? 0 : (snprintf(err, errlen, "cannot save"), -1);
 }
 
+int vt_campaign_set_rate(struct vt_coord *c, struct vt_campaign *k, uint64_t rate, unsigned *told,
+                         char *err, size_t errlen)
+{
+    *told = 0;
+    if (rate < 1 || rate > 100000000) {
+        snprintf(err, errlen, "bad rate %" PRIu64 ": give probes per second, 1-100000000", rate);
+        return -1;
+    }
+    if (k->state == VT_CAMPAIGN_CANCELLED || (k->state == VT_CAMPAIGN_COMPLETE && !k->every_s)) {
+        snprintf(err, errlen, "campaign %s is %s: its rate no longer matters", k->name,
+                 state_names[k->state]);
+        return -1;
+    }
+    uint64_t old = k->rate;
+    k->rate = rate;
+    if (vt_campaign_save(c, k) != 0) {
+        k->rate = old;
+        snprintf(err, errlen, "cannot record the new rate of campaign %s in the store", k->name);
+        return -1;
+    }
+    if (k->state == VT_CAMPAIGN_RUNNING)
+        *told = vt_leases_reshare(c, k);
+    vt_log("campaign %s: rate %" PRIu64 "/s (was %" PRIu64 "/s)%s", k->name, rate, old,
+           k->state == VT_CAMPAIGN_RUNNING  ? ", re-shared among its leases"
+           : k->state == VT_CAMPAIGN_PAUSED ? ", from its resumption"
+                                            : ", from its next run");
+    return 0;
+}
+
 void vt_campaigns_tick(struct vt_coord *c, int64_t now)
 {
     for (size_t i = 0; i < c->ncampaigns; i++) {

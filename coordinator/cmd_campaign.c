@@ -1,4 +1,4 @@
-/* cmd_campaign.c: `vantage campaign start|list|status|wait|pause|resume|cancel`.
+/* cmd_campaign.c: `vantage campaign start|list|status|wait|pause|resume|cancel|set`.
  *
  * A campaign is (targets − blocklist) × ports, cut into shards that the daemon
  * leases to workers (docs/architecture.md). These commands check targets and ports here,
@@ -605,6 +605,75 @@ static int campaign_wait(int argc, char **argv)
     }
 }
 
+/* ---- set ---- */
+
+static void set_usage(void)
+{
+    printf("usage: vantage campaign set NAME --rate PPS\n"
+           "\n"
+           "Changes a campaign while it runs. --rate is the campaign's new budget of\n"
+           "probes per second, shared out at once among the workers scanning it (each\n"
+           "is sent its new share; none goes above its own --max-rate). On a paused\n"
+           "campaign the rate applies when it resumes; on one started with --every, also\n"
+           "to its later runs. The new rate is kept in the store.\n"
+           "\n"
+           "Options:\n"
+           "  -r, --rate PPS            probes per second for the whole campaign,\n"
+           "                            1-100000000 (required)\n" VT_CONTROL_HELP "\n"
+           "Example:\n"
+           "  vantage campaign set iot --rate 5000     # an ISP asked us to slow down\n");
+}
+
+static int campaign_set(int argc, char **argv)
+{
+    const char *prog = "vantage campaign set";
+    static const struct option opts[] = {
+        {"rate", required_argument, NULL, 'r'},
+        {"control", required_argument, NULL, VT_OPT_CONTROL},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *control = NULL;
+    uint64_t rate = 0;
+    bool have_rate = false;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":r:h", opts, NULL)) != -1) {
+        if (vt_control_opt(prog, c, argv, &control))
+            continue;
+        if (c == 'r') {
+            if (vt_parse_u64(optarg, 1, 100000000, &rate) != 0)
+                vt_usage_error(prog, "bad --rate '%s': give probes per second, 1-100000000",
+                               optarg);
+            have_rate = true;
+        }
+        if (c == 'h') {
+            set_usage();
+            return 0;
+        }
+    }
+    const char *name = one_name(prog, argc, argv);
+    if (!have_rate)
+        vt_usage_error(prog, "nothing to set: give --rate PPS");
+    struct vt_control ctl;
+    vt_control_setup(&ctl, prog, control);
+    json_t *reply = vt_control_request(&ctl, json_pack("{s:s, s:s, s:I}", "cmd", "campaign.set",
+                                                       "name", name, "rate", (json_int_t)rate));
+    const char *state = str_or(reply, "state", "?");
+    json_int_t told = int_or(reply, "leases", 0);
+    printf("campaign %s: rate %" PRIu64 "/s", name, rate);
+    if (!strcmp(state, "paused"))
+        printf(" when it resumes (it is paused)\n");
+    else if (!strcmp(state, "complete"))
+        printf(" from its next run\n");
+    else
+        printf(", shared now among %" JSON_INTEGER_FORMAT " scanning lease%s\n", told,
+               told == 1 ? "" : "s");
+    json_decref(reply);
+    vt_stdout_done();
+    return 0;
+}
+
 /* ---- pause, resume, cancel ---- */
 
 static void control_usage(const char *what)
@@ -654,6 +723,7 @@ static const struct vt_command subcommands[] = {
     {"pause", campaign_control, "stop leasing a campaign's shards for now"},
     {"resume", campaign_control, "go on with a paused campaign"},
     {"cancel", campaign_control, "end a campaign for good"},
+    {"set", campaign_set, "change a campaign's rate while it runs"},
 };
 
 static void campaign_usage(FILE *out)
@@ -666,7 +736,8 @@ static void campaign_usage(FILE *out)
         "Examples:\n"
         "  vantage campaign start iot --targets 198.18.0.0/16 --ports 23,80\n"
         "  vantage campaign status iot --watch\n"
-        "  vantage campaign wait iot --timeout 1h\n");
+        "  vantage campaign wait iot --timeout 1h\n"
+        "  vantage campaign set iot --rate 5000\n");
 }
 
 int vt_cmd_campaign(int argc, char **argv)

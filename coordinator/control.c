@@ -138,6 +138,28 @@ static json_t *campaign_cancel(struct vt_coord *c, json_t *req)
     return campaign_state(c, req, VT_CAMPAIGN_CANCELLED);
 }
 
+/* campaign.set: what may change while a campaign runs (today: its rate). */
+static json_t *campaign_set(struct vt_coord *c, json_t *req)
+{
+    json_t *e = NULL;
+    struct vt_campaign *k = campaign_arg(c, req, &e);
+    if (!k)
+        return e;
+    json_t *rate = json_object_get(req, "rate");
+    if (!json_is_integer(rate))
+        return vt_reply_fail("campaign.set needs rate (probes per second, 1-100000000)");
+    if (json_integer_value(rate) < 1 || json_integer_value(rate) > 100000000)
+        return vt_reply_fail("campaign.set: rate %" JSON_INTEGER_FORMAT
+                             " is out of range: give 1-100000000 probes per second",
+                             json_integer_value(rate));
+    char err[512];
+    unsigned told = 0;
+    if (vt_campaign_set_rate(c, k, (uint64_t)json_integer_value(rate), &told, err, sizeof err) != 0)
+        return vt_reply_fail("%s", err);
+    return ok(json_pack("{s:I, s:s, s:i}", "rate", (json_int_t)k->rate, "state",
+                        vt_campaign_state_name(k, c), "leases", (int)told));
+}
+
 /* ---- the opt-out blocklist (optout.c) ---- */
 
 static json_t *blocklist_add(struct vt_coord *c, json_t *req)
@@ -186,6 +208,7 @@ static const struct {
     {"campaign.pause", campaign_pause},
     {"campaign.resume", campaign_resume},
     {"campaign.cancel", campaign_cancel},
+    {"campaign.set", campaign_set},
     {"blocklist.add", blocklist_add},
     {"blocklist.list", blocklist_list},
     {"blocklist.remove", blocklist_remove},

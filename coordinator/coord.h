@@ -298,6 +298,11 @@ json_t *vt_campaign_status(struct vt_coord *c, struct vt_campaign *k);
 int vt_campaign_set_state(struct vt_coord *c, struct vt_campaign *k, enum vt_campaign_state st,
                           char *err, size_t errlen);
 const char *vt_campaign_state_name(const struct vt_campaign *k, struct vt_coord *c);
+/* `campaign set --rate`: the campaign's budget becomes rate (persisted); a
+ * running campaign's leases are re-shared at once (lease.c), a paused one's
+ * rate applies when it resumes. *told: leases sent a RateChange. 0 or -1. */
+int vt_campaign_set_rate(struct vt_coord *c, struct vt_campaign *k, uint64_t rate, unsigned *told,
+                         char *err, size_t errlen);
 
 /* shard.c */
 /* Cuts k's effective targets into cells by the scopes of the enrolled
@@ -335,6 +340,9 @@ void vt_lease_send_cancel(struct vt_coord *c, struct vt_worker *w, uint64_t id, 
 void vt_leases_tick(struct vt_coord *c, int64_t now);
 /* Re-shares each campaign's rate among its leases; sends RateChange where it changed. */
 void vt_leases_rebalance(struct vt_coord *c);
+/* Re-shares k's rate (just changed) among its scanning leases at once and
+ * sends each one's worker a RateChange. Returns how many were told. */
+unsigned vt_leases_reshare(struct vt_coord *c, struct vt_campaign *k);
 
 /* relabel.c: the control request "relabel" (one page of banners per request). */
 json_t *vt_relabel_run(struct vt_coord *c, json_t *req);

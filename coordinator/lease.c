@@ -606,6 +606,15 @@ void vt_leases_tick(struct vt_coord *c, int64_t now)
     }
 }
 
+static void set_rate(struct vt_coord *c, struct vt_lease *l, uint64_t r)
+{
+    l->rate = r;
+    Vantage__RateChange m = VANTAGE__RATE_CHANGE__INIT;
+    m.lease_id = l->id;
+    m.rate = r;
+    vt_send_body(c, l->worker, VANTAGE__ENVELOPE__BODY_RATE, &m);
+}
+
 void vt_leases_rebalance(struct vt_coord *c)
 {
     for (size_t j = 0; j < c->nactive; j++) {
@@ -616,12 +625,24 @@ void vt_leases_rebalance(struct vt_coord *c)
         /* small drifts are not worth a message to every worker */
         if (r == l->rate || (r > l->rate ? r - l->rate : l->rate - r) * 20 < l->rate)
             continue;
-        l->rate = r;
-        Vantage__RateChange m = VANTAGE__RATE_CHANGE__INIT;
-        m.lease_id = l->id;
-        m.rate = r;
-        vt_send_body(c, l->worker, VANTAGE__ENVELOPE__BODY_RATE, &m);
+        set_rate(c, l, r);
     }
+}
+
+unsigned vt_leases_reshare(struct vt_coord *c, struct vt_campaign *k)
+{
+    /* Every scanning lease is told, even where its share did not change (a
+     * worker capped by its --max-rate): the operator asked for it now, and
+     * a repeated RateChange is harmless. Finishing leases send nothing. */
+    unsigned n = 0;
+    for (size_t j = 0; j < c->nactive; j++) {
+        struct vt_lease *l = c->active[j];
+        if (l->campaign != k || l->finishing)
+            continue;
+        set_rate(c, l, share(k, l->worker));
+        n++;
+    }
+    return n;
 }
 
 void vt_leases_free(struct vt_coord *c)

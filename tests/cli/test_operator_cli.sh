@@ -51,6 +51,7 @@ same_help() { # same_help PROG ARGS...: PROG help ARGS == PROG ARGS --help, and 
 same_help "$VANTAGE" campaign
 same_help "$VANTAGE" campaign start
 
+same_help "$VANTAGE" campaign set
 same_help "$VANTAGE" blocklist add
 same_help "$VANTAGE" query
 same_help "$VANTAGE" serve
@@ -59,6 +60,12 @@ same_help "$WORKER" scan
 same_help "$WORKER" run
 same_help "$WORKER" keygen
 same_help "$WORKER" pubkey
+
+# ---- campaign set: checked before anything is sent ----
+expect 2 'nothing to set: give --rate' "$VANTAGE" campaign set iot
+expect 2 "bad --rate '0'" "$VANTAGE" campaign set iot --rate 0
+expect 2 "bad --rate '5k'" "$VANTAGE" campaign set iot --rate 5k
+expect 1 'no-daemon' "$VANTAGE" campaign set iot --rate 5000
 
 # ---- pubkey ----
 "$WORKER" keygen --out "$WORK/w.key" >"$WORK/w.printed"

@@ -524,6 +524,125 @@ static void test_rate_budget(void **state)
     assert_int_equal(lease_of(f->c, s)->rate, 1000);
 }
 
+/* A worker whose messages the test reads: a DEALER on the other side of the
+ * coordinator's ROUTER (inproc), its identity taken as the worker's route. */
+static zsock_t *attach(struct vt_coord *c, struct vt_worker *w)
+{
+    if (!c->router) {
+        c->router = zsock_new(ZMQ_ROUTER);
+        assert_non_null(c->router);
+        assert_int_equal(zsock_bind(c->router, "inproc://test-lease-router"), 0);
+    }
+    zsock_t *d = zsock_new(ZMQ_DEALER);
+    assert_non_null(d);
+    zsock_set_identity(d, w->name);
+    assert_int_equal(zsock_connect(d, "inproc://test-lease-router"), 0);
+    zstr_send(d, "hello");
+    zmsg_t *m = zmsg_recv(c->router);
+    assert_non_null(m);
+    zframe_destroy(&w->route);
+    w->route = zmsg_pop(m);
+    zmsg_destroy(&m);
+    return d;
+}
+
+/* The last RateChange the worker behind d was sent (other messages are
+ * skipped); fails the test if none comes within 1 s. */
+static void last_rate(zsock_t *d, uint64_t *lease_id, uint64_t *rate)
+{
+    zpoller_t *p = zpoller_new(d, NULL);
+    bool seen = false;
+    while (zpoller_wait(p, seen ? 50 : 1000) == d) {
+        zframe_t *f = zframe_recv(d);
+        char why[128];
+        Vantage__Envelope *env =
+            vt_envelope_unpack(zframe_data(f), zframe_size(f), why, sizeof why);
+        zframe_destroy(&f);
+        assert_non_null(env);
+        if (env->body_case == VANTAGE__ENVELOPE__BODY_RATE) {
+            *lease_id = env->rate->lease_id;
+            *rate = env->rate->rate;
+            seen = true;
+        }
+        vt_envelope_free(env);
+    }
+    zpoller_destroy(&p);
+    if (!seen)
+        fail_msg("no RateChange reached the worker");
+}
+
+static void detach(struct vt_coord *c, zsock_t **d)
+{
+    zsock_destroy(d);
+    zsock_destroy(&c->router);
+}
+
+/* `campaign set --rate`: the new budget is re-shared at once among the
+ * campaign's scanning leases (a capped worker stays at its cap), each worker
+ * is sent its share, the rate survives a restart; on a paused campaign it
+ * applies from the resumption; a cancelled campaign refuses. */
+static void test_set_rate_reshares_now(void **state)
+{
+    struct fixture *f = *state;
+    struct vt_campaign *k = start(f->c, "iot", 9000, 1);
+    struct vt_worker *a = connect_worker(f->c, "a", "site-a", ANYTHING);
+    struct vt_worker *b = connect_worker(f->c, "b", "site-b", ANYTHING);
+    struct policy slow = ANYTHING;
+    slow.max_rate = 1000;
+    struct vt_worker *s = connect_worker(f->c, "s", "site-c", slow);
+    zsock_t *da = attach(f->c, a), *ds = attach(f->c, s);
+    vt_lease_offer(f->c, a);
+    vt_lease_offer(f->c, b);
+    vt_lease_offer(f->c, s);
+    vt_leases_rebalance(f->c);
+    assert_int_equal(lease_of(f->c, a)->rate, 3000);
+    uint64_t id, rate;
+    last_rate(da, &id, &rate);
+    assert_int_equal(rate, 3000);
+
+    unsigned told = 99;
+    assert_int_equal(vt_campaign_set_rate(f->c, k, 6000, &told, err, sizeof err), 0);
+    assert_int_equal(told, 3);
+    assert_int_equal(k->rate, 6000);
+    assert_int_equal(lease_of(f->c, a)->rate, 2000);
+    assert_int_equal(lease_of(f->c, b)->rate, 2000);
+    assert_int_equal(lease_of(f->c, s)->rate, 1000); /* its own cap */
+    last_rate(da, &id, &rate);
+    assert_int_equal(id, a->lease_id);
+    assert_int_equal(rate, 2000);
+    last_rate(ds, &id, &rate);
+    assert_int_equal(id, s->lease_id);
+    assert_int_equal(rate, 1000);
+    /* the next tick's rebalance agrees: nothing drifts back */
+    vt_leases_rebalance(f->c);
+    assert_int_equal(lease_of(f->c, a)->rate, 2000);
+
+    /* out of range: refused, nothing changes */
+    assert_int_not_equal(vt_campaign_set_rate(f->c, k, 0, &told, err, sizeof err), 0);
+    assert_int_equal(k->rate, 6000);
+
+    /* paused: stored, applied from the resumption */
+    assert_int_equal(vt_campaign_set_state(f->c, k, VT_CAMPAIGN_PAUSED, err, sizeof err), 0);
+    assert_int_equal(vt_campaign_set_rate(f->c, k, 4000, &told, err, sizeof err), 0);
+    assert_int_equal(told, 0);
+    detach(f->c, &da);
+    zsock_destroy(&ds);
+    coord_close(f->c); /* a restart keeps the new rate */
+    f->c = coord_open(f->dir, f->keydir);
+    k = vt_campaign_by_name(f->c, "iot");
+    assert_non_null(k);
+    assert_int_equal(k->rate, 4000);
+    assert_int_equal(k->state, VT_CAMPAIGN_PAUSED);
+    a = connect_worker_again(f->c, "a", ANYTHING);
+    assert_int_equal(vt_campaign_set_state(f->c, k, VT_CAMPAIGN_RUNNING, err, sizeof err), 0);
+    vt_lease_offer(f->c, a);
+    assert_int_equal(lease_of(f->c, a)->rate, 4000); /* alone: the whole new budget */
+
+    assert_int_equal(vt_campaign_set_state(f->c, k, VT_CAMPAIGN_CANCELLED, err, sizeof err), 0);
+    assert_int_not_equal(vt_campaign_set_rate(f->c, k, 100, &told, err, sizeof err), 0);
+    assert_non_null(strstr(err, "cancelled"));
+}
+
 /* The status object counts shards done, leased and pending as leases move. */
 static void test_status_counts_shards(void **state)
 {
@@ -943,6 +1062,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pause_resume_cancel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_restores_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rate_budget, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_set_rate_reshares_now, setup, teardown),
         cmocka_unit_test_setup_teardown(test_status_counts_shards, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recurring_runs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_policy_ports_in_any_order, setup, teardown),
