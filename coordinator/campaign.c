@@ -154,26 +154,27 @@ static unsigned fleet_size(const struct vt_coord *c)
     return n;
 }
 
-struct vt_campaign *vt_campaign_start(struct vt_coord *c, const char *name, const char *targets,
-                                      const char *ports, uint64_t rate, unsigned vantages,
-                                      unsigned probes, uint64_t every_s, bool banners, char *err,
-                                      size_t errlen)
+/* Everything a new campaign is, computed and checked, in *k (the caller's):
+ * its spec, its effective targets and its cells and shards. Nothing is
+ * stored or registered. 0, or -1 with err set and *k freed. */
+static int build(struct vt_coord *c, struct vt_campaign *k, const char *name, const char *targets,
+                 const char *ports, uint64_t rate, unsigned vantages, unsigned probes,
+                 uint64_t every_s, bool banners, char *err, size_t errlen)
 {
     if (!valid_name(name)) {
         snprintf(err, errlen, "bad campaign name '%s': use 1-64 letters, digits, '.', '_', '-'",
                  name);
-        return NULL;
+        return -1;
     }
     if (vt_campaign_by_name(c, name)) {
         snprintf(err, errlen, "campaign %s exists already (choose another name)", name);
-        return NULL;
+        return -1;
     }
     if (vantages < 1 || vantages > 16 || probes < 1 || probes > 16) {
         snprintf(err, errlen, "vantages and probes must be 1-16");
-        return NULL;
+        return -1;
     }
-    struct vt_campaign k0 = {0};
-    struct vt_campaign *k = &k0;
+    memset(k, 0, sizeof *k);
     vt_targets_init(&k->targets);
     snprintf(k->name, sizeof k->name, "%s", name);
     k->targets_text = strdup(targets);
@@ -187,12 +188,27 @@ struct vt_campaign *vt_campaign_start(struct vt_coord *c, const char *name, cons
     if (!k->targets_text || vt_ports_parse(&k->ports, ports, err, errlen) != 0 ||
         effective_targets(c, k, err, errlen) != 0 ||
         vt_shard_cut(c, k, fleet_size(c), err, errlen) != 0) {
+        if (!k->targets_text)
+            snprintf(err, errlen, "out of memory");
         free(k->targets_text);
         vt_targets_free(&k->targets);
         vt_ports_free(&k->ports);
         vt_shard_free(k);
-        return NULL;
+        return -1;
     }
+    return 0;
+}
+
+struct vt_campaign *vt_campaign_start(struct vt_coord *c, const char *name, const char *targets,
+                                      const char *ports, uint64_t rate, unsigned vantages,
+                                      unsigned probes, uint64_t every_s, bool banners, char *err,
+                                      size_t errlen)
+{
+    struct vt_campaign k0;
+    struct vt_campaign *k = &k0;
+    if (build(c, k, name, targets, ports, rate, vantages, probes, every_s, banners, err, errlen) !=
+        0)
+        return NULL;
     k->state = VT_CAMPAIGN_RUNNING;
     k->run = 1;
     k->created_ms = k->run_started_ms = vt_now_ms();
@@ -211,6 +227,45 @@ struct vt_campaign *vt_campaign_start(struct vt_coord *c, const char *name, cons
            kk->name, vt_targets_count(&kk->targets), kk->ports.n, kk->ncells, kk->nshards,
            kk->vantages, kk->rate, kk->banners ? ", banners" : "");
     return kk;
+}
+
+json_t *vt_campaign_plan(struct vt_coord *c, const char *name, const char *targets,
+                         const char *ports, uint64_t rate, unsigned vantages, unsigned probes,
+                         uint64_t every_s, bool banners, char *err, size_t errlen)
+{
+    struct vt_campaign k;
+    if (build(c, &k, name, targets, ports, rate, vantages, probes, every_s, banners, err, errlen) !=
+        0)
+        return NULL;
+    struct vt_targets given;
+    vt_targets_init(&given);
+    uint64_t ngiven =
+        vt_targets_parse(&given, targets, err, errlen) == 0 ? vt_targets_count(&given) : 0;
+    vt_targets_free(&given);
+    uint64_t naddr = vt_targets_count(&k.targets), pairs = naddr * k.ports.n;
+    uint64_t least = UINT64_MAX, most = 0;
+    for (unsigned s = 0; s < k.nshards; s++) {
+        least = k.shard[s].steps < least ? k.shard[s].steps : least;
+        most = k.shard[s].steps > most ? k.shard[s].steps : most;
+    }
+    /* Every pair is probed `probes` times from each of K vantages. */
+    uint64_t total = pairs * k.probes * k.vantages;
+    json_t *plan = json_pack(
+        "{s:s, s:I, s:I, s:I, s:i, s:I, s:i, s:i, s:I, s:i, s:i, s:{s:I, s:I}, s:I, s:I, s:b}",
+        "name", k.name, "targets_given", (json_int_t)ngiven, "targets", (json_int_t)naddr,
+        "left_out", (json_int_t)(ngiven > naddr ? ngiven - naddr : 0), "ports", (int)k.ports.n,
+        "pairs", (json_int_t)pairs, "probes", (int)k.probes, "vantages", (int)k.vantages,
+        "probes_total", (json_int_t)total, "cells", (int)k.ncells, "shards", (int)k.nshards,
+        "steps_per_shard", "min", (json_int_t)least, "max", (json_int_t)most, "rate",
+        (json_int_t)k.rate, "duration_s", (json_int_t)((total + k.rate - 1) / k.rate), "banners",
+        (int)k.banners);
+    free(k.targets_text);
+    vt_targets_free(&k.targets);
+    vt_ports_free(&k.ports);
+    vt_shard_free(&k);
+    if (!plan)
+        snprintf(err, errlen, "out of memory");
+    return plan;
 }
 
 static int load_shard(void *arg, const char *key, const void *val, size_t len)

@@ -20,6 +20,8 @@
 #include "ports.h"
 #include "targets.h"
 
+enum { OPT_DRY_RUN = 1100 }; /* long options without a letter */
+
 /* Room left in one control message for the target list (the limit is 4 MiB). */
 #define MAX_TARGETS_TEXT (3 * 1024 * 1024)
 
@@ -204,12 +206,60 @@ static void start_usage(void)
            "                            (docs/banners.md)\n"
 
            "  -e, --every DUR           run again DUR after each start, e.g. 6h, 1d, 1h30m\n"
-           "                            (default: once)\n" VT_CONTROL_HELP "\n"
+           "                            (default: once)\n"
+           "      --dry-run             start nothing: print the addresses left after the\n"
+           "                            blocklist and opt-outs, the shard plan (cells,\n"
+           "                            shards, steps a shard) and the expected duration at\n"
+           "                            the rate\n" VT_CONTROL_HELP "\n"
            "Examples:\n"
            "  vantage campaign start iot --targets 198.18.0.0/16 --ports 23,80 \\\n"
            "      --rate 100000\n"
            "  vantage campaign start daily --targets @nl.txt --ports 23 --vantages 3 \\\n"
-           "      --every 1d\n");
+           "      --every 1d\n"
+           "  vantage campaign start iot --targets 198.18.0.0/16 --ports 23,80 --dry-run\n");
+}
+
+/* What `campaign start --dry-run` shows of the daemon's plan (docs/control.md). */
+static int print_plan(FILE *out, json_t *p, const char *ports)
+{
+    char d[32];
+    json_int_t given = int_or(p, "targets_given", 0), left = int_or(p, "left_out", 0),
+               probes = int_or(p, "probes", 1), k = int_or(p, "vantages", 1),
+               cells = int_or(p, "cells", 1), shards = int_or(p, "shards", 0);
+    json_t *steps = json_object_get(p, "steps_per_shard");
+    json_int_t least = int_or(steps, "min", 0), most = int_or(steps, "max", 0);
+    int rc = 0;
+    rc |= fprintf(out, "dry run: campaign %s would scan\n", str_or(p, "name", "?")) < 0;
+    rc |= fprintf(out,
+                  "  targets    %" JSON_INTEGER_FORMAT " addresses after the blocklist and "
+                  "opt-outs (%" JSON_INTEGER_FORMAT " given, %" JSON_INTEGER_FORMAT " left out)\n",
+                  int_or(p, "targets", 0), given, left) < 0;
+    rc |= fprintf(out, "  ports      %" JSON_INTEGER_FORMAT " (%s)\n", int_or(p, "ports", 0),
+                  ports) < 0;
+    rc |= fprintf(out,
+                  "  probes     %" JSON_INTEGER_FORMAT " pairs x %" JSON_INTEGER_FORMAT
+                  " probe%s x %" JSON_INTEGER_FORMAT " vantage%s = %" JSON_INTEGER_FORMAT "\n",
+                  int_or(p, "pairs", 0), probes, probes == 1 ? "" : "s", k, k == 1 ? "" : "s",
+                  int_or(p, "probes_total", 0)) < 0;
+    if (least == most)
+        rc |= fprintf(out,
+                      "  plan       %" JSON_INTEGER_FORMAT " cell%s, %" JSON_INTEGER_FORMAT
+                      " shard%s of %" JSON_INTEGER_FORMAT " steps\n",
+                      cells, cells == 1 ? "" : "s", shards, shards == 1 ? "" : "s", least) < 0;
+    else
+        rc |= fprintf(out,
+                      "  plan       %" JSON_INTEGER_FORMAT " cell%s, %" JSON_INTEGER_FORMAT
+                      " shards of %" JSON_INTEGER_FORMAT "-%" JSON_INTEGER_FORMAT " steps\n",
+                      cells, cells == 1 ? "" : "s", shards, least, most) < 0;
+    json_t *dur = json_object_get(p, "duration_s");
+    rc |= fprintf(out,
+                  "  duration   about %s at %" JSON_INTEGER_FORMAT
+                  " probes/s (if the workers can send that much)\n",
+                  vt_duration_format(json_is_integer(dur) ? (uint64_t)json_integer_value(dur) : 0,
+                                     d, sizeof d),
+                  int_or(p, "rate", 0)) < 0;
+    rc |= fprintf(out, "nothing was started (drop --dry-run to start it)\n") < 0;
+    return rc ? -1 : 0;
 }
 
 /* The canonical text of a target set: "a.b.c.d-e.f.g.h" or "a.b.c.d" per range. */
@@ -243,13 +293,14 @@ static int campaign_start(int argc, char **argv)
         {"probes", required_argument, NULL, 'P'},
         {"banners", no_argument, NULL, 'b'},
         {"every", required_argument, NULL, 'e'},
+        {"dry-run", no_argument, NULL, OPT_DRY_RUN},
         {"control", required_argument, NULL, VT_OPT_CONTROL},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *control = NULL, *targets_arg = NULL, *ports_arg = NULL;
     uint64_t rate = 0, vantages = 1, probes = 1, every = 0;
-    bool banners = false;
+    bool banners = false, dry_run = false;
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":t:p:r:k:P:be:h", opts, NULL)) != -1) {
@@ -282,6 +333,9 @@ static int campaign_start(int argc, char **argv)
             if (vt_parse_duration(optarg, &every) != 0 || every == 0 || every > INT32_MAX)
                 vt_usage_error(prog, "bad --every '%s': give a duration such as 6h, 1d or 1h30m",
                                optarg);
+            break;
+        case OPT_DRY_RUN:
+            dry_run = true;
             break;
         case 'h':
             start_usage();
@@ -341,9 +395,18 @@ static int campaign_start(int argc, char **argv)
                   name, "targets", targets, "ports", ports_text, "rate", (json_int_t)rate,
                   "vantages", (json_int_t)vantages, "probes", (json_int_t)probes, "every_s",
                   (json_int_t)every, "banners", (int)banners);
+    if (dry_run)
+        json_object_set_new(req, "dry_run", json_true());
     free(targets_owned);
     free(ports_text);
     json_t *reply = vt_control_request(&ctl, req);
+    if (dry_run) {
+        int rc = print_plan(stdout, json_object_get(reply, "plan"), ports_arg);
+        json_decref(reply);
+        if (rc != 0 || fflush(stdout) != 0)
+            vt_fatal("vantage", "cannot write to stdout");
+        return 0;
+    }
     json_t *st = json_object_get(reply, "campaign");
     json_int_t shards = int_or(json_object_get(st, "shards"), "total", -1);
     printf("started campaign %s: %" PRIu64 " address%s x %zu port%s", name, naddr,

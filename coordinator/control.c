@@ -69,9 +69,16 @@ static json_t *campaign_start(struct vt_coord *c, json_t *req)
         return vt_reply_fail("campaign.start: rate 0-100000000, vantages 1-16, probes 1-16, "
                              "every_s 0-10 years");
     char err[512];
-    struct vt_campaign *k = vt_campaign_start(
-        c, name, targets, ports, (uint64_t)rate, (unsigned)vantages, (unsigned)probes,
-        (uint64_t)every, json_is_true(json_object_get(req, "banners")), err, sizeof err);
+    bool banners = json_is_true(json_object_get(req, "banners"));
+    if (json_is_true(json_object_get(req, "dry_run"))) {
+        json_t *plan =
+            vt_campaign_plan(c, name, targets, ports, (uint64_t)rate, (unsigned)vantages,
+                             (unsigned)probes, (uint64_t)every, banners, err, sizeof err);
+        return plan ? ok(json_pack("{s:o}", "plan", plan)) : vt_reply_fail("%s", err);
+    }
+    struct vt_campaign *k =
+        vt_campaign_start(c, name, targets, ports, (uint64_t)rate, (unsigned)vantages,
+                          (unsigned)probes, (uint64_t)every, banners, err, sizeof err);
     if (!k)
         return vt_reply_fail("%s", err);
     return ok(json_pack("{s:o}", "campaign", vt_campaign_status(c, k)));

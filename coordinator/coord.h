@@ -290,6 +290,13 @@ struct vt_campaign *vt_campaign_start(struct vt_coord *c, const char *name, cons
                                       const char *ports, uint64_t rate, unsigned vantages,
                                       unsigned probes, uint64_t every_s, bool banners, char *err,
                                       size_t errlen);
+/* `campaign start --dry-run`: what vt_campaign_start would make of the same
+ * arguments (addresses after the blocklists, cells, shards, steps a shard,
+ * probes in all and the duration at the rate) as a JSON object, checked as
+ * strictly, but nothing is stored or registered. NULL with err set. */
+json_t *vt_campaign_plan(struct vt_coord *c, const char *name, const char *targets,
+                         const char *ports, uint64_t rate, unsigned vantages, unsigned probes,
+                         uint64_t every_s, bool banners, char *err, size_t errlen);
 int vt_campaign_save(struct vt_coord *c, struct vt_campaign *k);
 int vt_campaign_save_shard(struct vt_coord *c, struct vt_campaign *k, unsigned s);
 /* Re-checks completion, starts due runs; called each tick. */

@@ -61,6 +61,8 @@ same_help "$WORKER" run
 same_help "$WORKER" keygen
 same_help "$WORKER" pubkey
 
+"$VANTAGE" campaign start --help | grep -q -- '--dry-run' || fail "campaign start --help lacks --dry-run"
+
 # ---- campaign set: checked before anything is sent ----
 expect 2 'nothing to set: give --rate' "$VANTAGE" campaign set iot
 expect 2 "bad --rate '0'" "$VANTAGE" campaign set iot --rate 0
