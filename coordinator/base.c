@@ -1,5 +1,6 @@
 /* base.c: the bottom layer of the daemon, which every other part may use and
- * which uses none of them: the log, the two clocks, escaping of text that
+ * which uses none of them: the log (proto/log.c: one format for both
+ * daemons), the two clocks, escaping of text that
  * came from a peer, and sending one envelope to a worker's connection.
  *
  * Clocks: durations and deadlines (leases, online checks, rate limits) are
@@ -22,43 +23,23 @@ int64_t vt_mono_ms(void)
 
 void vt_log(const char *fmt, ...)
 {
-    char ts[32];
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
     va_list ap;
     va_start(ap, fmt);
-    flockfile(stderr); /* one line, whole, also from the keyring's thread */
-    fprintf(stderr, "%s vantage: ", ts);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    funlockfile(stderr);
+    vt_log_linev(VT_LOG_INFO, "vantage", fmt, ap);
+    va_end(ap);
+}
+
+void vt_log_at(enum vt_log_level level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vt_log_linev(level, "vantage", fmt, ap);
     va_end(ap);
 }
 
 const char *vt_escape(const char *text, char *out, size_t outlen)
 {
-    size_t n = 0;
-    if (!outlen)
-        return out;
-    for (const unsigned char *p = (const unsigned char *)(text ? text : ""); *p; p++) {
-        char piece[5];
-        if (*p < 0x20 || *p == 0x7f || *p == '\\')
-            snprintf(piece, sizeof piece, *p == '\\' ? "\\\\" : "\\x%02x", *p);
-        else
-            piece[0] = (char)*p, piece[1] = '\0';
-        size_t len = strlen(piece);
-        if (n + len + 4 >= outlen) { /* room for "..." */
-            memcpy(out + n, "...", 3);
-            n += 3;
-            break;
-        }
-        memcpy(out + n, piece, len);
-        n += len;
-    }
-    out[n] = '\0';
-    return out;
+    return vt_log_escape(text, out, outlen);
 }
 
 json_t *vt_reply_fail(const char *fmt, ...)

@@ -36,6 +36,7 @@
 
 #include "envelope.h"
 #include "fingerprint.h"
+#include "log.h"
 #include "ports.h"
 #include "store.h"
 #include "targets.h"
@@ -224,8 +225,10 @@ struct vt_coord {
 /* base.c */
 int64_t vt_now_ms(void);  /* wall clock, ms: stored times only */
 int64_t vt_mono_ms(void); /* monotonic, ms: every duration and deadline */
-/* Logs one line to stderr with a timestamp. */
+/* Logs one line to stderr (proto/log.h: level, "vantage", message; a
+ * timestamp unless journald adds one): vt_log at level info. */
 void vt_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void vt_log_at(enum vt_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A peer's text made safe for one log line: control bytes and backslashes
  * escaped, cut to fit out. Returns out. */
 const char *vt_escape(const char *text, char *out, size_t outlen);
@@ -353,6 +356,8 @@ unsigned vt_leases_reshare(struct vt_coord *c, struct vt_campaign *k);
 
 /* relabel.c: the control request "relabel" (one page of banners per request). */
 json_t *vt_relabel_run(struct vt_coord *c, json_t *req);
+/* Replaces the daemon's rules (SIGHUP), dropping the set cached for requests. */
+void vt_relabel_set_rules(struct vt_coord *c, struct vt_rules *rules);
 
 /* ingest.c */
 void vt_ingest_batch(struct vt_coord *c, struct vt_worker *w, const Vantage__ResultBatch *b);

@@ -208,6 +208,17 @@ static const struct vt_rules *request_rules(struct vt_coord *c, json_t *req, cha
     return rs;
 }
 
+void vt_relabel_set_rules(struct vt_coord *c, struct vt_rules *rules)
+{
+    vt_rules_free(c->rules);
+    c->rules = rules;
+    /* The cached set of a request was built on the old rules: built again. */
+    vt_rules_free(c->relabel_rules);
+    free(c->relabel_key);
+    c->relabel_rules = NULL;
+    c->relabel_key = NULL;
+}
+
 json_t *vt_relabel_run(struct vt_coord *c, json_t *req)
 {
     char err[512] = "";

@@ -37,11 +37,17 @@
 #define PROG         "vantage serve"
 #define VT_DRAIN_MAX 256 /* messages per socket per turn, so neither starves */
 
-static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t stop_signal, reload_signal;
 
 static void on_signal(int sig)
 {
     stop_signal = sig;
+}
+
+static void on_hup(int sig)
+{
+    (void)sig;
+    reload_signal = 1;
 }
 
 /* ---- flags and config ---- */
@@ -473,9 +479,52 @@ out:
     return st;
 }
 
+/* SIGHUP: reads again what can change without a restart — the --blocklist
+ * file and the --rules — and says in the log what it took. A file that no
+ * longer loads keeps what was loaded before (and the log says why): a
+ * reload never stops the daemon, nor leaves it without a blocklist. The
+ * new blocklist applies to runs started from now on (a run's space was cut
+ * at its start); everything else (--listen, --db, --window, --key, the
+ * config file's other keys) needs a restart. */
+static void serve_reload(struct vt_coord *c, const struct serve_opts *o)
+{
+    char err[512];
+    if (o->blocklist) {
+        struct vt_targets fresh;
+        vt_targets_init(&fresh);
+        if (vt_targets_load_file(&fresh, o->blocklist, err, sizeof err) != 0) {
+            vt_targets_free(&fresh);
+            vt_log_at(VT_LOG_WARNING,
+                      "reload: --blocklist %s not taken: %s; the %zu ranges loaded before stay",
+                      o->blocklist, err, c->base_blocklist.n);
+        } else {
+            vt_targets_free(&c->base_blocklist);
+            c->base_blocklist = fresh;
+            vt_log("reload: --blocklist %s: %zu ranges (%" PRIu64
+                   " addresses), for runs started from now on",
+                   o->blocklist, c->base_blocklist.n, vt_targets_count(&c->base_blocklist));
+        }
+    } else {
+        vt_log("reload: no --blocklist file: the built-in blocklist stays");
+    }
+    struct vt_rules *rules = vt_rules_open_lines(o->rules, stderr, err, sizeof err);
+    if (!rules) {
+        vt_log_at(VT_LOG_WARNING, "reload: rules not taken: %s; the rules loaded before stay", err);
+    } else {
+        vt_relabel_set_rules(c, rules);
+        vt_log("reload: %zu fingerprint rules (built-in%s%s), for relabel requests from now on",
+               vt_rules_count(c->rules), o->rules ? " and --rules " : "", o->rules ? o->rules : "");
+    }
+    vt_log("reload: done; --listen, --control, --db, --key and --window need a restart");
+}
+
 static int serve(struct vt_coord *c, struct serve_opts *o)
 {
     char err[1024] = "";
+    /* SIGHUP reloads (serve_reload); from the start, so that a HUP sent while
+     * the store opens does not kill the daemon (its default action). */
+    struct sigaction hup = {.sa_handler = on_hup};
+    sigaction(SIGHUP, &hup, NULL);
     int status = serve_start(c, o, err, sizeof err);
     if (status != 0) {
         serve_teardown(c);
@@ -500,6 +549,10 @@ static int serve(struct vt_coord *c, struct serve_opts *o)
         void *which = zpoller_wait(poller, 250);
         if (zpoller_terminated(poller) && !which && stop_signal)
             break;
+        if (reload_signal) {
+            reload_signal = 0;
+            serve_reload(c, o);
+        }
         for (int i = 0; i < VT_DRAIN_MAX && (zsock_events(c->router) & ZMQ_POLLIN); i++)
             vt_session_message(c);
         vt_state_flush(c);

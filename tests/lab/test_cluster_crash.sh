@@ -85,7 +85,7 @@ grep -q "lease [0-9]* of worker w1 lapsed" "$WORK/coord.log" ||
 # scanned and counted again). Above that, a batch was counted twice.
 status=$("$VANTAGE" campaign status crash --json) || fail "campaign status failed"
 read -r w2_open w2_closed < <(sed -n \
-  's/^vantage-worker: lease [0-9]*: sent .*, \([0-9]*\) open, \([0-9]*\) closed,.*/\1 \2/p' \
+  's/^.*vantage-worker: lease [0-9]*: sent .*, \([0-9]*\) open, \([0-9]*\) closed,.*/\1 \2/p' \
   "$WORK/w2.log" | awk '{o += $1; c += $2} END {print o + 0, c + 0}')
 for state in open closed; do
   found=$(echo "$status" | jq ".found.$state")

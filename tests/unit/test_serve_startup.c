@@ -10,7 +10,8 @@
  * path that is a regular file or a live daemon's socket, a --window other
  * than the store's, a key file others can read. With a daemon running: the
  * enrolment refusals of `worker add` (the coordinator's own key, an all-zero
- * key, a secret key) and the log line of a refused handshake. In process:
+ * key, a secret key), the log line of a refused handshake, and SIGHUP
+ * reloading --blocklist with the daemon running on. In process:
  * the keyring's guard (ZMQ_ZAP_ENFORCE_DOMAIN) refuses every handshake when
  * no ZAP handler runs, and only unenrolled keys when it does.
  *
@@ -674,6 +675,77 @@ static int log_lines_with(const char *log, const char *what)
     return n;
 }
 
+/* Waits (bounded) until the daemon's log holds `what` n times. */
+static bool log_reaches(const char *log, const char *what, int n)
+{
+    for (int i = 0; i < 100; i++) {
+        if (log_lines_with(log, what) >= n)
+            return true;
+        usleep(50 * 1000);
+    }
+    return false;
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* A campaign over 10.1.0.0/24; returns the error, or "" if it started. */
+static const char *start_campaign(const char *control_path, const char *name)
+{
+    static char text[512];
+    json_t *rep =
+        control(control_path, json_pack("{s:s, s:s, s:s, s:s}", "cmd", "campaign.start", "name",
+                                        name, "targets", "10.1.0.0/24", "ports", "80"));
+    assert_non_null(rep);
+    snprintf(text, sizeof text, "%s",
+             json_is_true(json_object_get(rep, "ok"))
+                 ? ""
+                 : json_string_value(json_object_get(rep, "error")));
+    json_decref(rep);
+    return text;
+}
+
+/* SIGHUP re-reads --blocklist (and --rules) and never stops the daemon: a
+ * file that no longer loads keeps the old list, and says so in the log; a
+ * good one applies to the next campaign. */
+static void test_sighup_reloads_blocklist(void **state)
+{
+    (void)state;
+    char list[160];
+    path_in(list, sizeof list, "reload-blocklist.txt");
+    write_text(list, "192.0.2.0/24\n");
+    struct daemon d;
+    daemon_start(&d, "reload", "--blocklist", list, NULL);
+
+    /* a bad file: refused, the daemon lives on with the old list */
+    write_text(list, "192.0.2.0/24\nnot-an-address\n");
+    assert_int_equal(kill(d.pid, SIGHUP), 0);
+    assert_true(log_reaches(d.log, "reload: --blocklist", 1));
+    assert_int_equal(log_lines_with(d.log, "not taken"), 1);
+    assert_int_equal(waitpid(d.pid, NULL, WNOHANG), 0);
+    assert_true(answers(d.control));
+    assert_string_equal(start_campaign(d.control, "before"), "");
+
+    /* a good file: taken, and the next campaign's space is cut by it */
+    write_text(list, "192.0.2.0/24\n10.1.0.0/16\n");
+    assert_int_equal(kill(d.pid, SIGHUP), 0);
+    assert_true(log_reaches(d.log, "reload: --blocklist", 2));
+    assert_int_equal(log_lines_with(d.log, ": 2 ranges"), 1);
+    assert_int_equal(waitpid(d.pid, NULL, WNOHANG), 0);
+    assert_non_null(strstr(start_campaign(d.control, "after"), "every target is in the blocklist"));
+    /* and HUP again and again changes nothing else */
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(kill(d.pid, SIGHUP), 0);
+    assert_true(log_reaches(d.log, "reload: done", 3));
+    assert_true(answers(d.control));
+    daemon_stop(&d);
+}
+
 static void test_worker_add_refusals(void **state)
 {
     (void)state;
@@ -823,6 +895,7 @@ int main(void)
         cmocka_unit_test(test_refused_handshake_is_logged_once),
         cmocka_unit_test(test_guard_fails_closed),
         cmocka_unit_test(test_rules_checked_at_start),
+        cmocka_unit_test(test_sighup_reloads_blocklist),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
