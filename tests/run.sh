@@ -4,7 +4,7 @@
 #
 #   main  build/       RelWithDebInfo, -Werror; every test, unit and lab (CTest)
 #   asan  build-asan/  Debug (assertions on) with ASan and UBSan; the unit tests again
-#   fuzz  build-fuzz/  clang, -DVANTAGE_FUZZ=ON; every fuzz target for 60 s, two at once
+#   fuzz  build-fuzz/  clang, -DVANTAGE_FUZZ=ON; every fuzz target for 45 s, two at once
 #
 # Run as root: the lab tests make network namespaces. Arguments go to the main
 # step's ctest (e.g. `tests/run.sh -R unit/`). Every step runs even when an
@@ -13,7 +13,7 @@
 #
 # Environment:
 #   VANTAGE_CI_STEPS      the steps to run (default "main asan fuzz")
-#   VANTAGE_FUZZ_SECONDS  time per fuzz target (default 60)
+#   VANTAGE_FUZZ_SECONDS  time per fuzz target (default 45)
 # Running the asan and fuzz steps by hand, and replaying a fuzz finding:
 # tests/README.md.
 set -euo pipefail
@@ -30,7 +30,7 @@ tests/lab/lab down >/dev/null 2>&1 || true
 
 jobs=$(nproc)
 steps=${VANTAGE_CI_STEPS:-main asan fuzz}
-fuzz_seconds=${VANTAGE_FUZZ_SECONDS:-60}
+fuzz_seconds=${VANTAGE_FUZZ_SECONDS:-45}
 sanitize="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
 
 step_main() {
