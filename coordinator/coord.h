@@ -23,6 +23,7 @@
  *               shards (arcs of each cell's walk)
  *   meta.c      the per-turn state batch, the lease-id high-water mark, and
  *               vt_coord_release (every part's state freed at exit)
+ *   metrics.c   the --metrics text and systemd's status line (reads only)
  *   base.c      logging, clocks (monotonic for durations, wall for stored
  *               times), escaping of peer text, sending to a worker
  */
@@ -37,6 +38,7 @@
 #include "envelope.h"
 #include "fingerprint.h"
 #include "log.h"
+#include "metrics_http.h"
 #include "ports.h"
 #include "store.h"
 #include "targets.h"
@@ -213,8 +215,23 @@ struct vt_coord {
         struct vt_campaign *k; /* NULL for a quarantined batch */
         struct vt_worker *w;
         uint64_t open, closed, quarantined, dropped;
+        uint64_t results; /* results written (every slot's) */
+        int64_t at_us;    /* monotonic: when it was written */
     } * turn;
     size_t nturn, cap_turn;
+    /* What ingest has stored durably, and how long it took (ingest.c writes,
+     * metrics.c reads): counted at the group commit, never before. */
+    struct vt_ingest_stats {
+        uint64_t results, batches;   /* results and batches made durable */
+        uint64_t sync_failures;      /* group commits whose WAL sync failed */
+        struct vt_histogram latency; /* a batch's write to its Ack, after the sync */
+        struct vt_histogram sync;    /* one WAL sync (fsync) */
+    } ingest;
+
+    /* serve.c: --metrics, and what SIGHUP reloads did */
+    struct vt_metrics_http *metrics;
+    struct vt_metrics_text metrics_text;
+    uint64_t reloads, reload_failures;
 
     uint64_t bad_messages;
     uint64_t batches_refused; /* beyond credit, or before Hello */
@@ -225,6 +242,7 @@ struct vt_coord {
 /* base.c */
 int64_t vt_now_ms(void);  /* wall clock, ms: stored times only */
 int64_t vt_mono_ms(void); /* monotonic, ms: every duration and deadline */
+int64_t vt_mono_us(void); /* monotonic, µs: timings (metrics) */
 /* Logs one line to stderr (proto/log.h: level, "vantage", message; a
  * timestamp unless journald adds one): vt_log at level info. */
 void vt_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -358,6 +376,12 @@ unsigned vt_leases_reshare(struct vt_coord *c, struct vt_campaign *k);
 json_t *vt_relabel_run(struct vt_coord *c, json_t *req);
 /* Replaces the daemon's rules (SIGHUP), dropping the set cached for requests. */
 void vt_relabel_set_rules(struct vt_coord *c, struct vt_rules *rules);
+
+/* metrics.c: the exposition of `vantage serve --metrics` (rendered by the
+ * loop about once a second; the HTTP thread only copies the text). */
+void vt_metrics_render(struct vt_coord *c, struct vt_metrics_text *t);
+/* The STATUS= line systemd shows: "3 workers online, 2 leases, ...". */
+void vt_metrics_status(struct vt_coord *c, char *buf, size_t len);
 
 /* ingest.c */
 void vt_ingest_batch(struct vt_coord *c, struct vt_worker *w, const Vantage__ResultBatch *b);

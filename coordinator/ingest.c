@@ -91,6 +91,7 @@ static void count_turn(struct vt_coord *c, struct vt_turn_count t)
         c->turn = n;
         c->cap_turn = cap;
     }
+    t.at_us = vt_mono_us();
     c->turn[c->nturn++] = t;
 }
 
@@ -349,7 +350,8 @@ void vt_ingest_batch(struct vt_coord *c, struct vt_worker *w, const Vantage__Res
     free(ids);
     k->found_open += add_open;
     k->found_closed += add_closed;
-    count_turn(c, (struct vt_turn_count){k, w, add_open, add_closed, 0, dropped});
+    count_turn(c, (struct vt_turn_count){k, w, add_open, add_closed, 0, dropped,
+                                         b->n_results - dropped, 0});
     if (dropped) {
         w->dropped_optout += dropped;
         c->optout_dropped += dropped;
@@ -365,9 +367,13 @@ void vt_ingest_commit(struct vt_coord *c)
         c->nturn = 0;
         return;
     }
+    int64_t t0 = vt_mono_us();
     bool failed = c->fail_next_sync || vt_store_sync(c->store) != 0;
     c->fail_next_sync = false;
+    int64_t t1 = vt_mono_us();
+    vt_histogram_observe(&c->ingest.sync, (double)(t1 - t0) / 1e6);
     if (failed) {
+        c->ingest.sync_failures++;
         /* What this sync covered may not be on disk (after a failed fsync
          * the kernel may have dropped the pages): never acknowledge it. */
         vt_log("cannot sync the store's log: %zu acks held back; their workers re-send",
@@ -402,6 +408,15 @@ void vt_ingest_commit(struct vt_coord *c)
         vt_send_body(c, c->pending_acks[i].w, VANTAGE__ENVELOPE__BODY_ACK, &m);
     }
     c->npending = 0;
+    int64_t now = vt_mono_us();
+    for (size_t i = 0; i < c->nturn; i++) { /* durable now: they count */
+        const struct vt_turn_count *t = &c->turn[i];
+        if (!t->k)
+            continue; /* quarantined, not ingested */
+        c->ingest.batches++;
+        c->ingest.results += t->results;
+        vt_histogram_observe(&c->ingest.latency, (double)(now - t->at_us) / 1e6);
+    }
     c->nturn = 0;
     vt_leases_on_durable(c); /* checkpoints these batches covered now count */
 }

@@ -9,7 +9,10 @@
  * The loop: drain the ROUTER (workers) and the control REP, then commit the
  * ingest (one WAL sync for every batch written, then the Acks), then every
  * 250 ms the tick: lapsed leases, finished campaigns, due runs. SIGTERM or
- * SIGINT end the loop; writes in flight are committed before exit 0. */
+ * SIGINT end the loop; writes in flight are committed before exit 0; SIGHUP
+ * reloads the blocklist and rules (serve_reload). Once a second the loop
+ * renders the --metrics text (metrics.c; the HTTP thread only copies it),
+ * tells systemd its STATUS= and, when the unit asks, pings its watchdog. */
 #include "coord.h"
 
 #include <arpa/inet.h>
@@ -53,7 +56,7 @@ static void on_hup(int sig)
 /* ---- flags and config ---- */
 
 struct serve_opts {
-    char *db, *listen, *control, *key, *blocklist, *window, *rules, *config;
+    char *db, *listen, *control, *key, *blocklist, *window, *rules, *metrics, *config;
     char *unknown; /* the first key of the config file that is no flag */
 };
 
@@ -66,6 +69,7 @@ static int set_opt(struct serve_opts *o, const char *name, const char *value)
                   : !strcmp(name, "blocklist") ? &o->blocklist
                   : !strcmp(name, "window")    ? &o->window
                   : !strcmp(name, "rules")     ? &o->rules
+                  : !strcmp(name, "metrics")   ? &o->metrics
                                                : NULL;
     if (!slot)
         return -1;
@@ -96,6 +100,7 @@ static int ini_cb(void *arg, const char *section, const char *name, const char *
                    : !strcmp(name, "blocklist") ? &cli->blocklist
                    : !strcmp(name, "window")    ? &cli->window
                    : !strcmp(name, "rules")     ? &cli->rules
+                   : !strcmp(name, "metrics")   ? &cli->metrics
                                                 : NULL;
     if (!given) { /* said by vt_cmd_serve, on the one line of the failure */
         if (!o->unknown)
@@ -109,7 +114,7 @@ static void usage(void)
 {
     printf("usage: vantage serve --db DIR --listen tcp://IP:PORT --control ipc://PATH --key FILE\n"
            "                     [--blocklist FILE] [--window DUR] [--rules PATH]...\n"
-           "                     [--config FILE]\n"
+           "                     [--metrics IP:PORT] [--config FILE]\n"
            "\n"
            "Runs the coordinator: leases campaign shards to enrolled workers over CURVE,\n"
            "stores their results in RocksDB under time windows, and takes the operator's\n"
@@ -133,10 +138,15 @@ static void usage(void)
            "  --rules PATH       more fingerprint rules (Recog XML, a file or a directory)\n"
            "                     for 'vantage relabel', besides the built-in ones;\n"
            "                     repeatable (workers identify with their own)\n"
+           "  --metrics IP:PORT  serve Prometheus metrics at http://IP:PORT/metrics (off\n"
+           "                     unless given), e.g. 127.0.0.1:9100\n"
            "  --config FILE      key = value lines, one per flag above (command line wins)\n"
            "\n"
-           "SIGTERM stops taking work, commits the writes in flight and exits 0. Under\n"
-           "systemd (Type=notify) it reports ready once the sockets are bound. A start\n"
+           "SIGTERM stops taking work, commits the writes in flight and exits 0. SIGHUP\n"
+           "re-reads --blocklist (for campaigns started after) and --rules; a file that\n"
+           "does not load keeps the old one, and the log says so. Under systemd\n"
+           "(Type=notify) it reports ready once the sockets are bound, a STATUS= line,\n"
+           "and watchdog pings when the unit asks for them. A start\n"
            "that fails (port in use, store locked, bad flag) says why in one line on\n"
            "stderr and exits 1, or 2 for a bad command line.\n"
            "\n"
@@ -322,6 +332,8 @@ static const char *bind_hint(int e)
 /* Takes down what a start made, in reverse; the control path is not touched. */
 static void serve_teardown(struct vt_coord *c)
 {
+    vt_metrics_http_stop(&c->metrics);
+    vt_metrics_text_free(&c->metrics_text);
     zsock_destroy(&c->control);
     zsock_destroy(&c->router);
     vt_keyring_destroy(&c->auth);
@@ -467,6 +479,15 @@ static int serve_start(struct vt_coord *c, struct serve_opts *o, char *err, size
             unlink(control_path); /* ours, made a moment ago */
         goto out;
     }
+    if (o->metrics) {
+        c->metrics = vt_metrics_http_start(o->metrics, &st, err, errlen);
+        if (!c->metrics) {
+            unlink(control_path);
+            goto out;
+        }
+        vt_metrics_render(c, &c->metrics_text); /* served from the first scrape */
+        vt_metrics_http_publish(c->metrics, &c->metrics_text);
+    }
     /* Recorded last, so a start that failed leaves a new store's window open. */
     if (!recorded && vt_store_set_window(c->store, c->window_s) != 0) {
         st = start_fail(err, errlen, 1, "cannot record the window in the store %s: %s", o->db,
@@ -489,11 +510,14 @@ out:
 static void serve_reload(struct vt_coord *c, const struct serve_opts *o)
 {
     char err[512];
+    bool failed = false;
+    c->reloads++;
     if (o->blocklist) {
         struct vt_targets fresh;
         vt_targets_init(&fresh);
         if (vt_targets_load_file(&fresh, o->blocklist, err, sizeof err) != 0) {
             vt_targets_free(&fresh);
+            failed = true;
             vt_log_at(VT_LOG_WARNING,
                       "reload: --blocklist %s not taken: %s; the %zu ranges loaded before stay",
                       o->blocklist, err, c->base_blocklist.n);
@@ -509,13 +533,16 @@ static void serve_reload(struct vt_coord *c, const struct serve_opts *o)
     }
     struct vt_rules *rules = vt_rules_open_lines(o->rules, stderr, err, sizeof err);
     if (!rules) {
+        failed = true;
         vt_log_at(VT_LOG_WARNING, "reload: rules not taken: %s; the rules loaded before stay", err);
     } else {
         vt_relabel_set_rules(c, rules);
         vt_log("reload: %zu fingerprint rules (built-in%s%s), for relabel requests from now on",
                vt_rules_count(c->rules), o->rules ? " and --rules " : "", o->rules ? o->rules : "");
     }
-    vt_log("reload: done; --listen, --control, --db, --key and --window need a restart");
+    c->reload_failures += failed;
+    vt_log("reload: done; --listen, --control, --db, --key, --window and --metrics need a "
+           "restart");
 }
 
 static int serve(struct vt_coord *c, struct serve_opts *o)
@@ -537,11 +564,18 @@ static int serve(struct vt_coord *c, struct serve_opts *o)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sd_notify(0, "READY=1");
+    uint64_t watchdog_us = 0;
+    if (sd_watchdog_enabled(0, &watchdog_us) <= 0)
+        watchdog_us = 0;
+    int64_t next_second = 0, next_watchdog = 0;
+    char told[256] = ""; /* the last STATUS= */
     char window[32];
     vt_log("serving on %s (control %s, store %s, window %s, %zu workers, %zu campaigns, public "
            "key %s)",
            o->listen, o->control, o->db, duration_text(c->window_s, window, sizeof window),
            c->nworkers, c->ncampaigns, c->public_key);
+    if (o->metrics)
+        vt_log("metrics on http://%s/metrics", o->metrics);
 
     zpoller_t *poller = zpoller_new(c->router, c->control, NULL);
     int64_t next_tick = 0;
@@ -551,7 +585,9 @@ static int serve(struct vt_coord *c, struct serve_opts *o)
             break;
         if (reload_signal) {
             reload_signal = 0;
+            sd_notify(0, "RELOADING=1");
             serve_reload(c, o);
+            sd_notify(0, "READY=1");
         }
         for (int i = 0; i < VT_DRAIN_MAX && (zsock_events(c->router) & ZMQ_POLLIN); i++)
             vt_session_message(c);
@@ -567,6 +603,23 @@ static int serve(struct vt_coord *c, struct serve_opts *o)
             vt_leases_rebalance(c);
             vt_campaigns_tick(c, vt_now_ms());
             next_tick = now + 250;
+        }
+        if (now >= next_second) {
+            if (c->metrics) {
+                vt_metrics_render(c, &c->metrics_text);
+                vt_metrics_http_publish(c->metrics, &c->metrics_text);
+            }
+            char st[256];
+            vt_metrics_status(c, st, sizeof st);
+            if (strcmp(st, told) != 0) {
+                snprintf(told, sizeof told, "%s", st);
+                sd_notifyf(0, "STATUS=%s", st);
+            }
+            next_second = now + 1000;
+        }
+        if (watchdog_us && now >= next_watchdog) {
+            sd_notify(0, "WATCHDOG=1"); /* the loop turns: a hung one gets restarted */
+            next_watchdog = now + (int64_t)(watchdog_us / 3000);
         }
     }
     sd_notify(0, "STOPPING=1");
@@ -590,6 +643,7 @@ int vt_cmd_serve(int argc, char **argv)
         {"blocklist", required_argument, NULL, 'b'},
         {"window", required_argument, NULL, 'w'},
         {"rules", required_argument, NULL, 'R'},
+        {"metrics", required_argument, NULL, 'M'},
         {"config", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -627,7 +681,7 @@ int vt_cmd_serve(int argc, char **argv)
         if (rc > 0 && file.unknown)
             vt_usage_error(PROG,
                            "%s:%d: unknown key '%s' (the keys are the flags without '--': db, "
-                           "listen, control, key, blocklist, window, rules)",
+                           "listen, control, key, blocklist, window, rules, metrics)",
                            cli.config, rc, file.unknown);
         if (rc > 0)
             vt_usage_error(PROG, "%s:%d: bad line (give key = value)", cli.config, rc);
@@ -638,6 +692,7 @@ int vt_cmd_serve(int argc, char **argv)
         o.blocklist = cli.blocklist ? cli.blocklist : file.blocklist;
         o.window = cli.window ? cli.window : file.window;
         o.rules = cli.rules ? cli.rules : file.rules;
+        o.metrics = cli.metrics ? cli.metrics : file.metrics;
     }
     if (!o.db || !o.listen || !o.control || !o.key)
         vt_usage_error(PROG, "--db, --listen, --control and --key are required");
@@ -647,7 +702,7 @@ int vt_cmd_serve(int argc, char **argv)
     for (int i = 0; i < 2; i++) {
         free(owned[i]->db), free(owned[i]->listen), free(owned[i]->control);
         free(owned[i]->key), free(owned[i]->blocklist), free(owned[i]->window);
-        free(owned[i]->rules);
+        free(owned[i]->rules), free(owned[i]->metrics);
         free(owned[i]->unknown);
     }
     return rc;

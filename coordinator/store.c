@@ -1048,3 +1048,24 @@ int vt_store_compact(struct vt_store *s, char *err, size_t errlen)
     rocksdb_compactoptions_destroy(co);
     return 0;
 }
+
+/* ---- sizes, for the metrics ---- */
+
+static uint64_t cf_property(struct vt_store *s, int cf, const char *name)
+{
+    uint64_t v = 0;
+    return rocksdb_property_int_cf(s->db, s->cf[cf], name, &v) == 0 ? v : 0;
+}
+
+size_t vt_store_cf_stats(struct vt_store *s, struct vt_store_cf_stats *out, size_t max)
+{
+    size_t n = 0;
+    for (int i = CF_OBS; i < CF_COUNT && n < max; i++, n++) {
+        out[n].name = cf_names[i];
+        out[n].sst_bytes = cf_property(s, i, "rocksdb.total-sst-files-size");
+        out[n].live_bytes = cf_property(s, i, "rocksdb.estimate-live-data-size");
+        out[n].memtable_bytes = cf_property(s, i, "rocksdb.cur-size-all-mem-tables");
+        out[n].keys = cf_property(s, i, "rocksdb.estimate-num-keys");
+    }
+    return n;
+}

@@ -144,6 +144,18 @@ int vt_store_drop_windows(struct vt_store *s, uint32_t before, char *err, size_t
  * this is for an operator's `compact` and for tests). 0 or -1. */
 int vt_store_compact(struct vt_store *s, char *err, size_t errlen);
 
+/* Sizes of the column families (obs, banner, device, meta) as RocksDB
+ * estimates them, for the metrics: cheap (no I/O), any thread. Fills at
+ * most max; returns how many. */
+struct vt_store_cf_stats {
+    const char *name;        /* "obs", ... (static) */
+    uint64_t sst_bytes;      /* rocksdb.total-sst-files-size */
+    uint64_t live_bytes;     /* rocksdb.estimate-live-data-size */
+    uint64_t memtable_bytes; /* rocksdb.cur-size-all-mem-tables */
+    uint64_t keys;           /* rocksdb.estimate-num-keys (merge operands may count) */
+};
+size_t vt_store_cf_stats(struct vt_store *s, struct vt_store_cf_stats *out, size_t max);
+
 /* The merge of two observations, as the merge operator does it (exposed for
  * tests and for in-memory merging). Result is malloc'ed into *out (free with
  * vt_obs_free). */

@@ -383,6 +383,34 @@ static void test_port_in_use(void **state)
     assert_int_not_equal(access(ctl, F_OK), 0); /* no control socket left behind */
 }
 
+/* --metrics: a value that is no IP:PORT is bad usage (exit 2); a port
+ * another program holds fails the start (exit 1); neither leaves a control
+ * socket behind. */
+static void test_bad_metrics(void **state)
+{
+    (void)state;
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(s >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(s, 1), 0);
+    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
+    char db[160], ctl[160], ctl_ep[170], ep[64], taken[64];
+    path_in(db, sizeof db, "metrics.db");
+    path_in(ctl, sizeof ctl, "metrics.ctl");
+    ipc_of(ctl_ep, sizeof ctl_ep, ctl);
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", free_port());
+    snprintf(taken, sizeof taken, "127.0.0.1:%d", ntohs(a.sin_port));
+    struct outcome o;
+    run_serve(&o, DB_FLAGS(db, ep, ctl_ep), "--key", t.key, "--metrics", "localhost:9100", NULL);
+    expect_refusal(&o, 2, "bad --metrics 'localhost:9100'", NULL);
+    run_serve(&o, DB_FLAGS(db, ep, ctl_ep), "--key", t.key, "--metrics", taken, NULL);
+    close(s);
+    expect_refusal(&o, 1, "--metrics", taken, "already in use", NULL);
+    assert_int_not_equal(access(ctl, F_OK), 0);
+}
+
 /* A second daemon on the same store: exit 1 naming the store and the lock. */
 static void test_store_locked(void **state)
 {
@@ -896,6 +924,7 @@ int main(void)
         cmocka_unit_test(test_guard_fails_closed),
         cmocka_unit_test(test_rules_checked_at_start),
         cmocka_unit_test(test_sighup_reloads_blocklist),
+        cmocka_unit_test(test_bad_metrics),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
