@@ -230,6 +230,11 @@ static void charge(struct vt_enrich *e)
 /* Forwards the reports whose results are all through. Without mu. */
 static void pass_reports(struct vt_enrich *e)
 {
+    pthread_mutex_lock(&e->mu);
+    unsigned waiting = e->nreports;
+    pthread_mutex_unlock(&e->mu);
+    if (waiting == 0)
+        return; /* the grabber's lowest ticket costs a walk of its queue: only when needed */
     uint64_t low = vt_grabber_min_ticket(e->grabber);
     for (;;) {
         pthread_mutex_lock(&e->mu);
