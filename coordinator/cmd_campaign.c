@@ -446,14 +446,13 @@ static int campaign_list(int argc, char **argv)
     static const char *const head[] = {"NAME", "STATE", "RUN", "DONE", "FOUND", "CREATED"};
     static const struct vt_list_command list = {
         .prog = "vantage campaign list",
-        .help = "usage: vantage campaign list [--json]\n"
+        .help = "usage: vantage campaign list [--format table|jsonl | --json]\n"
                 "\n"
                 "Lists every campaign: its state (running, waiting, paused, complete,\n"
                 "cancelled), run number, shards done of all, results found, and when it was\n"
                 "created.\n"
                 "\n"
-                "Options:\n"
-                "  -j, --json                print the daemon's list as JSON\n" VT_CONTROL_HELP "\n"
+                "Options:\n" VT_LIST_FORMAT_HELP VT_CONTROL_HELP "\n"
                 "Example:\n"
                 "  vantage campaign list\n",
         .request = "campaign.list",

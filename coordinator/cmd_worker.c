@@ -189,7 +189,7 @@ static int worker_list(int argc, char **argv)
                                        "LAST-SEEN", "LEASE", "RATE", "QUARANTINED/OPTOUT"};
     static const struct vt_list_command list = {
         .prog = "vantage worker list",
-        .help = "usage: vantage worker list [--json]\n"
+        .help = "usage: vantage worker list [--format table|jsonl | --json]\n"
                 "\n"
                 "Lists the enrolled workers: name, site, AS number, whether connected now,\n"
                 "when last heard from, the shard it holds (campaign/run/shard) and its probe\n"
@@ -198,9 +198,7 @@ static int worker_list(int argc, char **argv)
                 "declared scope, or a lease unknown after a crash; meta quarantine/NAME/SEQ)\n"
                 "and its results dropped because they lie in opted-out space.\n"
                 "\n"
-                "Options:\n"
-                "  -j, --json                print the list as JSON (the daemon's "
-                "objects)\n" VT_CONTROL_HELP "\n"
+                "Options:\n" VT_LIST_FORMAT_HELP VT_CONTROL_HELP "\n"
                 "Example:\n"
                 "  vantage worker list\n",
         .request = "worker.list",

@@ -172,23 +172,18 @@ static json_t *campaign_set(struct vt_coord *c, json_t *req)
 static json_t *blocklist_add(struct vt_coord *c, json_t *req)
 {
     char err[256] = "";
-    if (vt_optout_add(c, vt_req_str(req, "cidr"), vt_req_str(req, "reason"), err, sizeof err) != 0)
+    if (vt_optout_add_by(c, vt_req_str(req, "cidr"), vt_req_str(req, "reason"),
+                         vt_req_str(req, "by"), json_is_true(json_object_get(req, "force")), err,
+                         sizeof err) != 0)
         return vt_reply_fail("blocklist.add: %s", err);
     return ok(NULL);
 }
 
-static int list_optout(void *arg, const char *key, const void *val, size_t len)
-{
-    json_t *o = json_loadb(val, len, 0, NULL);
-    if (o)
-        json_array_append_new(arg, o);
-    return 0;
-}
-
 static json_t *blocklist_list(struct vt_coord *c, json_t *req)
 {
-    json_t *arr = json_array();
-    vt_meta_scan(c->store, "blocklist/", list_optout, arr);
+    json_t *arr = vt_optout_list(c);
+    if (!arr)
+        return vt_reply_fail("blocklist.list: cannot read the opt-out list from the store");
     return ok(json_pack("{s:o}", "entries", arr));
 }
 

@@ -576,11 +576,34 @@ int vt_table_print_array(FILE *out, const char *indent, size_t ncols, const char
 
 int vt_list_command_run(const struct vt_list_command *lc, int argc, char **argv)
 {
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, 'j'},
+        {"format", required_argument, NULL, 'f'},
+        {"control", required_argument, NULL, VT_OPT_CONTROL},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    enum { TABLE, JSONL, JSON } fmt = TABLE;
     const char *control = NULL;
-    bool json = false;
-    if (vt_control_leaf_opts(lc->prog, argc, argv, &control, &json)) {
-        fputs(lc->help, stdout);
-        return 0;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":jf:h", opts, NULL)) != -1) {
+        if (vt_control_opt(lc->prog, c, argv, &control))
+            continue;
+        if (c == 'j')
+            fmt = JSON;
+        if (c == 'f') {
+            if (!strcmp(optarg, "table"))
+                fmt = TABLE;
+            else if (!strcmp(optarg, "jsonl"))
+                fmt = JSONL;
+            else
+                vt_usage_error(lc->prog, "bad --format '%s': give table or jsonl", optarg);
+        }
+        if (c == 'h') {
+            fputs(lc->help, stdout);
+            return 0;
+        }
     }
     if (optind < argc)
         vt_usage_error(lc->prog, "unexpected argument '%s'", argv[optind]);
@@ -588,14 +611,24 @@ int vt_list_command_run(const struct vt_list_command *lc, int argc, char **argv)
     vt_control_setup(&ctl, lc->prog, control);
     json_t *reply = vt_control_request(&ctl, json_pack("{s:s}", "cmd", lc->request));
     json_t *list = vt_reply_array(reply, lc->member, lc->reply_name);
-    int rc;
-    if (json)
+    int rc = 0;
+    if (fmt == JSON) {
         rc = vt_json_print(stdout, list);
-    else if (json_array_size(list) == 0)
+    } else if (fmt == JSONL) {
+        /* one object a line, compact, as the daemon sent it: for jq and scripts */
+        size_t i;
+        json_t *e;
+        json_array_foreach(list, i, e)
+        {
+            if (json_dumpf(e, stdout, JSON_COMPACT) != 0 || fputc('\n', stdout) == EOF)
+                rc = -1;
+        }
+    } else if (json_array_size(list) == 0) {
         rc = fputs(lc->empty, stdout) == EOF ? -1 : 0;
-    else
+    } else {
         rc =
             vt_table_print_array(stdout, NULL, lc->ncols, lc->head, list, lc->add_row, vt_now_ms());
+    }
     json_decref(reply);
     if (rc != 0 || fflush(stdout) != 0)
         vt_fatal("vantage", "cannot write the %s to stdout", lc->noun);

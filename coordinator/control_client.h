@@ -139,9 +139,14 @@ typedef int vt_row_fn(struct vt_table *t, json_t *elem, int64_t now_ms);
 int vt_table_print_array(FILE *out, const char *indent, size_t ncols, const char *const *head,
                          json_t *array, vt_row_fn *add_row, int64_t now_ms);
 
-/* A `list` leaf command (`vantage worker list [--json]`): it takes --json,
- * --control and --help, sends {"cmd": request} and prints the reply's array
- * member as JSON or as a table, or the line empty when there is nothing. */
+/* A `list` leaf command (`vantage worker list [--format table|jsonl]`): it
+ * takes --format (table, the default, or jsonl: one compact object a line),
+ * --json (the array, indented), --control and --help, sends {"cmd": request}
+ * and prints the reply's array member so, or for a table with nothing in it
+ * the line empty. VT_LIST_FORMAT_HELP is the --help text of the first two. */
+#define VT_LIST_FORMAT_HELP                                                                        \
+    "  -f, --format FMT          table (default) or jsonl: one JSON object a line\n"               \
+    "  -j, --json                print the daemon's list as one JSON array\n"
 struct vt_list_command {
     const char *prog;       /* "vantage worker list", for messages */
     const char *help;       /* the --help text */

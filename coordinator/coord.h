@@ -299,6 +299,13 @@ int vt_optout_load(struct vt_coord *c);
 int vt_optout_add(struct vt_coord *c, const char *cidr, const char *reason, char *err,
                   size_t errlen);
 int vt_optout_remove(struct vt_coord *c, const char *cidr, char *err, size_t errlen);
+/* An opt-out with its history: target is one CIDR, range or address; by says
+ * who asked (NULL: not said); a second add of an entry appends to its
+ * history. The whole IPv4 space only with force. 0 or -1 with err. */
+int vt_optout_add_by(struct vt_coord *c, const char *target, const char *reason, const char *by,
+                     bool force, char *err, size_t errlen);
+/* The entries (records with their history, docs/control.md) in address order. */
+json_t *vt_optout_list(struct vt_coord *c);
 /* Takes the policy of a Hello; true if it differs from the one before. */
 bool vt_worker_on_hello(struct vt_coord *c, struct vt_worker *w, const Vantage__Hello *h);
 json_t *vt_worker_json(struct vt_coord *c, const struct vt_worker *w);

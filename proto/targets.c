@@ -643,3 +643,41 @@ int vt_targets_load_file(struct vt_targets *t, const char *path, char *err, size
     struct rlist l = {0};
     return commit(t, &l, load_file(&l, path, err, errlen), err, errlen);
 }
+
+int vt_range_parse(const char *s, uint32_t *first, uint32_t *last, char *err, size_t errlen)
+{
+    if (!s || !*s || strlen(s) > 64 || strpbrk(s, ", \t\n@")) {
+        snprintf(err, errlen,
+                 "bad range '%s': give one CIDR (a.b.c.d/N), range (a.b.c.d-e.f.g.h) "
+                 "or address",
+                 s ? s : "");
+        return -1;
+    }
+    struct vt_targets t;
+    vt_targets_init(&t);
+    int rc = vt_targets_parse(&t, s, err, errlen);
+    if (rc == 0) {
+        *first = t.r[0].first;
+        *last = t.r[0].last;
+    }
+    vt_targets_free(&t);
+    return rc;
+}
+
+const char *vt_range_format(uint32_t first, uint32_t last, char *buf, size_t len)
+{
+    char a[16], b[16];
+    uint64_t size = (uint64_t)last - first + 1;
+    /* one CIDR block: a power of two in size, aligned to it */
+    if (last >= first && (size & (size - 1)) == 0 && (first & (uint32_t)(size - 1)) == 0) {
+        unsigned bits = 32;
+        while (size > 1) {
+            size >>= 1;
+            bits--;
+        }
+        snprintf(buf, len, "%s/%u", vt_ip_str(first, a), bits);
+    } else {
+        snprintf(buf, len, "%s-%s", vt_ip_str(first, a), vt_ip_str(last, b));
+    }
+    return buf;
+}

@@ -65,6 +65,13 @@ uint32_t vt_targets_nth(struct vt_targets *t, uint64_t i);
 /* The IANA special-purpose list that ZMap ships (includes 198.18.0.0/15). */
 int vt_targets_builtin_blocklist(struct vt_targets *t);
 
+/* One range written as a target is (CIDR, a.b.c.d-e.f.g.h, or one address):
+ * exactly one token, no @FILE. 0 with [first, last] set, or -1 with err. */
+int vt_range_parse(const char *s, uint32_t *first, uint32_t *last, char *err, size_t errlen);
+/* A range's canonical text: "a.b.c.d/N" when it is one CIDR block (a single
+ * address is /32), else "a.b.c.d-e.f.g.h". buf needs 32 bytes. Returns buf. */
+const char *vt_range_format(uint32_t first, uint32_t last, char *buf, size_t len);
+
 /* Formats ip (host order) as dotted quad into buf (at least 16 bytes). */
 const char *vt_ip_str(uint32_t ip, char *buf);
 /* Parses a dotted quad strictly (four decimal octets). 0, or -1. */

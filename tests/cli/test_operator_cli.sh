@@ -69,6 +69,20 @@ expect 2 "bad --rate '0'" "$VANTAGE" campaign set iot --rate 0
 expect 2 "bad --rate '5k'" "$VANTAGE" campaign set iot --rate 5k
 expect 1 'no-daemon' "$VANTAGE" campaign set iot --rate 5000
 
+# ---- blocklist add: checked before anything is sent ----
+expect 2 'whole IPv4 space.*--force' "$VANTAGE" blocklist add 0.0.0.0/0 --reason test
+expect 2 'bad|/33' "$VANTAGE" blocklist add 1.2.3.0/33 --reason test
+expect 2 '--reason TEXT is required' "$VANTAGE" blocklist add 192.0.2.10-192.0.2.20
+rc=0
+"$VANTAGE" blocklist add 8.0.0.0/7 --reason test 2>"$WORK/err" >/dev/null || rc=$?
+[ "$rc" = 1 ] || fail "blocklist add 8.0.0.0/7 without a daemon: exit $rc, want 1"
+grep -q 'warning: 8.0.0.0/7 covers 33554432 addresses, more than a /8' "$WORK/err" ||
+  fail "blocklist add of a /7 does not warn: $(cat "$WORK/err")"
+"$VANTAGE" blocklist list --help | grep -q -- '--format FMT' || fail "blocklist list lacks --format"
+"$VANTAGE" worker list --help | grep -q -- '--format FMT' || fail "worker list lacks --format"
+"$VANTAGE" campaign list --help | grep -q -- '--format FMT' || fail "campaign list lacks --format"
+expect 2 "bad --format 'csv'" "$VANTAGE" blocklist list --format csv
+
 # ---- pubkey ----
 "$WORKER" keygen --out "$WORK/w.key" >"$WORK/w.printed"
 pub=$(sed -n 's/^ *public-key = "\(.*\)"$/\1/p' "$WORK/w.key.pub")

@@ -160,11 +160,95 @@ static void test_campaign_set(void **state)
     close_control(f->c);
 }
 
+static json_t *blocklist_add(struct vt_coord *c, const char *entry, const char *reason,
+                             const char *by)
+{
+    return request(c, json_pack("{s:s, s:s, s:s, s:s}", "cmd", "blocklist.add", "cidr", entry,
+                                "reason", reason, "by", by));
+}
+
+static bool ok_of(json_t *rep)
+{
+    bool ok = json_is_true(json_object_get(rep, "ok"));
+    json_decref(rep);
+    return ok;
+}
+
+/* The opt-out list keeps who asked, when and why; a second add appends; it
+ * takes ranges as targets do, lists in address order, refuses everything
+ * without force, and reads (and rewrites) the records of older stores. */
+static void test_blocklist_history(void **state)
+{
+    struct fixture *f = *state;
+    /* a record as older versions wrote it */
+    const char *old =
+        "{\"cidr\":\"203.0.113.0/24\",\"reason\":\"from 2025\",\"added_ms\":1700000000000}";
+    assert_int_equal(vt_meta_put(f->c->store, "blocklist/203.0.113.0/24", old, strlen(old), true),
+                     0);
+    coord_close(f->c);
+    f->c = coord_open(f->dir, f->keydir);
+    assert_true(vt_targets_contains(&f->c->optout, 0xcb007101)); /* 203.0.113.1 */
+
+    uint64_t gen = f->c->optout_gen;
+    assert_true(ok_of(blocklist_add(f->c, "10.0.0.0/8", "abuse@a.example", "alice")));
+    assert_int_equal(f->c->optout_gen, gen + 1);
+    assert_true(ok_of(blocklist_add(f->c, "10.0.0.0/8", "asked again, #12", "bob")));
+    assert_int_equal(f->c->optout_gen, gen + 1); /* no address changed */
+    assert_true(ok_of(blocklist_add(f->c, "9.0.0.0/8", "x", "carol")));
+    assert_true(ok_of(blocklist_add(f->c, "1.2.3.4", "one host", "dave")));
+    assert_true(ok_of(blocklist_add(f->c, "192.0.2.10-192.0.2.20", "a range", "erin")));
+    assert_true(vt_targets_contains(&f->c->optout, 0xc000020f));  /* 192.0.2.15 */
+    assert_false(vt_targets_contains(&f->c->optout, 0xc0000215)); /* 192.0.2.21 */
+    assert_false(ok_of(blocklist_add(f->c, "0.0.0.0/0", "everything", "mallory")));
+    assert_false(ok_of(blocklist_add(f->c, "1.2.3.4,5.6.7.8", "two", "x")));
+    assert_false(ok_of(blocklist_add(f->c, "1.2.3.0/33", "bad", "x")));
+    assert_true(
+        ok_of(request(f->c, json_pack("{s:s, s:s, s:s, s:b}", "cmd", "blocklist.add", "cidr",
+                                      "0.0.0.0/0", "reason", "drill", "force", 1))));
+    assert_true(ok_of(
+        request(f->c, json_pack("{s:s, s:s}", "cmd", "blocklist.remove", "cidr", "0.0.0.0/0"))));
+
+    json_t *rep = request(f->c, json_pack("{s:s}", "cmd", "blocklist.list"));
+    json_t *e = json_object_get(rep, "entries");
+    const char *order[] = {"1.2.3.4/32", "9.0.0.0/8", "10.0.0.0/8", "192.0.2.10-192.0.2.20",
+                           "203.0.113.0/24"};
+    assert_int_equal(json_array_size(e), 5);
+    for (size_t i = 0; i < 5; i++)
+        assert_string_equal(json_string_value(json_object_get(json_array_get(e, i), "cidr")),
+                            order[i]);
+    json_t *ten = json_object_get(json_array_get(e, 2), "history");
+    assert_int_equal(json_array_size(ten), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ten, 0), "by")), "alice");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ten, 0), "reason")),
+                        "abuse@a.example");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ten, 1), "by")), "bob");
+    assert_true(num(json_array_get(ten, 1), "at_ms") >= num(json_array_get(ten, 0), "at_ms"));
+    json_t *migrated = json_object_get(json_array_get(e, 4), "history");
+    assert_int_equal(json_array_size(migrated), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(migrated, 0), "reason")),
+                        "from 2025");
+    assert_int_equal(num(json_array_get(migrated, 0), "at_ms"), 1700000000000);
+    json_decref(rep);
+
+    /* removed by the range as given; a restart keeps the history */
+    assert_true(ok_of(request(f->c, json_pack("{s:s, s:s}", "cmd", "blocklist.remove", "cidr",
+                                              "192.0.2.10-192.0.2.20"))));
+    close_control(f->c);
+    coord_close(f->c);
+    f->c = coord_open(f->dir, f->keydir);
+    assert_false(vt_targets_contains(&f->c->optout, 0xc000020f));
+    json_t *list = vt_optout_list(f->c);
+    assert_int_equal(json_array_size(list), 4);
+    assert_int_equal(json_array_size(json_object_get(json_array_get(list, 2), "history")), 2);
+    json_decref(list);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_dry_run_starts_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_campaign_set, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_blocklist_history, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
