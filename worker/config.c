@@ -35,6 +35,7 @@ static const struct {
     FIELD("rules", rules),
     FIELD("user-agent", user_agent),
     FIELD("banner-timeout", banner_timeout),
+    FIELD("metrics", metrics),
 };
 
 #define NFIELDS (sizeof fields / sizeof fields[0])
@@ -114,6 +115,19 @@ int vt_worker_config_merge(struct vt_worker_config *base, const struct vt_worker
             return -1;
     }
     return 0;
+}
+
+size_t vt_worker_config_changed(const struct vt_worker_config *a, const struct vt_worker_config *b,
+                                const char **names, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < NFIELDS && n < max; i++) {
+        const char *x = *slot((struct vt_worker_config *)a, i),
+                   *y = *slot((struct vt_worker_config *)b, i);
+        if ((x == NULL) != (y == NULL) || (x && strcmp(x, y) != 0))
+            names[n++] = fields[i].key;
+    }
+    return n;
 }
 
 void vt_worker_config_free(struct vt_worker_config *c)

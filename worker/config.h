@@ -13,7 +13,7 @@
 struct vt_worker_config {
     char *coordinator, *server_key, *key, *name, *interface, *source_ip, *gateway_mac, *max_rate,
         *scope, *exclude, *allow_ports, *user, *spool, *spool_max, *banner_concurrency, *host_cap,
-        *rules, *user_agent, *banner_timeout;
+        *rules, *user_agent, *banner_timeout, *metrics;
 };
 
 /* Sets `key` (a flag's long name without "--") to a copy of value. 0, or -1
@@ -26,6 +26,11 @@ int vt_worker_config_load(struct vt_worker_config *c, const char *path, char *er
 
 /* Every field of `over` that is set replaces the one in base. */
 int vt_worker_config_merge(struct vt_worker_config *base, const struct vt_worker_config *over);
+
+/* The keys whose values differ between a and b (a reload's view), into
+ * names (at most max). Returns how many. */
+size_t vt_worker_config_changed(const struct vt_worker_config *a, const struct vt_worker_config *b,
+                                const char **names, size_t max);
 
 void vt_worker_config_free(struct vt_worker_config *c);
 

@@ -25,12 +25,14 @@
 
 #include "enrich.h"
 #include "envelope.h"
+#include "log.h"
 #include "scan.h"
 
 #define FRAME_MAX         (VT_MAX_MESSAGE + 64)
 #define RESULT_BYTES      16
 #define RESULTS_PER_FRAME 256
-#define PROGRESS_BYTES    17 /* 'p': u64 done, u8 finished, u64 dropped */
+#define PROGRESS_BYTES    17      /* 'p': u64 done, u8 finished, u64 dropped */
+#define COUNTS_BYTES      (8 * 8) /* 'c': struct vt_lease_counts, one lease's */
 #define BATCH_MAX         1000
 #define BATCH_MAX_BYTES                                                                            \
     (1u << 20) /* banners make results big: a batch stays far below VT_MAX_MESSAGE */
@@ -328,7 +330,8 @@ static int scan_main(int fd, const struct vt_lease_link *link, const struct vt_p
                      const struct vt_lease_banners *banners, const uint8_t *body, size_t len)
 {
     char err[512] = "";
-    static struct scan_proc sp; /* static: too big for a small stack, one per process */
+    static struct scan_proc sp;          /* static: too big for a small stack, one per process */
+    struct vt_lease_counts counts = {0}; /* what the 'c' frame says */
     sp.fd = fd;
     sp.policy = policy;
     pthread_mutex_init(&sp.mu, NULL);
@@ -434,12 +437,13 @@ static int scan_main(int fd, const struct vt_lease_link *link, const struct vt_p
         cfg.sink = (struct vt_result_sink){vt_enrich_write, vt_enrich_flush, sp.stage};
         cfg.debt = &debt;
     }
-    struct vt_scan_summary sum;
+    struct vt_scan_summary sum = {0};
     int scan_rc = vt_scan_run(&cfg, &sum, err, sizeof err);
+    struct vt_enrich_stats est = {0};
     if (sp.stage) {
         /* A stopped lease leaves its grabs: the checkpoint stays before them. */
         char gerr[256];
-        int grc = vt_enrich_finish(sp.stage, scan_rc != 0 || atomic_load(&sp.ctl.stop), NULL, gerr,
+        int grc = vt_enrich_finish(sp.stage, scan_rc != 0 || atomic_load(&sp.ctl.stop), &est, gerr,
                                    sizeof gerr);
         sp.stage = NULL;
         if (grc != 0 && scan_rc == 0) {
@@ -448,15 +452,30 @@ static int scan_main(int fd, const struct vt_lease_link *link, const struct vt_p
         }
     }
     if (scan_rc == 0)
-        fprintf(stderr,
-                "vantage-worker: lease %" PRIu64 ": sent %" PRIu64 " probes in %.1f s, %" PRIu64
-                " open, %" PRIu64 " closed, %" PRIu64 " dropped by the kernel, %" PRIu64
-                " by the queue%s\n",
-                lease->lease_id, sum.sent, sum.seconds, sum.open, sum.closed, sum.pcap_drops,
-                sum.queue_drops, sum.queue_drops ? " (the spool was full or slow)" : "");
+        vt_log_line(VT_LOG_INFO, "vantage-worker",
+                    "lease %" PRIu64 ": sent %" PRIu64 " probes in %.1f s, %" PRIu64
+                    " open, %" PRIu64 " closed, %" PRIu64 " dropped by the kernel, %" PRIu64
+                    " by the queue%s",
+                    lease->lease_id, sum.sent, sum.seconds, sum.open, sum.closed, sum.pcap_drops,
+                    sum.queue_drops, sum.queue_drops ? " (the spool was full or slow)" : "");
+    /* What this lease did, for the worker's metrics: sent also when it failed. */
+    if (scan_rc == 0 || sum.sent)
+        counts = (struct vt_lease_counts){
+            .sent = sum.sent,
+            .answers = sum.answers,
+            .open = sum.open,
+            .closed = sum.closed,
+            .pcap_drops = sum.pcap_drops,
+            .queue_drops = sum.queue_drops,
+            .grabs = est.grabs,
+            .banners = est.banners,
+        };
 end:
     pthread_mutex_lock(&sp.mu);
-    int rc = flush_locked(&sp) == 0 && frame_write(fd, 'e', err, strlen(err)) == 0 ? 0 : 3;
+    int rc = flush_locked(&sp) == 0 && frame_write(fd, 'c', &counts, COUNTS_BYTES) == 0 &&
+                     frame_write(fd, 'e', err, strlen(err)) == 0
+                 ? 0
+                 : 3;
     pthread_mutex_unlock(&sp.mu);
     if (lease)
         vantage__lease__free_unpacked(lease, NULL);
@@ -483,6 +502,7 @@ static void helper_main(int fd, pid_t parent, const struct vt_run_as *as,
     /* The main process handles signals and tells us to stop; if it dies, so do we. */
     signal(SIGINT, SIG_IGN);
     signal(SIGTERM, SIG_IGN);
+    signal(SIGHUP, SIG_IGN); /* a reload is the main process's */
     signal(SIGPIPE, SIG_IGN);
     /* The worker's user with CAP_NET_RAW alone, before the first frame is
      * read. The parent-death signal comes after: a change of credentials
@@ -547,6 +567,9 @@ struct vt_lease_runner {
     atomic_bool *stop;   /* the worker's: set when the helper dies */
     atomic_bool dead;    /* the helper died on its own */
     atomic_bool closing; /* vt_lease_runner_destroy ends the helper */
+    /* Totals of the leases run (the 'c' frames), and results spooled: the
+     * lease thread adds, vt_lease_runner_totals reads (any thread). */
+    _Atomic uint64_t sent, answers, pcap_drops, queue_drops, grabs, banners, spooled, leases;
 };
 
 struct vt_lease_runner *vt_lease_runner_fork(const struct vt_run_as *as,
@@ -663,9 +686,11 @@ static void spool_batch(struct vt_lease_runner *lr, struct batch *b)
                 snprintf(err, sizeof err, "stopped while the spool was full");
         }
     }
+    if (rc == 0)
+        atomic_fetch_add(&lr->spooled, b->n);
     if (rc != 0 && !b->failed) {
-        fprintf(stderr, "vantage-worker: lease %" PRIu64 ": %zu results lost: %s\n", lease_id, b->n,
-                err);
+        vt_log_line(VT_LOG_ERROR, "vantage-worker", "lease %" PRIu64 ": %zu results lost: %s",
+                    lease_id, b->n, err);
         b->failed = true;
         send_frame(lr, 'S', NULL, 0);
     }
@@ -682,7 +707,7 @@ static void *lease_thread(void *arg)
     zsock_t *events = zsock_new_pair(ep);
     struct batch *b = calloc(1, sizeof *b);
     if (!events || !b) {
-        fprintf(stderr, "vantage-worker: cannot start the lease thread: out of memory\n");
+        vt_log_line(VT_LOG_ERROR, "vantage-worker", "cannot start the lease thread: out of memory");
         zsock_destroy(&events);
         free(b);
         return NULL;
@@ -711,7 +736,8 @@ static void *lease_thread(void *arg)
                 vt_uplink_post_ended(events, atomic_load(&lr->lease_id),
                                      "the scan helper process is gone");
             if (!atomic_load(&lr->closing)) {
-                fprintf(stderr, "vantage-worker: the scan helper process died; stopping\n");
+                vt_log_line(VT_LOG_ERROR, "vantage-worker",
+                            "the scan helper process died; stopping");
                 atomic_store(&lr->dead, true);
                 if (lr->stop)
                     atomic_store(lr->stop, true);
@@ -759,7 +785,17 @@ static void *lease_thread(void *arg)
             if (!b->failed)
                 vt_uplink_post_progress(events, atomic_load(&lr->lease_id), done, body[8] != 0,
                                         dropped);
+        } else if (type == 'c' && len == COUNTS_BYTES) {
+            struct vt_lease_counts lc = {0};
+            memcpy(&lc, body, COUNTS_BYTES);
+            atomic_fetch_add(&lr->sent, lc.sent);
+            atomic_fetch_add(&lr->answers, lc.answers);
+            atomic_fetch_add(&lr->pcap_drops, lc.pcap_drops);
+            atomic_fetch_add(&lr->queue_drops, lc.queue_drops);
+            atomic_fetch_add(&lr->grabs, lc.grabs);
+            atomic_fetch_add(&lr->banners, lc.banners);
         } else if (type == 'e') {
+            atomic_fetch_add(&lr->leases, 1);
             spool_batch(lr, b);
             vt_uplink_post_ended(events, atomic_load(&lr->lease_id), (char *)body);
             b->failed = false;
@@ -770,6 +806,19 @@ static void *lease_thread(void *arg)
     zsock_destroy(&events);
     free(b);
     return NULL;
+}
+
+void vt_lease_runner_totals(struct vt_lease_runner *lr, struct vt_lease_counts *t)
+{
+    t->sent = atomic_load(&lr->sent);
+    t->answers = atomic_load(&lr->answers);
+    t->open = t->closed = 0; /* the spooled results are counted instead */
+    t->pcap_drops = atomic_load(&lr->pcap_drops);
+    t->queue_drops = atomic_load(&lr->queue_drops);
+    t->grabs = atomic_load(&lr->grabs);
+    t->banners = atomic_load(&lr->banners);
+    t->spooled = atomic_load(&lr->spooled);
+    t->leases = atomic_load(&lr->leases);
 }
 
 bool vt_lease_runner_dead(struct vt_lease_runner *lr)

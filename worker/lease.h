@@ -22,8 +22,12 @@
  *                  banner (a packed Result, for open ports of a lease with
  *                  banners), 'p' progress (u64 done, u8
  *                  finished, u64 dropped: answers the scan lost so far, its
- *                  capture's and its queue's drops), 'e' end (text: empty, or
- *                  why the scan failed, e.g. its capture failed)
+ *                  capture's and its queue's drops), 'c' once at its end,
+ *                  before 'e': what the lease did (struct vt_lease_counts,
+ *                  its first 8 u64: sent, answers, open, closed, pcap_drops,
+ *                  queue_drops, grabs, banners), 'e' end (text: empty, or
+ *                  why the scan failed, e.g. its capture failed; the helper
+ *                  sends 'e' alone when a scan process died)
  * In the main process, the uplink thread writes (through vt_lease_ops) and
  * the lease thread reads: it batches results (up to 1000 or 1 s) into the
  * spool, and posts progress (dropped included, for the coordinator to re-do
@@ -62,6 +66,18 @@ struct vt_lease_banners {
 
 struct vt_lease_runner;
 
+/* What leases did: one lease's in a 'c' frame (the first 8 fields), the
+ * runner's totals since its start from vt_lease_runner_totals. */
+struct vt_lease_counts {
+    uint64_t sent;                    /* probes sent */
+    uint64_t answers;                 /* valid answers (before de-duplication) */
+    uint64_t open, closed;            /* results (in one lease's frame only) */
+    uint64_t pcap_drops, queue_drops; /* answers lost: the capture's, the queue's */
+    uint64_t grabs, banners;          /* banner grabs tried, and those that read something */
+    uint64_t spooled;                 /* totals only: results written to the spool */
+    uint64_t leases;                  /* totals only: leases that ended */
+};
+
 /* Starts the helper process, which becomes `as` keeping CAP_NET_RAW (if
  * as->net_raw) and nothing else, and returns once it has. Call before any
  * thread or ZeroMQ context. NULL with err set, also when the helper could not
@@ -80,6 +96,9 @@ int vt_lease_runner_attach(struct vt_lease_runner *lr, struct vt_spool *spool,
                            const char *events_endpoint, atomic_bool *stop, char *err,
                            size_t errlen);
 bool vt_lease_runner_dead(struct vt_lease_runner *lr);
+/* Totals of every lease run so far (counted when each lease ends) and of
+ * results spooled (as they are); any thread. */
+void vt_lease_runner_totals(struct vt_lease_runner *lr, struct vt_lease_counts *t);
 
 /* The uplink's handle on the runner. */
 struct vt_lease_ops vt_lease_runner_ops(struct vt_lease_runner *lr);

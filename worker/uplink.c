@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "envelope.h"
+#include "log.h"
 #include "version.h"
 
 #define HELLO_BACKOFF_MIN_MS 1000
@@ -63,9 +64,12 @@ struct vt_uplink {
     int64_t no_lease_until_ms; /* after a failed scan, ask for no lease for a while */
     uint64_t lease_id;         /* running lease, 0 = none */
     uint64_t lease_rate;
-    int64_t lease_deadline_ms; /* the lease's deadline, as the coordinator gave it */
-    int64_t last_heard_ms;     /* last message of any kind from the coordinator */
-    bool lease_stopping;       /* stop asked (cancel, lapse); waiting for "ended" */
+    uint64_t lease_asked; /* the rate the coordinator asked for it (before clamping) */
+    char lease_campaign[65];
+    struct vt_uplink_stats stats; /* counters; connected, lease_* filled when read */
+    int64_t lease_deadline_ms;    /* the lease's deadline, as the coordinator gave it */
+    int64_t last_heard_ms;        /* last message of any kind from the coordinator */
+    bool lease_stopping;          /* stop asked (cancel, lapse); waiting for "ended" */
 
     uint64_t optout_gen;          /* generation of the opt-out list below */
     Vantage__BlocklistAdd optout; /* the whole list, as last received */
@@ -73,21 +77,17 @@ struct vt_uplink {
     Vantage__Progress progress;
 };
 
+#define COMPONENT "vantage-worker"
+
 static void logf_(struct vt_uplink *up, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void logf_(struct vt_uplink *up, const char *fmt, ...)
 {
     if (up->cfg.quiet)
         return;
-    char ts[32];
-    time_t t = time(NULL);
-    struct tm tm;
-    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s vantage-worker: ", ts);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vt_log_linev(VT_LOG_INFO, COMPONENT, fmt, ap);
     va_end(ap);
 }
 
@@ -133,7 +133,8 @@ static void problem(struct vt_uplink *up, const char *fmt, ...)
     int64_t now = zclock_mono();
     if (strcmp(text, up->problem) != 0 || now - up->problem_logged_ms > 60000) {
         up->problem_logged_ms = now;
-        logf_(up, "%s", text);
+        if (!up->cfg.quiet)
+            vt_log_line(VT_LOG_WARNING, COMPONENT, "%s", text);
     }
     snprintf(up->problem, sizeof up->problem, "%s", text);
 }
@@ -304,7 +305,11 @@ struct vt_uplink *vt_uplink_new(const struct vt_uplink_config *cfg, char *err, s
         free(up);
         return NULL;
     }
-    snprintf(up->events_ep, sizeof up->events_ep, "inproc://vantage-uplink-%p", (void *)up);
+    /* Unique also when up reuses a freed uplink's address: libzmq may not
+     * have released that one's inproc name yet. */
+    static atomic_uint made;
+    snprintf(up->events_ep, sizeof up->events_ep, "inproc://vantage-uplink-%p-%u", (void *)up,
+             atomic_fetch_add(&made, 1));
     up->events = zsock_new_pair(NULL);
     if (!up->events || zsock_bind(up->events, "%s", up->events_ep) != 0) {
         snprintf(err, errlen, "cannot bind %s: %s", up->events_ep, zmq_strerror(errno));
@@ -341,6 +346,7 @@ static void send_refused(struct vt_uplink *up, uint64_t lease_id, const char *re
     env.body_case = VANTAGE__ENVELOPE__BODY_LEASE_REFUSED;
     env.lease_refused = &r;
     send_env(up, &env);
+    up->stats.leases_refused++;
     logf_(up, "refused lease %" PRIu64 ": %s", lease_id, reason);
 }
 
@@ -375,6 +381,7 @@ static void pump_batches(struct vt_uplink *up)
         if (rc < 0)
             return; /* the pipe is full: try again on the next turn */
         up->sent_upto = seq;
+        up->stats.batches_sent++;
     }
 }
 
@@ -412,6 +419,9 @@ static void handle_lease(struct vt_uplink *up, const Vantage__Lease *lease)
     }
     up->lease_id = lease->lease_id;
     up->lease_rate = rate;
+    up->lease_asked = lease->rate;
+    up->stats.leases_started++;
+    vt_log_escape(lease->campaign, up->lease_campaign, sizeof up->lease_campaign);
     up->lease_stopping = false;
     up->lease_deadline_ms = lease->deadline_ms ? lease->deadline_ms : 15000;
     /* Opt-outs we hold apply to every lease, whatever the lease carries. */
@@ -420,7 +430,7 @@ static void handle_lease(struct vt_uplink *up, const Vantage__Lease *lease)
     logf_(up,
           "lease %" PRIu64 " of campaign %s: shard %u, steps %" PRIu64 "+%" PRIu64 " of %" PRIu64
           ", %" PRIu64 " probes/s",
-          lease->lease_id, lease->campaign, lease->shard, lease->first_step, lease->done,
+          lease->lease_id, up->lease_campaign, lease->shard, lease->first_step, lease->done,
           lease->steps, rate);
 }
 
@@ -435,7 +445,8 @@ static void handle_error(struct vt_uplink *up, const Vantage__Error *e)
     if (strcmp(text, up->last_error) != 0 || now - up->last_error_log_ms > 60000) {
         snprintf(up->last_error, sizeof up->last_error, "%s", text);
         up->last_error_log_ms = now;
-        logf_(up, "coordinator says: %s%s", text,
+        char said[256];
+        logf_(up, "coordinator says: %s%s", vt_log_escape(text, said, sizeof said),
               e->code == VANTAGE__ERROR__CODE__NOT_ALLOWED && !up->welcomed
                   ? " (is this worker enrolled? send the coordinator's operator the key "
                     "from 'vantage-worker keygen')"
@@ -480,9 +491,12 @@ static void handle_message(struct vt_uplink *up, const uint8_t *buf, size_t len)
         const Vantage__Welcome *w = env->welcome;
         if (vt_spool_ack(up->cfg.spool, w->acked_seq, err, sizeof err) != 0)
             logf_(up, "%s", err);
-        if (!up->welcomed)
+        if (!up->welcomed) {
+            char site[96];
             logf_(up, "connected to %s as site %s; %zu result batches to send", up->cfg.endpoint,
-                  w->site, vt_spool_count(up->cfg.spool));
+                  vt_log_escape(w->site, site, sizeof site), vt_spool_count(up->cfg.spool));
+            up->stats.connects++;
+        }
         up->welcomed = true;
         up->sent_upto = w->acked_seq; /* re-send everything not yet stored */
         up->credits = w->credits;
@@ -502,6 +516,7 @@ static void handle_message(struct vt_uplink *up, const uint8_t *buf, size_t len)
     case VANTAGE__ENVELOPE__BODY_ACK:
         if (vt_spool_ack(up->cfg.spool, env->ack->seq, err, sizeof err) != 0)
             logf_(up, "%s", err);
+        up->stats.batches_acked++;
         break;
     case VANTAGE__ENVELOPE__BODY_CREDIT:
         up->credits = env->credit->batches;
@@ -511,6 +526,7 @@ static void handle_message(struct vt_uplink *up, const uint8_t *buf, size_t len)
         break;
     case VANTAGE__ENVELOPE__BODY_RATE:
         if (up->lease_id && env->rate->lease_id == up->lease_id && up->cfg.ops.set_rate) {
+            up->lease_asked = env->rate->rate;
             up->lease_rate = vt_policy_clamp_rate(up->cfg.policy, env->rate->rate);
             up->cfg.ops.set_rate(up->cfg.ops.arg, up->lease_rate);
         }
@@ -521,8 +537,10 @@ static void handle_message(struct vt_uplink *up, const uint8_t *buf, size_t len)
     case VANTAGE__ENVELOPE__BODY_CANCEL:
         if (up->lease_id && env->cancel->lease_id == up->lease_id) {
             char why[160];
-            snprintf(why, sizeof why, "cancelled by the coordinator (%.100s)",
-                     env->cancel->reason ? env->cancel->reason : "no reason given");
+            char reason[104];
+            snprintf(why, sizeof why, "cancelled by the coordinator (%s)",
+                     vt_log_escape(env->cancel->reason ? env->cancel->reason : "no reason given",
+                                   reason, sizeof reason));
             stop_lease(up, why);
         }
         break;
@@ -681,6 +699,8 @@ int vt_uplink_run(struct vt_uplink *up, atomic_bool *stop, char *err, size_t err
             zmq_msg_close(&msg);
             return -1;
         }
+        if (up->cfg.on_turn)
+            up->cfg.on_turn(up->cfg.turn_arg, up);
     }
     zmq_msg_close(&msg);
     if (up->lease_id)
@@ -692,6 +712,38 @@ int vt_uplink_run(struct vt_uplink *up, atomic_bool *stop, char *err, size_t err
     zsock_set_linger(up->dealer, LINGER_MS);
     close_dealer(up);
     return 0;
+}
+
+void vt_uplink_stats(const struct vt_uplink *up, struct vt_uplink_stats *st)
+{
+    *st = up->stats;
+    st->connected = up->welcomed;
+    st->lease_id = up->lease_id;
+    st->rate = up->lease_id ? up->lease_rate : 0;
+    snprintf(st->campaign, sizeof st->campaign, "%s", up->lease_id ? up->lease_campaign : "");
+}
+
+void vt_uplink_policy_changed(struct vt_uplink *up)
+{
+    Vantage__Policy fresh;
+    if (vt_policy_to_proto(up->cfg.policy, &fresh) == 0) {
+        vt_policy_proto_free(&up->policy);
+        up->policy = fresh;
+    }
+    if (up->lease_id && !up->lease_stopping && up->cfg.ops.set_rate) {
+        uint64_t rate = vt_policy_clamp_rate(up->cfg.policy, up->lease_asked);
+        if (rate != up->lease_rate) {
+            logf_(up, "lease %" PRIu64 ": rate %" PRIu64 " -> %" PRIu64 " probes/s", up->lease_id,
+                  up->lease_rate, rate);
+            up->lease_rate = rate;
+            up->cfg.ops.set_rate(up->cfg.ops.arg, rate);
+        }
+    }
+    /* The coordinator shares a campaign's rate by each worker's ceiling: it
+     * takes the new one from a Hello (which it answers with a Welcome; the
+     * lease we name goes on). */
+    if (up->dealer && up->welcomed)
+        send_hello(up);
 }
 
 int vt_uplink_post_progress(zsock_t *events, uint64_t lease_id, uint64_t done, bool finished,

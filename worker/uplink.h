@@ -23,6 +23,8 @@
 #include "spool.h"
 #include "vantage.pb-c.h"
 
+struct vt_uplink;
+
 /* What the uplink asks of the lease runner; called from the uplink thread. */
 struct vt_lease_ops {
     /* Runs a lease that passed the policy, at `rate` (already clamped). 0, or
@@ -43,9 +45,26 @@ struct vt_uplink_config {
     struct vt_spool *spool;
     struct vt_lease_ops ops;
     bool quiet; /* no log lines (tests) */
+    /* Called on the uplink's thread at every turn of its loop (at least every
+     * 100 ms): the daemon's own housekeeping — a reload asked by SIGHUP, the
+     * metrics text, systemd's status and watchdog. NULL: none. */
+    void (*on_turn)(void *arg, struct vt_uplink *up);
+    void *turn_arg;
 };
 
-struct vt_uplink;
+/* What the session is doing, for metrics and status lines (read on the
+ * uplink's thread, e.g. from on_turn). */
+struct vt_uplink_stats {
+    bool connected;          /* welcomed by the coordinator */
+    uint64_t lease_id;       /* running lease, 0: none */
+    char campaign[65];       /* its campaign */
+    uint64_t rate;           /* its rate, probes/s */
+    uint64_t leases_started; /* leases taken since the start */
+    uint64_t leases_refused; /* leases refused (policy, a failed scan, ...) */
+    uint64_t batches_sent;   /* result batches sent (re-sends included) */
+    uint64_t batches_acked;  /* acknowledged: stored by the coordinator */
+    uint64_t connects;       /* Welcomes after not being connected */
+};
 
 /* Prepares the session (no connection yet). NULL with err set. */
 struct vt_uplink *vt_uplink_new(const struct vt_uplink_config *cfg, char *err, size_t errlen);
@@ -65,6 +84,13 @@ int vt_uplink_run(struct vt_uplink *up, atomic_bool *stop, char *err, size_t err
  * failure (a wrong --server-key), or the coordinator unreachable. Read it
  * from the uplink thread, or after vt_uplink_run returned. */
 const char *vt_uplink_problem(const struct vt_uplink *up);
+
+void vt_uplink_stats(const struct vt_uplink *up, struct vt_uplink_stats *st);
+
+/* The policy's max_rate changed (a reload): a running lease is clamped at
+ * once, and the coordinator hears the new ceiling in a Hello. Call on the
+ * uplink's thread (on_turn). */
+void vt_uplink_policy_changed(struct vt_uplink *up);
 
 /* Lease-runner side, on its own PAIR socket. `done` is a safe checkpoint:
  * every result of those steps is in the spool. `dropped`: answers the scan
