@@ -197,15 +197,15 @@ static void start_usage(void)
            "  -r, --rate PPS            probes per second for the whole campaign, shared\n"
            "                            out among its workers: a global budget, not per\n"
            "                            worker (default: the daemon's, 10000)\n"
-           "  -k, --vantages K          every shard is scanned from K different sites, and\n"
+           "      --vantages K          every shard is scanned from K different sites, and\n"
            "                            results record which sites saw them (default 1)\n"
            "  -P, --probes N            probes per target, 1-16 (default 1)\n"
-           "  -b, --banners             workers connect to every open service found, read\n"
+           "      --banners             workers connect to every open service found, read\n"
            "                            its banner and identify it (vendor, device,\n"
            "                            exposure); grabs count against --rate\n"
            "                            (docs/banners.md)\n"
 
-           "  -e, --every DUR           run again DUR after each start, e.g. 6h, 1d, 1h30m\n"
+           "      --every DUR           run again DUR after each start, e.g. 6h, 1d, 1h30m\n"
            "                            (default: once)\n"
            "      --dry-run             start nothing: print the addresses left after the\n"
            "                            blocklist and opt-outs, the shard plan (cells,\n"
@@ -303,7 +303,7 @@ static int campaign_start(int argc, char **argv)
     bool banners = false, dry_run = false;
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":t:p:r:k:P:be:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":t:p:r:P:h", opts, NULL)) != -1) {
         if (vt_control_opt(prog, c, argv, &control))
             continue;
         switch (c) {
@@ -577,7 +577,7 @@ static void wait_usage(void)
            "stderr saying which. A paused campaign is waited for.\n"
            "\n"
            "Options:\n"
-           "  -t, --timeout DUR         give up after DUR: seconds (600) or 10m, 2h, 1h30m\n"
+           "      --timeout DUR         give up after DUR: seconds (600) or 10m, 2h, 1h30m\n"
            "                            (default: wait as long as it takes)\n" VT_CONTROL_HELP "\n"
            "Example:\n"
            "  vantage campaign wait iot --timeout 2h && \\\n"
@@ -598,7 +598,7 @@ static int campaign_wait(int argc, char **argv)
     bool have_timeout = false;
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":t:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         if (vt_control_opt(prog, c, argv, &control))
             continue;
         if (c == 't') {

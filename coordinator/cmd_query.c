@@ -155,11 +155,11 @@ static void query_usage(void)
            "addresses change hands). Filters combine with AND.\n"
            "\n"
            "Filters:\n"
-           "  -c, --campaign NAME       only rows from this campaign\n"
+           "      --campaign NAME       only rows from this campaign\n"
            "  -p, --port P              only this port\n"
            "  -x, --prefix CIDR         only addresses in CIDR, e.g. 198.18.0.0/24\n"
-           "  -s, --state STATE         open or closed\n"
-           "  -S, --since T             only rows last seen at or after T\n"
+           "      --state STATE         open or closed\n"
+           "      --since T             only rows last seen at or after T\n"
            "  -U, --until T             only rows first seen at or before T\n"
            "  -v, --vantage SITE        only rows that SITE saw (among others)\n"
            "  -l, --label TEXT          only rows with a label whose value is TEXT (case\n"
@@ -172,7 +172,7 @@ static void query_usage(void)
            "date (2026-11-28, midnight UTC) or a duration ago (90s, 30m, 2h, 1d12h).\n"
            "\n"
            "Output:\n"
-           "  -n, --count               print only the number of rows\n"
+           "      --count               print only the number of rows\n"
            "  -g, --group-by FIELD      count rows per port, state, campaign, vantage,\n"
            "                            window, proto, vendor, device, product, exposure\n"
            "                            or label (vendor and device together), most first\n"
@@ -343,7 +343,7 @@ int vt_cmd_query(int argc, char **argv)
     enum vt_query_format fmt = VT_QUERY_TABLE;
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":c:p:x:s:S:U:v:l:g:nf:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":p:x:U:v:l:g:f:h", opts, NULL)) != -1) {
         if (vt_control_opt(PROG, c, argv, &control))
             continue;
         switch (c) {

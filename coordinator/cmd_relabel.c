@@ -29,9 +29,9 @@ static void relabel_usage(void)
            "give them as the daemon's host and user see them.\n"
            "\n"
            "Options:\n"
-           "  -S, --since T             only banners of records seen in the windows from T\n"
+           "      --since T             only banners of records seen in the windows from T\n"
            "                            on (RFC 3339 time, date, or a duration ago: 7d)\n"
-           "  -r, --rules PATH          more rules (Recog XML file or directory); repeatable\n"
+           "      --rules PATH          more rules (Recog XML file or directory); repeatable\n"
            "  -q, --quiet               no progress line\n" VT_CONTROL_HELP "\n"
            "Examples:\n"
            "  vantage relabel\n"
@@ -56,7 +56,7 @@ int vt_cmd_relabel(int argc, char **argv)
         vt_fatal("vantage", "out of memory");
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":S:r:qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":qh", opts, NULL)) != -1) {
         if (vt_control_opt(PROG, c, argv, &control))
             continue;
         switch (c) {

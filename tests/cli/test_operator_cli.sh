@@ -104,4 +104,28 @@ expect 1 'stdin holds no secret key' sh -c "echo hello | '$WORKER' pubkey"
 expect 1 'stdin holds no secret key' "$WORKER" pubkey
 expect 2 'unexpected argument' "$WORKER" pubkey "$WORK/w.key"
 
-echo "test_operator_cli: help CMD, pubkey"
+# ---- one meaning per short option, across both programs ----
+# Every "-X, --long" of every --help; a letter may stand for one meaning only
+# (--port and --ports are one, so are --rate and --max-rate, --out and --output).
+{
+  for args in "serve" "keygen" "pubkey" "worker add" "worker list" "worker revoke" \
+    "campaign start" "campaign list" "campaign status" "campaign wait" "campaign pause" \
+    "campaign resume" "campaign cancel" "campaign set" "query" "blocklist add" \
+    "blocklist list" "blocklist remove" "relabel"; do
+    # shellcheck disable=SC2086
+    "$VANTAGE" $args --help
+  done
+  for args in scan run keygen pubkey; do "$WORKER" $args --help; done
+} | sed -n 's/^  \(-[A-Za-z]\), --\([a-z-]*\).*/\1 \2/p' |
+  sed 's/ ports$/ port/; s/ max-rate$/ rate/; s/ output$/ out/' | sort -u >"$WORK/letters"
+dups=$(awk '{print $1}' "$WORK/letters" | uniq -d)
+[ -z "$dups" ] || fail "short options with two meanings: $(grep -E "^($(echo $dups | tr ' ' '|')) " "$WORK/letters" | tr '\n' ';')"
+# the letters given up are refused (their long options stay)
+expect 2 "unknown option '-c'" "$VANTAGE" query -c iot
+expect 2 "unknown option '-S'" "$VANTAGE" query -S 1h
+expect 2 "unknown option '-k'" "$VANTAGE" campaign start x --targets 1.0.0.0/24 --ports 23 -k 2
+expect 2 "unknown option '-t'" "$VANTAGE" campaign wait iot -t 5
+expect 2 "unknown option '-r'" "$VANTAGE" blocklist add 1.2.3.4 -r x
+expect 2 "unknown option '-c'" "$WORKER" run -c tcp://127.0.0.1:9
+
+echo "test_operator_cli: help CMD, pubkey, campaign set, blocklist add, one meaning per letter"
