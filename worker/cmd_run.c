@@ -8,10 +8,17 @@
  * process is forked before any thread or ZeroMQ context exists (lease.h) and
  * becomes that user keeping CAP_NET_RAW alone, the key files are read, the
  * main process then becomes the same user with no capability at all (priv.h),
- * and only then does ZeroMQ start. SIGTERM/SIGINT stop the running lease,
- * send its last progress and exit 0. */
+ * and only then does ZeroMQ start, and the --metrics server's thread.
+ * SIGTERM/SIGINT stop the running lease, send its last progress and exit 0;
+ * SIGHUP re-reads the --config file (reload(): what can change without a
+ * restart is taken, the rest is named in the log) and never stops it.
+ *
+ * Under systemd (Type=notify) the worker says READY=1 once its uplink runs,
+ * a STATUS= line of what it does, and WATCHDOG=1 from the uplink's loop when
+ * the unit asks for a watchdog: a loop that hangs gets the worker restarted. */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -20,6 +27,7 @@
 #include <unistd.h>
 
 #include <czmq.h>
+#include <systemd/sd-daemon.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -28,6 +36,9 @@
 #include "keys.h"
 #include "lease.h"
 #include "link.h"
+#include "log.h"
+#include "metrics.h"
+#include "metrics_http.h"
 #include "policy.h"
 #include "priv.h"
 #include "rules.h"
@@ -36,12 +47,18 @@
 
 #define PROG "vantage-worker run"
 
-static atomic_bool stop_requested;
+static atomic_bool stop_requested, reload_requested;
 
 static void on_signal(int sig)
 {
     (void)sig;
     atomic_store(&stop_requested, true);
+}
+
+static void on_hup(int sig)
+{
+    (void)sig;
+    atomic_store(&reload_requested, true);
 }
 
 static void run_usage(void)
@@ -56,7 +73,8 @@ static void run_usage(void)
         "and reports progress. Leases reaching outside the local policy (--scope,\n"
         "--allow-ports) are refused; addresses in --exclude are never probed; the rate never\n"
         "exceeds --max-rate, whatever the coordinator asks. Runs until SIGTERM or SIGINT,\n"
-        "which stop the lease cleanly.\n"
+        "which stop the lease cleanly. SIGHUP re-reads the --config file: max-rate applies\n"
+        "at once (up to the value at start); the log names keys that need a restart.\n"
         "\n"
         "Needs CAP_NET_RAW: start it as root, or as an unprivileged user with the capability\n"
         "(setcap cap_net_raw+ep on the binary, or systemd's AmbientCapabilities). Started as\n"
@@ -95,6 +113,8 @@ static void run_usage(void)
         "      --host-cap N          banner grabs per address and lease (default 32)\n"
         "      --rules PATH          more fingerprint rules (Recog XML file or directory),\n"
         "                            repeatable; the built-in rules always load\n"
+        "      --metrics IP:PORT     serve Prometheus metrics at http://IP:PORT/metrics\n"
+        "                            (default: none; e.g. 127.0.0.1:9101)\n"
         "      --user-agent TEXT     User-Agent of the HTTP probe of banner grabs; name\n"
         "                            the survey and its opt-out page (default\n"
         "                            \"" VT_BANNER_USER_AGENT "\")\n"
@@ -170,6 +190,142 @@ static int server_key_text(const char *arg, char z85[VT_Z85_KEY_LEN + 1])
     return 0;
 }
 
+/* ---- the daemon's housekeeping, on the uplink's thread ---- */
+
+struct run_ctx {
+    const char *config_file;              /* NULL: none to reload */
+    const struct vt_worker_config *cfg;   /* as started (flags over file) */
+    const struct vt_worker_config *flags; /* the command line: it wins over the file */
+    struct vt_policy *policy;             /* max_rate changes on reload */
+    uint64_t start_max_rate;              /* the scan helper's ceiling, fixed at its fork */
+    struct vt_metrics_http *http;         /* NULL: no --metrics */
+    struct vt_metrics_text text;
+    struct vt_worker_metrics_src src;
+    bool ready;
+    uint64_t watchdog_us; /* 0: the unit asks for none */
+    int64_t next_render_ms, next_status_ms, next_watchdog_ms;
+    char status[256];
+};
+
+#define LOG(level, ...) vt_log_line(level, "vantage-worker", __VA_ARGS__)
+
+/* SIGHUP: the config file again. Only max-rate takes effect at once (the
+ * uplink clamps the running lease and tells the coordinator); the scan
+ * helper was forked with the ceiling of the start, so a higher one waits
+ * for a restart, as does every other key (the rules, banner settings, scope
+ * and links are the helper's, or the session's). */
+static void reload(struct run_ctx *x)
+{
+    x->src.reloads++;
+    if (!x->config_file) {
+        LOG(VT_LOG_INFO, "reload: no --config file: every setting came from the command line; "
+                         "changing one needs a restart");
+        return;
+    }
+    struct vt_worker_config fresh = {0};
+    char err[1024];
+    uint64_t rate = 0;
+    if (vt_worker_config_load(&fresh, x->config_file, err, sizeof err) != 0 ||
+        vt_worker_config_merge(&fresh, x->flags) != 0) {
+        LOG(VT_LOG_WARNING, "reload: %s; nothing changed", err);
+        x->src.reload_failures++;
+        vt_worker_config_free(&fresh);
+        return;
+    }
+    if (fresh.max_rate && vt_parse_u64(fresh.max_rate, 0, 100000000, &rate) != 0) {
+        LOG(VT_LOG_WARNING,
+            "reload: %s: bad max-rate '%s' (give probes per second, 0-100000000); nothing "
+            "changed",
+            x->config_file, fresh.max_rate);
+        x->src.reload_failures++;
+        vt_worker_config_free(&fresh);
+        return;
+    }
+    if (x->start_max_rate && (rate == 0 || rate > x->start_max_rate)) {
+        LOG(VT_LOG_WARNING,
+            "reload: max-rate %" PRIu64 "%s is above the %" PRIu64
+            " this worker started with: that stays the ceiling until a restart",
+            rate, rate ? "" : " (none)", x->start_max_rate);
+        rate = x->start_max_rate;
+    }
+    if (rate != x->policy->max_rate) {
+        LOG(VT_LOG_INFO, "reload: max-rate %" PRIu64 " -> %" PRIu64 " probes/s",
+            x->policy->max_rate, rate);
+        x->policy->max_rate = rate;
+        x->src.max_rate = rate;
+        vt_uplink_policy_changed(x->src.up);
+    }
+    const char *changed[32];
+    size_t n = vt_worker_config_changed(x->cfg, &fresh, changed, 32);
+    char rest[512] = "";
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(changed[i], "max-rate") != 0 && len < sizeof rest)
+            len += (size_t)snprintf(rest + len, sizeof rest - len, "%s%s", len ? ", " : "",
+                                    changed[i]);
+    if (rest[0])
+        LOG(VT_LOG_WARNING, "reload: %s changed in %s but needs a restart to apply", rest,
+            x->config_file);
+    LOG(VT_LOG_INFO, "reload: done (max-rate %" PRIu64 "%s)", x->policy->max_rate,
+        x->policy->max_rate ? " probes/s" : ": none");
+    vt_worker_config_free(&fresh);
+}
+
+/* What systemctl status shows. */
+static void status_line(struct run_ctx *x, char *buf, size_t len)
+{
+    struct vt_uplink_stats us;
+    vt_uplink_stats(x->src.up, &us);
+    size_t spooled = vt_spool_count(x->src.spool);
+    if (!us.connected) {
+        const char *why = vt_uplink_problem(x->src.up);
+        snprintf(buf, len, "not connected%s%s; %zu batches spooled", why[0] ? ": " : "", why,
+                 spooled);
+    } else if (us.lease_id) {
+        snprintf(buf, len,
+                 "connected, lease %" PRIu64 " of campaign %s at %" PRIu64
+                 " probes/s; %zu batches spooled",
+                 us.lease_id, us.campaign, us.rate, spooled);
+    } else {
+        snprintf(buf, len, "connected, idle; %zu batches spooled", spooled);
+    }
+}
+
+static void on_turn(void *arg, struct vt_uplink *up)
+{
+    struct run_ctx *x = arg;
+    x->src.up = up;
+    int64_t now = zclock_mono();
+    if (!x->ready) { /* the uplink runs: serving */
+        x->ready = true;
+        sd_notify(0, "READY=1\nSTATUS=connecting");
+    }
+    if (atomic_exchange(&reload_requested, false)) {
+        sd_notify(0, "RELOADING=1");
+        reload(x);
+        sd_notify(0, "READY=1");
+        x->next_render_ms = 0;
+    }
+    if (x->http && now >= x->next_render_ms) {
+        vt_worker_metrics_render(&x->src, &x->text);
+        vt_metrics_http_publish(x->http, &x->text);
+        x->next_render_ms = now + 1000;
+    }
+    if (now >= x->next_status_ms) {
+        char st[256];
+        status_line(x, st, sizeof st);
+        if (strcmp(st, x->status) != 0) {
+            snprintf(x->status, sizeof x->status, "%s", st);
+            sd_notifyf(0, "STATUS=%s", st);
+        }
+        x->next_status_ms = now + 1000;
+    }
+    if (x->watchdog_us && now >= x->next_watchdog_ms) {
+        sd_notify(0, "WATCHDOG=1");
+        x->next_watchdog_ms = now + (int64_t)(x->watchdog_us / 3000);
+    }
+}
+
 int vt_cmd_run(int argc, char **argv)
 {
     enum {
@@ -182,7 +338,8 @@ int vt_cmd_run(int argc, char **argv)
         OPT_HOST_CAP,
         OPT_RULES,
         OPT_USER_AGENT,
-        OPT_BANNER_TIMEOUT
+        OPT_BANNER_TIMEOUT,
+        OPT_METRICS
     };
     static const struct option opts[] = {
         {"coordinator", required_argument, NULL, 'c'},
@@ -204,6 +361,7 @@ int vt_cmd_run(int argc, char **argv)
         {"rules", required_argument, NULL, OPT_RULES},
         {"user-agent", required_argument, NULL, OPT_USER_AGENT},
         {"banner-timeout", required_argument, NULL, OPT_BANNER_TIMEOUT},
+        {"metrics", required_argument, NULL, OPT_METRICS},
         {"config", required_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -211,6 +369,13 @@ int vt_cmd_run(int argc, char **argv)
     struct vt_worker_config flags = {0}, cfg = {0};
     const char *config_file = NULL;
     char err[1024];
+    /* A SIGHUP before the loop runs is kept for it, never fatal. The helper
+     * process, forked below, ignores it. */
+    struct sigaction hup;
+    memset(&hup, 0, sizeof hup);
+    hup.sa_handler = on_hup;
+    sigemptyset(&hup.sa_mask);
+    sigaction(SIGHUP, &hup, NULL);
 
     opterr = 0;
     int c, idx = 0;
@@ -241,7 +406,6 @@ int vt_cmd_run(int argc, char **argv)
         vt_usage_error(PROG, "%s", err);
     if (vt_worker_config_merge(&cfg, &flags) != 0)
         vt_fatal(PROG, "out of memory");
-    vt_worker_config_free(&flags);
 
     /* Check every setting before anything starts. */
     if (!cfg.coordinator)
@@ -299,9 +463,9 @@ int vt_cmd_run(int argc, char **argv)
     if (vt_run_as_resolve(&as, cfg.user, err, sizeof err) != 0)
         vt_usage_error(PROG, "%s", err);
     if (!as.net_raw)
-        fprintf(stderr, "vantage-worker: warning: no CAP_NET_RAW, so every lease will fail to open "
-                        "its raw sockets (start as root, or grant it once with 'setcap "
-                        "cap_net_raw+ep $(command -v vantage-worker)')\n");
+        LOG(VT_LOG_WARNING, "no CAP_NET_RAW, so every lease will fail to open its raw sockets "
+                            "(start as root, or grant it once with 'setcap cap_net_raw+ep "
+                            "$(command -v vantage-worker)')");
     /* Banner settings and rules: checked (and the rules loaded) before anything
      * is made, and before the fork, so every scan process has them. */
     struct vt_lease_banners banners = {0};
@@ -372,6 +536,30 @@ int vt_cmd_run(int argc, char **argv)
         vt_fatal(PROG, "%s", err);
     }
 
+    /* --metrics: after the change of user (a port below 1024 is refused) and
+     * after the fork (its thread must not exist before). */
+    struct run_ctx x = {
+        .config_file = config_file,
+        .cfg = &cfg,
+        .flags = &flags,
+        .policy = &policy,
+        .start_max_rate = max_rate,
+        .src = {.runner = runner, .spool = spool, .spool_dir = spool_dir, .max_rate = max_rate},
+    };
+    if (cfg.metrics) {
+        int st = 1;
+        x.http = vt_metrics_http_start(cfg.metrics, &st, err, sizeof err);
+        if (!x.http) {
+            zcert_destroy(&cert);
+            vt_lease_runner_destroy(&runner);
+            if (st == 2)
+                vt_usage_error(PROG, "%s", err);
+            vt_fatal(PROG, "%s", err);
+        }
+    }
+    if (sd_watchdog_enabled(0, &x.watchdog_us) <= 0)
+        x.watchdog_us = 0;
+
     zsys_handler_set(NULL); /* our handler, not CZMQ's */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -390,6 +578,8 @@ int vt_cmd_run(int argc, char **argv)
         .policy = &policy,
         .spool = spool,
         .ops = vt_lease_runner_ops(runner),
+        .on_turn = on_turn,
+        .turn_arg = &x,
     };
     struct vt_uplink *up = vt_uplink_new(&ucfg, err, sizeof err);
     if (!up || vt_lease_runner_attach(runner, spool, vt_uplink_events_endpoint(up), &stop_requested,
@@ -400,13 +590,13 @@ int vt_cmd_run(int argc, char **argv)
     }
     char ps[64];
     vt_ports_format(&policy.ports, ps, sizeof ps);
-    fprintf(stderr,
-            "vantage-worker: %s connecting to %s as user %s; scope %zu ranges (%llu addresses, "
-            "%zu ranges excluded), ports %s, max rate %llu%s, spool %s (%zu batches waiting)\n",
-            name, cfg.coordinator, as.name, policy.scope.n,
-            (unsigned long long)vt_targets_count(&policy.scope), policy.exclude.n, ps,
-            (unsigned long long)max_rate, max_rate ? "/s" : " (none)", spool_dir,
-            vt_spool_count(spool));
+    LOG(VT_LOG_INFO,
+        "%s connecting to %s as user %s; scope %zu ranges (%llu addresses, %zu ranges "
+        "excluded), ports %s, max rate %llu%s, spool %s (%zu batches waiting)%s%s",
+        name, cfg.coordinator, as.name, policy.scope.n,
+        (unsigned long long)vt_targets_count(&policy.scope), policy.exclude.n, ps,
+        (unsigned long long)max_rate, max_rate ? "/s" : " (none)", spool_dir, vt_spool_count(spool),
+        x.http ? "; metrics on " : "", x.http ? cfg.metrics : "");
     int rc = vt_uplink_run(up, &stop_requested, err, sizeof err);
     if (rc == 0 && vt_lease_runner_dead(runner)) {
         snprintf(err, sizeof err,
@@ -414,15 +604,19 @@ int vt_cmd_run(int argc, char **argv)
                  "restart vantage-worker");
         rc = -1;
     }
+    sd_notify(0, "STOPPING=1");
+    vt_metrics_http_stop(&x.http);
+    vt_metrics_text_free(&x.text);
     vt_uplink_destroy(&up);
     vt_lease_runner_destroy(&runner);
     vt_spool_close(spool);
     zcert_destroy(&cert);
     vt_policy_free(&policy);
     vt_worker_config_free(&cfg);
+    vt_worker_config_free(&flags);
     vt_rules_free(rules);
     if (rc != 0)
         vt_fatal(PROG, "%s", err);
-    fprintf(stderr, "vantage-worker: stopped\n");
+    LOG(VT_LOG_INFO, "stopped");
     return 0;
 }
