@@ -353,6 +353,8 @@ static int serve_start(struct vt_coord *c, struct serve_opts *o, char *err, size
     int st = check_listen(o->listen, &ipv6, err, errlen);
     if (st || (st = check_control(o->control, err, errlen)))
         return st;
+    if (o->metrics && vt_metrics_http_check(o->metrics, err, errlen) != 0)
+        return 2;
     const char *control_path = o->control + 6;
     vt_targets_init(&c->base_blocklist);
     vt_targets_init(&c->optout);

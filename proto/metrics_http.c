@@ -230,43 +230,67 @@ static struct vt_metrics_http *fail(int *status, int st, char *err, size_t errle
     return NULL;
 }
 
-struct vt_metrics_http *vt_metrics_http_start(const char *addr, int *status, char *err,
-                                              size_t errlen)
+/* addr as a socket address; 0, or -1 with err set (bad usage). */
+static int parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *sslen, char *err,
+                      size_t errlen)
 {
     static const char how[] = "give IP:PORT, e.g. 127.0.0.1:9100 or [::1]:9100";
     const char *colon = strrchr(addr, ':');
     uint64_t port;
-    if (!colon || colon == addr || vt_parse_u64(colon + 1, 1, 65535, &port) != 0)
-        return fail(status, 2, err, errlen,
-                    "bad --metrics '%s': no address, or a port not in "
-                    "1-65535; %s",
-                    addr, how);
+    int st;
+    memset(ss, 0, sizeof *ss);
+    if (!colon || colon == addr || vt_parse_u64(colon + 1, 1, 65535, &port) != 0) {
+        fail(&st, 2, err, errlen, "bad --metrics '%s': no address, or a port not in 1-65535; %s",
+             addr, how);
+        return -1;
+    }
     char host[INET6_ADDRSTRLEN + 2];
     size_t n = (size_t)(colon - addr);
-    if (n >= sizeof host)
-        return fail(status, 2, err, errlen, "bad --metrics '%s': %s", addr, how);
+    if (n >= sizeof host) {
+        fail(&st, 2, err, errlen, "bad --metrics '%s': %s", addr, how);
+        return -1;
+    }
     memcpy(host, addr, n);
     host[n] = '\0';
-    struct sockaddr_storage ss = {0};
-    socklen_t sslen;
     if (n > 2 && host[0] == '[' && host[n - 1] == ']') {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
         host[n - 1] = '\0';
-        if (inet_pton(AF_INET6, host + 1, &a->sin6_addr) != 1)
-            return fail(status, 2, err, errlen, "bad --metrics '%s': not an IPv6 address; %s", addr,
-                        how);
+        if (inet_pton(AF_INET6, host + 1, &a->sin6_addr) != 1) {
+            fail(&st, 2, err, errlen, "bad --metrics '%s': not an IPv6 address; %s", addr, how);
+            return -1;
+        }
         a->sin6_family = AF_INET6;
         a->sin6_port = htons((uint16_t)port);
-        sslen = sizeof *a;
-    } else {
-        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-        if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
-            return fail(status, 2, err, errlen,
-                        "bad --metrics '%s': '%s' is not an IP address (no host names); %s", addr,
-                        host, how);
-        a->sin_family = AF_INET;
-        a->sin_port = htons((uint16_t)port);
-        sslen = sizeof *a;
+        *sslen = sizeof *a;
+        return 0;
+    }
+    struct sockaddr_in *a = (struct sockaddr_in *)ss;
+    if (inet_pton(AF_INET, host, &a->sin_addr) != 1) {
+        fail(&st, 2, err, errlen,
+             "bad --metrics '%s': '%s' is not an IP address (no host names); %s", addr, host, how);
+        return -1;
+    }
+    a->sin_family = AF_INET;
+    a->sin_port = htons((uint16_t)port);
+    *sslen = sizeof *a;
+    return 0;
+}
+
+int vt_metrics_http_check(const char *addr, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    return parse_addr(addr, &ss, &len, err, errlen);
+}
+
+struct vt_metrics_http *vt_metrics_http_start(const char *addr, int *status, char *err,
+                                              size_t errlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    if (parse_addr(addr, &ss, &sslen, err, errlen) != 0) {
+        *status = 2;
+        return NULL;
     }
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)

@@ -60,6 +60,9 @@ struct vt_metrics_http;
  * value) or 1 (the port in use, no such address, ...). */
 struct vt_metrics_http *vt_metrics_http_start(const char *addr, int *status, char *err,
                                               size_t errlen);
+/* Only checks addr as start does (a daemon checks its flags before it
+ * makes anything). 0, or -1 with the reason in err (bad usage). */
+int vt_metrics_http_check(const char *addr, char *err, size_t errlen);
 /* Replaces what /metrics answers with t's text (t is unchanged). */
 void vt_metrics_http_publish(struct vt_metrics_http *h, const struct vt_metrics_text *t);
 /* Stops the HTTP thread and frees h; NULL is fine. */

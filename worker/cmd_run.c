@@ -455,6 +455,8 @@ int vt_cmd_run(int argc, char **argv)
                        cfg.max_rate);
     if (cfg.spool_max && parse_size(cfg.spool_max, &spool_max) != 0)
         vt_usage_error(PROG, "bad --spool-max '%s': give a size such as 512M or 2G", cfg.spool_max);
+    if (cfg.metrics && vt_metrics_http_check(cfg.metrics, err, sizeof err) != 0)
+        vt_usage_error(PROG, "%s", err);
     struct vt_policy policy;
     if (vt_policy_init(&policy, cfg.scope, cfg.allow_ports, max_rate, err, sizeof err) != 0 ||
         (cfg.exclude && vt_policy_set_exclude(&policy, cfg.exclude, err, sizeof err) != 0))

@@ -43,6 +43,8 @@ expect 2 "no user 'no-such-user-vt'" "${BASE[@]}" --scope 198.18.0.0/16 --user n
 expect 2 'bad --banner-concurrency' "${BASE[@]}" --scope 198.18.0.0/16 --banner-concurrency 0
 expect 2 'bad --host-cap' "${BASE[@]}" --scope 198.18.0.0/16 --host-cap x
 expect 2 'bad --banner-timeout' "${BASE[@]}" --scope 198.18.0.0/16 --banner-timeout 0
+expect 2 "bad --metrics 'localhost:9101'" "${BASE[@]}" --scope 198.18.0.0/16 --metrics localhost:9101
+expect 2 "bad --metrics '127.0.0.1:0'" "${BASE[@]}" --scope 198.18.0.0/16 --metrics 127.0.0.1:0
 expect 2 'bad --user-agent' "${BASE[@]}" --scope 198.18.0.0/16 --user-agent "$(printf 'a\r\nX-Evil: 1')"
 expect 1 "--rules $WORK/no-rules" "${BASE[@]}" --scope 198.18.0.0/16 --rules "$WORK/no-rules"
 echo '<html><body>not rules</body></html>' >"$WORK/page.xml"
