@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # run.sh: the whole test suite, as CI runs it (.ci/run) and as a developer does.
-# Three steps, each in its own build directory:
+# Four steps, each in its own build directory (pkg: in a fresh clone):
 #
 #   main  build/       RelWithDebInfo, -Werror; every test, unit and lab (CTest)
 #   asan  build-asan/  Debug (assertions on) with ASan and UBSan; the unit tests again
 #   fuzz  build-fuzz/  clang, -DVANTAGE_FUZZ=ON; every fuzz target for 45 s, two at once
+#   pkg   build/       the Debian packages built from a fresh clone of HEAD, installed
+#                      on this machine and purged again (ctest -L pkg, about 1.5 min)
 #
 # Run as root: the lab tests make network namespaces. Arguments go to the main
 # step's ctest (e.g. `tests/run.sh -R unit/`). Every step runs even when an
@@ -12,7 +14,7 @@
 # status is 1 if anything did.
 #
 # Environment:
-#   VANTAGE_CI_STEPS      the steps to run (default "main asan fuzz")
+#   VANTAGE_CI_STEPS      the steps to run (default "main asan fuzz pkg")
 #   VANTAGE_FUZZ_SECONDS  time per fuzz target (default 45)
 # Running the asan and fuzz steps by hand, and replaying a fuzz finding:
 # tests/README.md.
@@ -29,7 +31,7 @@ fi
 tests/lab/lab down >/dev/null 2>&1 || true
 
 jobs=$(nproc)
-steps=${VANTAGE_CI_STEPS:-main asan fuzz}
+steps=${VANTAGE_CI_STEPS:-main asan fuzz pkg}
 fuzz_seconds=${VANTAGE_FUZZ_SECONDS:-45}
 sanitize="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
 
@@ -38,7 +40,7 @@ step_main() {
   cmake --build build -j"$jobs"
   cd build
   # Unit tests in parallel; lab tests hold RESOURCE_LOCK lab and run one at a time.
-  ctest --output-on-failure -j"$jobs" "$@"
+  ctest --output-on-failure -j"$jobs" -LE pkg "$@"
 }
 
 # All of the tree is built (it takes seconds): test_serve_hostile runs the
@@ -62,10 +64,19 @@ step_fuzz() {
   tests/fuzz/run.sh -t "$fuzz_seconds" -j "$jobs" build-fuzz
 }
 
+# The packages test builds in a fresh clone of its own; build/ only gives ctest.
+# It installs and purges the packages vantage and vantage-worker and their users.
+step_pkg() {
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVANTAGE_WERROR=ON >/dev/null
+  cd build
+  ctest -L pkg --output-on-failure
+}
+
 declare -A title=(
   [main]="unit and lab tests (build/)"
   [asan]="unit tests under ASan and UBSan (build-asan/)"
   [fuzz]="fuzz targets, ${fuzz_seconds} s each (build-fuzz/)"
+  [pkg]="Debian packages: build, install, purge (tests/pkg/)"
 )
 summary=()
 failed=0
@@ -73,7 +84,7 @@ npass=0
 nfail=0
 for step in $steps; do
   if [ -z "${title[$step]:-}" ]; then
-    echo "tests/run.sh: no step '$step' in VANTAGE_CI_STEPS (steps: main asan fuzz)" >&2
+    echo "tests/run.sh: no step '$step' in VANTAGE_CI_STEPS (steps: main asan fuzz pkg)" >&2
     exit 2
   fi
   echo

@@ -184,6 +184,8 @@ rm -rf /run/vantage # systemd removes RuntimeDirectory= at stop
 
 # An enable made by the administrator, which purge must undo.
 systemctl enable vantage.service vantage-worker.service >/dev/null 2>&1 || true
+[ -L /etc/systemd/system/multi-user.target.wants/vantage-worker.service ] ||
+  step "systemctl enable made no link here: that purge removes it is not tested"
 
 # 4. Remove, purge, and see what is left.
 step "dpkg -r, dpkg -P"
