@@ -19,6 +19,8 @@ packages=(
   libcmocka-dev valgrind libfaketime
   # the lab
   iproute2 nftables tcpdump procps jq iputils-ping util-linux
+  # the metrics lab test (tests/lab/test_metrics.sh): scrapes, a format check
+  curl python3
   # fingerprint data and benchmark peers
   nmap zmap masscan rocksdb-tools sqlite3 time
 )

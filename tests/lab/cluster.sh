@@ -11,12 +11,13 @@ LAB_PORTS=23,2323,80,8080,81,8000
 COORD_ENDPOINT=tcp://198.19.254.2:7700
 export VANTAGE_CONTROL=ipc://$WORK/control
 
-# cluster_coordinator: starts (or restarts) `vantage serve` in vl-coord.
+# cluster_coordinator [flags...]: starts (or restarts) `vantage serve` in
+# vl-coord; flags go after the usual ones (a later --blocklist wins).
 cluster_coordinator() {
   [ -f "$WORK/coord.key" ] || "$VANTAGE" keygen --out "$WORK/coord.key" >/dev/null
   ip netns exec vl-coord "$VANTAGE" serve --db "$WORK/db" --listen "$COORD_ENDPOINT" \
     --control "$VANTAGE_CONTROL" --key "$WORK/coord.key" \
-    --blocklist /run/vantage-lab/blocklist.txt --window 7d >>"$WORK/coord.log" 2>&1 &
+    --blocklist /run/vantage-lab/blocklist.txt --window 7d "$@" >>"$WORK/coord.log" 2>&1 &
   COORD_PID=$!
   LAB_BG_PIDS+=("$COORD_PID")
   for _ in $(seq 100); do
