@@ -20,6 +20,10 @@
 # `systemctl start` and the Type=notify/watchdog handshake are then not tested,
 # the daemons are started by hand as the units would start them.
 #
+# Not beside the lab tests: while the user vantage-worker exists, a worker
+# they start as root becomes it (its default user) rather than nobody, and
+# the purge cannot then delete it (CTest: RESOURCE_LOCK lab).
+#
 # usage: tests/pkg/test_packages.sh [SOURCE_DIR]   (needs root; exit 77 = skipped)
 set -euo pipefail
 
@@ -57,6 +61,10 @@ cleanup() {
   rm -f /etc/systemd/system/multi-user.target.wants/vantage.service \
     /etc/systemd/system/multi-user.target.wants/vantage-worker.service
   local u
+  for _ in $(seq 50); do # userdel refuses a user with processes
+    pgrep -u vantage,vantage-worker >/dev/null 2>&1 || break
+    sleep 0.2
+  done
   for u in vantage vantage-worker; do
     getent passwd $u >/dev/null && deluser --quiet --system $u >/dev/null 2>&1
     getent group $u >/dev/null && delgroup --quiet --system $u >/dev/null 2>&1
@@ -184,6 +192,13 @@ for p in "${pids[@]}"; do
   wait "$p" || fail "a daemon exited $? on SIGTERM (logs: $(cat "$tmp/serve.log" "$tmp/worker.log"))"
 done
 pids=()
+# The worker's helper and scan processes end with it (KillMode=mixed would
+# kill them anyway); none of either user may be left.
+for _ in $(seq 50); do
+  pgrep -u vantage,vantage-worker >/dev/null || break
+  sleep 0.2
+done
+! pgrep -u vantage,vantage-worker -a || fail "processes of vantage or vantage-worker left 10 s after SIGTERM"
 rm -rf /run/vantage # systemd removes RuntimeDirectory= at stop
 
 # An enable made by the administrator, which purge must undo.
