@@ -418,6 +418,7 @@ int vt_cmd_query(int argc, char **argv)
             break;
         case 'h':
             query_usage();
+            json_decref(labels);
             return 0;
         }
     }

@@ -82,6 +82,7 @@ int vt_cmd_relabel(int argc, char **argv)
             break;
         case 'h':
             relabel_usage();
+            json_decref(rules);
             return 0;
         }
     }
