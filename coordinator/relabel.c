@@ -68,14 +68,8 @@ static int relabel_record(struct relabel *r, const uint8_t *id, size_t idlen,
         if (!lab || !labp || idlen != VT_BANNER_ID_LEN) {
             rc = -1;
         } else {
-            for (size_t i = 0; i < l.n; i++) {
-                vantage__label__init(&lab[i]);
-                lab[i].key = l.v[i].key;
-                lab[i].value = l.v[i].value;
-                labp[i] = &lab[i];
-            }
             Vantage__BannerRecord nr = *rec;
-            nr.n_labels = l.n;
+            nr.n_labels = vt_labels_to_pb(&l, lab, labp, l.n);
             nr.labels = labp;
             rc = vt_batch_banner_put(r->batch, id, &nr) == 0 ? 1 : -1;
         }

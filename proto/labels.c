@@ -3,6 +3,8 @@
  * any map. */
 #include "labels.h"
 
+#include "vantage.pb-c.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,10 +87,15 @@ const char *vt_labels_get(const struct vt_labels *l, const char *key)
     return NULL;
 }
 
-int vt_labels_merge(struct vt_labels *dst, const struct vt_labels *src, bool overwrite)
+size_t vt_labels_to_pb(const struct vt_labels *l, Vantage__Label *lab, Vantage__Label **ptr,
+                       size_t max)
 {
-    for (size_t i = 0; i < src->n; i++)
-        if (vt_labels_set(dst, src->v[i].key, src->v[i].value, overwrite) < 0)
-            return -1;
-    return 0;
+    size_t n = 0;
+    for (; l && n < l->n && n < max; n++) {
+        vantage__label__init(&lab[n]);
+        lab[n].key = l->v[n].key;
+        lab[n].value = l->v[n].value;
+        ptr[n] = &lab[n];
+    }
+    return n;
 }

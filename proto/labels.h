@@ -35,8 +35,11 @@ void vt_labels_clear(struct vt_labels *l);
 int vt_labels_set(struct vt_labels *l, const char *key, const char *value, bool overwrite);
 /* The value of key, or NULL. */
 const char *vt_labels_get(const struct vt_labels *l, const char *key);
-/* Copies every label of src into dst (keeping dst's existing keys unless
- * overwrite). 0 or -1. */
-int vt_labels_merge(struct vt_labels *dst, const struct vt_labels *src, bool overwrite);
+
+/* The labels as protobuf messages, borrowing l's strings: lab[i] is filled
+ * and ptr[i] points at it, for i < the count returned (at most max). */
+struct Vantage__Label;
+size_t vt_labels_to_pb(const struct vt_labels *l, struct Vantage__Label *lab,
+                       struct Vantage__Label **ptr, size_t max);
 
 #endif

@@ -91,8 +91,6 @@ extern const struct vt_banner_module vt_banner_generic;
 
 /* All modules, NULL-terminated, generic last. */
 const struct vt_banner_module *const *vt_banner_modules(void);
-/* The module named name, or NULL. */
-const struct vt_banner_module *vt_banner_module_find(const char *name);
 /* The largest state_size of all modules. */
 size_t vt_banner_state_max(void);
 

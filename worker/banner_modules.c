@@ -23,16 +23,6 @@ const struct vt_banner_module *const *vt_banner_modules(void)
     return modules;
 }
 
-const struct vt_banner_module *vt_banner_module_find(const char *name)
-{
-    if (name == NULL)
-        return NULL;
-    for (size_t i = 0; modules[i] != NULL; i++)
-        if (strcmp(modules[i]->name, name) == 0)
-            return modules[i];
-    return NULL;
-}
-
 size_t vt_banner_state_max(void)
 {
     size_t max = 0;

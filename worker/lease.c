@@ -162,12 +162,7 @@ static int write_service(struct scan_proc *sp, const struct vt_result *r)
         res.banner.data = (uint8_t *)svc->banner;
         res.banner.len = svc->banner_len;
     }
-    for (size_t i = 0; svc->labels && i < svc->labels->n && i < VT_LABELS_MAX; i++) {
-        vantage__label__init(&lab[i]);
-        lab[i].key = svc->labels->v[i].key;
-        lab[i].value = svc->labels->v[i].value;
-        labp[res.n_labels++] = &lab[i];
-    }
+    res.n_labels = vt_labels_to_pb(svc->labels, lab, labp, VT_LABELS_MAX);
     res.labels = labp;
     for (size_t i = 0; i < svc->nparts && i < VT_BANNER_PARTS; i++) {
         vantage__banner_part__init(&part[i]);
