@@ -28,19 +28,8 @@
 set -euo pipefail
 
 PROG=bench_banners
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO=$(cd "$HERE/../.." && pwd)
-SELF=$HERE/$(basename "${BASH_SOURCE[0]}")
-LOCK=/run/vantage-lab-test.lock
-
-die() {
-  echo "$PROG: $*" >&2
-  exit 1
-}
-usage_error() {
-  echo "$PROG: $* (usage: sudo $0 [--baseline N] [--keep DIR])" >&2
-  exit 2
-}
+USAGE="sudo $0 [--baseline N] [--keep DIR]"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ORIG_ARGS=("$@")
 BASE_ADDRS=20
@@ -66,15 +55,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-[ "$(id -u)" -eq 0 ] || die "needs root (network namespaces, raw sockets): sudo $0"
-
-# One lab per machine: wait (up to 15 min) for any lab test or other benchmark,
-# then hold the lock for the whole run, as bench_scan.sh does. flock -o: the
-# lock stays with flock, not with the daemons the lab starts.
-if [ -z "${VANTAGE_BENCH_LOCKED:-}" ]; then
-  echo "$PROG: waiting for the lab lock $LOCK (other lab tests may be running)" >&2
-  VANTAGE_BENCH_LOCKED=1 exec flock -o -E 1 -w 900 "$LOCK" "$SELF" "${ORIG_ARGS[@]}"
-fi
+bench_lock "${ORIG_ARGS[@]}"
 
 export VANTAGE_BUILD=${VANTAGE_BUILD:-$REPO/build}
 WORKER=$VANTAGE_BUILD/worker/vantage-worker
