@@ -255,7 +255,7 @@ json_t *vt_relabel_run(struct vt_coord *c, json_t *req)
             }
             r.have_last = true;
         }
-        rc = vt_banner_scan(c->store, on_banner, &r, &r.corrupt);
+        rc = vt_banner_scan(c->store, r.have_last ? r.last : NULL, on_banner, &r, &r.corrupt);
         if (rc == 0 && r.examined >= VT_RELABEL_PAGE) {
             more = true;
             sodium_bin2hex(hex, sizeof hex, r.last, sizeof r.last);

@@ -6,7 +6,9 @@
  *
  * obs is written only with Merge. Its merge operator (obs_full_merge,
  * obs_partial_merge) is the one place where observations meet: min first_seen,
- * the latest sighting's last_seen/open/ttl/campaign, the sorted union of sites.
+ * the latest sighting's last_seen and TTL, open if any answer was open, the
+ * TTL range, the sorted unions of sites and campaigns, the OR of the answers
+ * sketches (docs/storage.md).
  * "Latest" is a total order (obs_later), so merging is commutative, associative
  * and idempotent: operands may arrive in any order, any number of times, and
  * RocksDB may combine them in any grouping (memtable, flush, compaction, read)
@@ -19,6 +21,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,72 +82,97 @@ void vt_obs_key_parse(const uint8_t key[VT_OBS_KEY_LEN], uint32_t *window, uint3
 
 /* ---- merging observations ---- */
 
-/* Compares two sightings by time, then by a fixed order of their other fields,
- * so that "the latest" is the same whatever order operands come in. */
+/* The latest of two sightings: the greater (last_seen_ms, has_ttl, ttl), a
+ * total order on what the merge takes from the latest (its time and TTL), so
+ * "the latest" is the same whatever order and grouping operands come in. A
+ * merged record's own fields are those of its latest operand, so records
+ * compare like operands. */
 static int obs_later(const Vantage__Observation *a, const Vantage__Observation *b)
 {
     if (a->last_seen_ms != b->last_seen_ms)
         return a->last_seen_ms > b->last_seen_ms ? 1 : -1;
-    if (a->open != b->open)
-        return a->open ? 1 : -1; /* an answer beats a reset at the same ms */
     if (a->has_ttl != b->has_ttl)
         return a->has_ttl ? 1 : -1;
     if (a->has_ttl && a->ttl != b->ttl) /* without has_ttl, ttl is not packed */
         return a->ttl > b->ttl ? 1 : -1;
-    if (!a->campaign != !b->campaign)
-        return a->campaign ? 1 : -1;
-    return a->campaign ? strcmp(a->campaign, b->campaign) : 0;
+    return 0;
+}
+
+/* When an observation's banner was seen: an operand's own time, a merged
+ * record's time of the sighting its banner came from. */
+static uint64_t banner_seen(const Vantage__Observation *o)
+{
+    return o->has_banner_seen_ms ? o->banner_seen_ms : o->last_seen_ms;
 }
 
 /* Of two observations that carry a banner, the one whose banner the merge
- * keeps: the later sighting, ties broken by the id's bytes (a total order,
- * like obs_later). */
+ * keeps: the later banner, ties broken by the id's bytes (a total order). */
 static int banner_later(const Vantage__Observation *a, const Vantage__Observation *b)
 {
-    int c = obs_later(a, b);
-    if (c != 0)
-        return c;
+    uint64_t ta = banner_seen(a), tb = banner_seen(b);
+    if (ta != tb)
+        return ta > tb ? 1 : -1;
     if (a->banner_id.len != b->banner_id.len)
         return a->banner_id.len > b->banner_id.len ? 1 : -1;
     return memcmp(a->banner_id.data, b->banner_id.data, a->banner_id.len);
 }
 
+uint64_t vt_obs_answer_bit(const char *site, uint64_t ts_ms)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a of the site, then mixed with the time */
+    for (const char *p = site ? site : ""; *p; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    h ^= ts_ms + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+    h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+    h ^= h >> 31;
+    return 1ull << (h & 63);
+}
+
+unsigned vt_obs_answers(uint64_t sketch)
+{
+    unsigned k = (unsigned)__builtin_popcountll(sketch);
+    if (k >= 64)
+        return 266; /* saturated: 64 ln 64, the most the sketch can tell */
+    /* Linear counting: the expected number of distinct answers that leave
+     * 64 - k of 64 bits clear. */
+    return (unsigned)(-64.0 * log1p(-(double)k / 64.0) + 0.5);
+}
+
 /* The merge of any number of observations, borrowing their strings. */
+struct strset {
+    char **v;
+    size_t n, cap;
+};
+
 struct obs_acc {
     size_t n; /* observations added */
     uint64_t first_seen_ms;
     const Vantage__Observation *latest;
     const Vantage__Observation *latest_banner; /* latest with a banner id, or NULL */
+    bool open;                                 /* any of them */
     bool truncated;                            /* any of them */
-    char **sites;
-    size_t nsites, cap;
+    bool has_ttl;
+    uint32_t ttl_min, ttl_max;
+    uint64_t answers; /* OR of the sketches */
+    struct strset sites, campaigns;
 };
 
-static int obs_acc_add(struct obs_acc *acc, const Vantage__Observation *o)
+static int strset_add(struct strset *set, char *const *v, size_t n)
 {
-    if (acc->nsites + o->n_sites > acc->cap) {
-        size_t cap = acc->cap ? acc->cap : 8;
-        while (cap < acc->nsites + o->n_sites)
+    if (set->n + n > set->cap) {
+        size_t cap = set->cap ? set->cap : 8;
+        while (cap < set->n + n)
             cap *= 2;
-        char **sites = realloc(acc->sites, cap * sizeof *sites);
-        if (!sites)
+        char **grown = realloc(set->v, cap * sizeof *grown);
+        if (!grown)
             return -1;
-        acc->sites = sites;
-        acc->cap = cap;
+        set->v = grown;
+        set->cap = cap;
     }
-    for (size_t i = 0; i < o->n_sites; i++)
-        if (o->sites[i]) /* protobuf-c never gives NULL; a caller's message might */
-            acc->sites[acc->nsites++] = o->sites[i];
-    if (acc->n == 0 || o->first_seen_ms < acc->first_seen_ms)
-        acc->first_seen_ms = o->first_seen_ms;
-    if (acc->n == 0 || obs_later(o, acc->latest) > 0)
-        acc->latest = o;
-    if (o->has_banner_id && o->banner_id.len &&
-        (!acc->latest_banner || banner_later(o, acc->latest_banner) > 0))
-        acc->latest_banner = o;
-    if (o->has_truncated && o->truncated)
-        acc->truncated = true;
-    acc->n++;
+    for (size_t i = 0; i < n; i++)
+        if (v[i]) /* protobuf-c never gives NULL; a caller's message might */
+            set->v[set->n++] = v[i];
     return 0;
 }
 
@@ -153,47 +181,104 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Sorts and removes duplicates; keeps at most max (the smallest: the first
+ * max of a sorted union are the same whatever the grouping, so a bounded set
+ * still merges associatively). */
+static void strset_finish(struct strset *set, size_t max)
+{
+    size_t n = 0;
+    if (set->n > 1)
+        qsort(set->v, set->n, sizeof *set->v, cmp_str);
+    for (size_t i = 0; i < set->n && n < max; i++)
+        if (n == 0 || strcmp(set->v[n - 1], set->v[i]) != 0)
+            set->v[n++] = set->v[i];
+    set->n = n;
+}
+
+static int obs_acc_add(struct obs_acc *acc, const Vantage__Observation *o)
+{
+    if (strset_add(&acc->sites, o->sites, o->n_sites) != 0 ||
+        strset_add(&acc->campaigns, o->campaigns, o->n_campaigns) != 0 ||
+        (o->campaign && strset_add(&acc->campaigns, &o->campaign, 1) != 0))
+        return -1;
+    if (acc->n == 0 || o->first_seen_ms < acc->first_seen_ms)
+        acc->first_seen_ms = o->first_seen_ms;
+    if (acc->n == 0 || obs_later(o, acc->latest) > 0)
+        acc->latest = o;
+    if (o->has_banner_id && o->banner_id.len &&
+        (!acc->latest_banner || banner_later(o, acc->latest_banner) > 0))
+        acc->latest_banner = o;
+    acc->open |= o->open;
+    if (o->has_truncated && o->truncated)
+        acc->truncated = true;
+    /* An operand carries its one TTL; a merged record its range. */
+    if (o->has_ttl || o->has_ttl_min) {
+        uint32_t lo = o->has_ttl_min ? o->ttl_min : o->ttl;
+        uint32_t hi = o->has_ttl_max ? o->ttl_max : o->has_ttl ? o->ttl : lo;
+        if (!acc->has_ttl || lo < acc->ttl_min)
+            acc->ttl_min = lo;
+        if (!acc->has_ttl || hi > acc->ttl_max)
+            acc->ttl_max = hi;
+        acc->has_ttl = true;
+    }
+    if (o->has_answers)
+        acc->answers |= o->answers;
+    acc->n++;
+    return 0;
+}
+
 /* Fills out (its strings borrowed from the added observations) with the merge. */
 static void obs_acc_result(struct obs_acc *acc, Vantage__Observation *out)
 {
-    size_t n = 0;
-
-    if (acc->nsites > 1)
-        qsort(acc->sites, acc->nsites, sizeof *acc->sites, cmp_str);
-    for (size_t i = 0; i < acc->nsites; i++)
-        if (n == 0 || strcmp(acc->sites[n - 1], acc->sites[i]) != 0)
-            acc->sites[n++] = acc->sites[i];
-    acc->nsites = n;
+    strset_finish(&acc->sites, SIZE_MAX);
+    strset_finish(&acc->campaigns, VT_OBS_MAX_CAMPAIGNS);
 
     vantage__observation__init(out);
     out->first_seen_ms = acc->first_seen_ms;
     out->last_seen_ms = acc->latest->last_seen_ms;
-    out->open = acc->latest->open;
+    out->open = acc->open;
     out->has_ttl = acc->latest->has_ttl;
     out->ttl = acc->latest->ttl;
-    out->campaign = acc->latest->campaign;
+    if (acc->has_ttl) {
+        out->has_ttl_min = out->has_ttl_max = true;
+        out->ttl_min = acc->ttl_min;
+        out->ttl_max = acc->ttl_max;
+    }
+    if (acc->answers)
+        out->has_answers = true, out->answers = acc->answers;
     if (acc->latest_banner) {
         out->has_banner_id = true;
         out->banner_id = acc->latest_banner->banner_id;
+        uint64_t t = banner_seen(acc->latest_banner);
+        if (t != out->last_seen_ms)
+            out->has_banner_seen_ms = true, out->banner_seen_ms = t;
     }
     if (acc->truncated)
         out->has_truncated = out->truncated = true;
-    out->n_sites = acc->nsites;
-    out->sites = acc->sites;
+    out->n_sites = acc->sites.n;
+    out->sites = acc->sites.v;
+    out->n_campaigns = acc->campaigns.n;
+    out->campaigns = acc->campaigns.v;
 }
 
 static void obs_acc_free(struct obs_acc *acc)
 {
-    free(acc->sites);
+    free(acc->sites.v);
+    free(acc->campaigns.v);
 }
 
-static char *dup_or_null(const char *s, int *fail)
+static char **dup_strs(char *const *v, size_t n, int *fail)
 {
-    if (!s)
+    if (!n)
         return NULL;
-    char *d = strdup(s);
-    if (!d)
+    char **d = calloc(n, sizeof *d);
+    if (!d) {
         *fail = 1;
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!(d[i] = strdup(v[i])))
+            *fail = 1;
     return d;
 }
 
@@ -214,7 +299,10 @@ int vt_obs_merge(const Vantage__Observation *a, const Vantage__Observation *b,
     if (!o)
         goto fail;
     *o = m;
-    o->campaign = dup_or_null(m.campaign, &fail);
+    o->sites = dup_strs(m.sites, m.n_sites, &fail);
+    o->n_sites = o->sites ? m.n_sites : 0;
+    o->campaigns = dup_strs(m.campaigns, m.n_campaigns, &fail);
+    o->n_campaigns = o->campaigns ? m.n_campaigns : 0;
     if (m.has_banner_id) {
         o->banner_id.data = malloc(m.banner_id.len ? m.banner_id.len : 1);
         if (o->banner_id.data)
@@ -222,13 +310,6 @@ int vt_obs_merge(const Vantage__Observation *a, const Vantage__Observation *b,
         else
             o->has_banner_id = false, o->banner_id.len = 0, fail = 1;
     }
-    o->sites = m.n_sites ? calloc(m.n_sites, sizeof *o->sites) : NULL;
-    if (m.n_sites && !o->sites) {
-        o->n_sites = 0;
-        fail = 1;
-    }
-    for (size_t i = 0; o->sites && i < m.n_sites; i++)
-        o->sites[i] = dup_or_null(m.sites[i], &fail);
     if (fail)
         goto fail;
     obs_acc_free(&acc);
@@ -343,7 +424,7 @@ static void obs_merge_destroy(void *state) {}
 
 static const char *obs_merge_name(void *state)
 {
-    return "vantage.obs.v1";
+    return "vantage.obs.v2";
 }
 
 /* ---- the banner merge operator: the first record stays ----
@@ -551,7 +632,16 @@ const char *vt_store_errmsg(const struct vt_store *s)
 /* ---- batches ---- */
 
 /* The op log: records of  u8 op · u32 key length · u32 value length · key · value. */
-enum { OP_OBS_MERGE = 1, OP_META_PUT, OP_META_DELETE, OP_BANNER_PUT, OP_BANNER_MERGE };
+enum {
+    OP_OBS_MERGE = 1,
+    OP_META_PUT,
+    OP_META_DELETE,
+    OP_BANNER_PUT,
+    OP_BANNER_MERGE,
+    OP_BANNER_DELETE,
+    OP_DEVICE_PUT,
+    OP_DEVICE_DELETE
+};
 #define OP_HEAD 9
 
 struct vt_batch {
@@ -693,6 +783,15 @@ int vt_store_write(struct vt_store *s, struct vt_batch *b, bool sync, char *err,
             break;
         case OP_BANNER_MERGE:
             rocksdb_writebatch_merge_cf(b->wb, s->cf[CF_BANNER], k, klen, v, vlen);
+            break;
+        case OP_BANNER_DELETE:
+            rocksdb_writebatch_delete_cf(b->wb, s->cf[CF_BANNER], k, klen);
+            break;
+        case OP_DEVICE_PUT:
+            rocksdb_writebatch_put_cf(b->wb, s->cf[CF_DEVICE], k, klen, v, vlen);
+            break;
+        case OP_DEVICE_DELETE:
+            rocksdb_writebatch_delete_cf(b->wb, s->cf[CF_DEVICE], k, klen);
             break;
         }
         off += OP_HEAD + klen + vlen;
@@ -940,14 +1039,18 @@ int vt_banner_get(struct vt_store *s, const uint8_t *id, size_t idlen, Vantage__
     return 1;
 }
 
-int vt_banner_scan(struct vt_store *s,
+int vt_banner_scan(struct vt_store *s, const uint8_t *from,
                    int (*cb)(void *arg, const uint8_t *id, size_t idlen,
                              const Vantage__BannerRecord *rec),
                    void *arg, size_t *corrupt)
 {
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro_scan, s->cf[CF_BANNER]);
     int rc = 0;
-    for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+    if (from)
+        rocksdb_iter_seek(it, (const char *)from, VT_BANNER_ID_LEN);
+    else
+        rocksdb_iter_seek_to_first(it);
+    for (; rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
         size_t klen, vlen;
         const char *k = rocksdb_iter_key(it, &klen);
         const char *v = rocksdb_iter_value(it, &vlen);
@@ -1009,6 +1112,194 @@ int vt_obs_scan(struct vt_store *s, const uint8_t *start, size_t limit,
     if (iter_end(s, it, "cannot scan observations") != 0)
         return -1;
     return more ? 1 : 0;
+}
+
+/* A reader over a range of windows: the RocksDB iterator pins the view it
+ * was made on (an implicit snapshot), so a cursor kept over several control
+ * requests reads one consistent store. */
+struct vt_obs_iter {
+    struct vt_store *s;
+    rocksdb_readoptions_t *ro;
+    rocksdb_iterator_t *it;
+    uint8_t upper[VT_OBS_KEY_LEN];
+    size_t corrupt;
+    uint8_t corrupt_key[VT_OBS_KEY_LEN];
+    Vantage__Observation *cur; /* the decoded current record, or NULL */
+};
+
+struct vt_obs_iter *vt_obs_iter_new(struct vt_store *s, uint32_t first_window, uint32_t last_window)
+{
+    struct vt_obs_iter *it = calloc(1, sizeof *it);
+    if (!it)
+        return NULL;
+    it->s = s;
+    it->ro = rocksdb_readoptions_create();
+    rocksdb_readoptions_set_total_order_seek(it->ro, 1);
+    rocksdb_readoptions_set_fill_cache(it->ro, 0);
+    if (last_window < UINT32_MAX) { /* stop after the last window, not at the end */
+        vt_obs_key(it->upper, last_window + 1, 0, 0);
+        rocksdb_readoptions_set_iterate_upper_bound(it->ro, (const char *)it->upper,
+                                                    sizeof it->upper);
+    }
+    it->it = rocksdb_create_iterator_cf(s->db, it->ro, s->cf[CF_OBS]);
+    vt_obs_iter_seek(it, first_window, 0, 0);
+    return it;
+}
+
+void vt_obs_iter_seek(struct vt_obs_iter *it, uint32_t window, uint32_t ip, uint16_t port)
+{
+    uint8_t key[VT_OBS_KEY_LEN];
+    vt_obs_key(key, window, ip, port);
+    rocksdb_iter_seek(it->it, (const char *)key, sizeof key);
+}
+
+int vt_obs_iter_key(struct vt_obs_iter *it, uint32_t *window, uint32_t *ip, uint16_t *port)
+{
+    while (rocksdb_iter_valid(it->it)) {
+        size_t klen;
+        const char *k = rocksdb_iter_key(it->it, &klen);
+        if (klen == VT_OBS_KEY_LEN) {
+            vt_obs_key_parse((const uint8_t *)k, window, ip, port);
+            return 1;
+        }
+        rocksdb_iter_next(it->it); /* not ours */
+    }
+    char *rerr = NULL;
+    rocksdb_iter_get_error(it->it, &rerr);
+    if (rerr) {
+        take_err(it->s->errmsg, sizeof it->s->errmsg, "cannot read observations", rerr);
+        return -1;
+    }
+    return 0;
+}
+
+int vt_obs_iter_row(struct vt_obs_iter *it, struct vt_obs_row *row)
+{
+    size_t klen, vlen;
+    const char *k = rocksdb_iter_key(it->it, &klen);
+    const char *v = rocksdb_iter_value(it->it, &vlen);
+    vt_obs_free(it->cur);
+    it->cur = NULL;
+    if (klen != VT_OBS_KEY_LEN)
+        return 0;
+    vt_obs_key_parse((const uint8_t *)k, &row->window, &row->ip, &row->port);
+    if (vlen == 0)
+        return 0; /* only garbage was ever merged here (see obs_full_merge) */
+    it->cur = vantage__observation__unpack(NULL, vlen, (const uint8_t *)v);
+    if (!it->cur) {
+        it->corrupt++;
+        memcpy(it->corrupt_key, k, VT_OBS_KEY_LEN);
+        return 0;
+    }
+    row->obs = it->cur;
+    return 1;
+}
+
+void vt_obs_iter_next(struct vt_obs_iter *it)
+{
+    rocksdb_iter_next(it->it);
+}
+
+size_t vt_obs_iter_corrupt(const struct vt_obs_iter *it, uint8_t last[VT_OBS_KEY_LEN])
+{
+    if (it->corrupt && last)
+        memcpy(last, it->corrupt_key, VT_OBS_KEY_LEN);
+    return it->corrupt;
+}
+
+void vt_obs_iter_free(struct vt_obs_iter *it)
+{
+    if (!it)
+        return;
+    vt_obs_free(it->cur);
+    rocksdb_iter_destroy(it->it);
+    rocksdb_readoptions_destroy(it->ro);
+    free(it);
+}
+
+/* ---- device ---- */
+
+void vt_device_id(const char *key, const char *value, uint8_t id[VT_DEVICE_ID_LEN])
+{
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, VT_DEVICE_ID_LEN);
+    hash_field(&st, key, strlen(key));
+    hash_field(&st, value, strlen(value));
+    crypto_generichash_final(&st, id, VT_DEVICE_ID_LEN);
+}
+
+static void device_key(uint8_t key[VT_DEVICE_KEY_LEN], const uint8_t id[VT_DEVICE_ID_LEN],
+                       uint32_t window, uint32_t ip)
+{
+    memcpy(key, id, VT_DEVICE_ID_LEN);
+    put_be32(key + VT_DEVICE_ID_LEN, window);
+    put_be32(key + VT_DEVICE_ID_LEN + 4, ip);
+}
+
+int vt_batch_device_put(struct vt_batch *b, const uint8_t id[VT_DEVICE_ID_LEN], uint32_t window,
+                        uint32_t ip)
+{
+    uint8_t key[VT_DEVICE_KEY_LEN];
+    device_key(key, id, window, ip);
+    return batch_append(b, OP_DEVICE_PUT, key, sizeof key, 0) ? 0 : -1;
+}
+
+int vt_device_scan(struct vt_store *s, const uint8_t id[VT_DEVICE_ID_LEN], uint32_t first_window,
+                   uint32_t last_window, int (*cb)(void *arg, uint32_t window, uint32_t ip),
+                   void *arg)
+{
+    uint8_t lo[VT_DEVICE_KEY_LEN];
+    device_key(lo, id, first_window, 0);
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro_scan, s->cf[CF_DEVICE]);
+    int stop = 0;
+    for (rocksdb_iter_seek(it, (const char *)lo, sizeof lo); rocksdb_iter_valid(it) && !stop;
+         rocksdb_iter_next(it)) {
+        size_t klen;
+        const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &klen);
+        if (klen != VT_DEVICE_KEY_LEN || memcmp(k, id, VT_DEVICE_ID_LEN) != 0)
+            break;
+        uint32_t window = get_be32(k + VT_DEVICE_ID_LEN);
+        if (window > last_window)
+            break;
+        stop = cb(arg, window, get_be32(k + VT_DEVICE_ID_LEN + 4)) != 0;
+    }
+    return iter_end(s, it, "cannot read devices");
+}
+
+int vt_device_drop_windows(struct vt_store *s, uint32_t before, size_t *dropped)
+{
+    /* The identity leads the key, so old windows are spread through the
+     * family: a scan deletes them (the family holds identified hosts only). */
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro_scan, s->cf[CF_DEVICE]);
+    struct vt_batch *b = vt_batch_new();
+    char err[256];
+    int rc = b ? 0 : -1;
+    *dropped = 0;
+    for (rocksdb_iter_seek_to_first(it); rc == 0 && rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        size_t klen;
+        const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &klen);
+        if (klen == VT_DEVICE_KEY_LEN && get_be32(k + VT_DEVICE_ID_LEN) >= before)
+            continue;
+        batch_append(b, OP_DEVICE_DELETE, k, klen, 0);
+        (*dropped)++;
+        if (vt_batch_count(b) >= 10000) {
+            rc = vt_store_write(s, b, false, err, sizeof err);
+            vt_batch_clear(b);
+        }
+    }
+    if (rc == 0 && vt_batch_count(b))
+        rc = vt_store_write(s, b, true, err, sizeof err);
+    else if (rc == 0 && *dropped)
+        rc = vt_store_sync(s);
+    if (rc != 0)
+        snprintf(s->errmsg, sizeof s->errmsg, "%s", err);
+    vt_batch_free(b);
+    return iter_end(s, it, "cannot read devices") != 0 ? -1 : rc;
+}
+
+int vt_batch_banner_delete(struct vt_batch *b, const uint8_t id[VT_BANNER_ID_LEN])
+{
+    return batch_append(b, OP_BANNER_DELETE, id, VT_BANNER_ID_LEN, 0) ? 0 : -1;
 }
 
 int vt_store_drop_windows(struct vt_store *s, uint32_t before, char *err, size_t errlen)

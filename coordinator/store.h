@@ -9,7 +9,9 @@
  *           banner's text, its parts and labels; the first record of an id
  *           stays (ingest merges, the merge operator keeps the first), and
  *           only `vantage relabel` rewrites it (put)
- *   device  identity · window · ip                           (later issues)
+ *   device  identity(16) · window(u32) · ip(u32) → empty: a host that showed a
+ *           unique identifier (SSH host key, serial, MAC) in that window; the
+ *           identity is vt_device_id() of the label that holds it
  *   meta    "campaign/…", "shard/…", "worker/…", "lease/…", "seq/<worker>",
  *           "blocklist/…": coordinator state, so a restart resumes;
  *           "config/…": settings fixed when the store was created (the window).
@@ -35,8 +37,13 @@
 
 #include "vantage.pb-c.h"
 
-#define VT_OBS_KEY_LEN   10
-#define VT_BANNER_ID_LEN 16
+#define VT_OBS_KEY_LEN    10
+#define VT_BANNER_ID_LEN  16
+#define VT_DEVICE_ID_LEN  16
+#define VT_DEVICE_KEY_LEN (VT_DEVICE_ID_LEN + 8)
+/* A record lists at most this many campaigns: the first, in name order (a
+ * bounded set union is still commutative and associative). */
+#define VT_OBS_MAX_CAMPAIGNS 32
 
 struct vt_store;
 struct vt_batch;
@@ -109,6 +116,43 @@ int vt_obs_scan(struct vt_store *s, const uint8_t *start, size_t limit,
                 int (*cb)(void *arg, const struct vt_obs_row *row), void *arg,
                 uint8_t next[VT_OBS_KEY_LEN]);
 
+/* A reader of obs over the windows [first_window, last_window], in key order,
+ * on one consistent view of the store (taken when it is made): queries seek
+ * by the key layout instead of scanning. _key gives the current key (1), or
+ * 0 at the end of the range, -1 on error; _row decodes the current record
+ * (1; 0 if it does not decode: skipped, counted in _corrupt with its key);
+ * the record is the iterator's, valid until the next call. */
+struct vt_obs_iter;
+struct vt_obs_iter *vt_obs_iter_new(struct vt_store *s, uint32_t first_window,
+                                    uint32_t last_window);
+void vt_obs_iter_seek(struct vt_obs_iter *it, uint32_t window, uint32_t ip, uint16_t port);
+int vt_obs_iter_key(struct vt_obs_iter *it, uint32_t *window, uint32_t *ip, uint16_t *port);
+int vt_obs_iter_row(struct vt_obs_iter *it, struct vt_obs_row *row);
+void vt_obs_iter_next(struct vt_obs_iter *it);
+/* Records that did not decode so far; *last gets the key of the latest. */
+size_t vt_obs_iter_corrupt(const struct vt_obs_iter *it, uint8_t last[VT_OBS_KEY_LEN]);
+void vt_obs_iter_free(struct vt_obs_iter *it);
+
+/* The answers sketch: an operand sets the bit of its (site, time); the merge
+ * ORs them; vt_obs_answers reads the number of distinct answers back (exact
+ * for a few, an estimate beyond; 266 at most). */
+uint64_t vt_obs_answer_bit(const char *site, uint64_t ts_ms);
+unsigned vt_obs_answers(uint64_t sketch);
+
+/* device: the identity of a label (key, value), e.g. ("hw.serial", "CN41…"). */
+void vt_device_id(const char *key, const char *value, uint8_t id[VT_DEVICE_ID_LEN]);
+/* Records that the host ip showed identity id in window (a put: idempotent). */
+int vt_batch_device_put(struct vt_batch *b, const uint8_t id[VT_DEVICE_ID_LEN], uint32_t window,
+                        uint32_t ip);
+/* Calls cb for each (window, ip) of identity id in [first_window,
+ * last_window], in that order; cb returns non-zero to stop. 0 or -1. */
+int vt_device_scan(struct vt_store *s, const uint8_t id[VT_DEVICE_ID_LEN], uint32_t first_window,
+                   uint32_t last_window, int (*cb)(void *arg, uint32_t window, uint32_t ip),
+                   void *arg);
+/* Retention: deletes every device record of windows < before (synced);
+ * *dropped gets their number. 0 or -1 (see vt_store_errmsg). */
+int vt_device_drop_windows(struct vt_store *s, uint32_t before, size_t *dropped);
+
 /* banner: the id of a banner is a 16-byte BLAKE2b of its protocol, text and
  * parts: what differs in any of them (an SSH host key is a part) is another
  * record. */
@@ -122,6 +166,8 @@ int vt_batch_banner_add(struct vt_batch *b, const uint8_t id[VT_BANNER_ID_LEN],
 /* Replaces the record of that id (relabel). 0 or -1 (out of memory). */
 int vt_batch_banner_put(struct vt_batch *b, const uint8_t id[VT_BANNER_ID_LEN],
                         const Vantage__BannerRecord *rec);
+/* Deletes the record of that id (retention: a banner no record names). */
+int vt_batch_banner_delete(struct vt_batch *b, const uint8_t id[VT_BANNER_ID_LEN]);
 /* Puts bytes as they are, unchecked (tests: a corrupt record). 0 or -1. */
 int vt_batch_banner_put_packed(struct vt_batch *b, const uint8_t id[VT_BANNER_ID_LEN],
                                const void *packed, size_t len);
@@ -129,9 +175,10 @@ int vt_batch_banner_put_packed(struct vt_batch *b, const uint8_t id[VT_BANNER_ID
  * vantage__banner_record__free_unpacked), 0 absent, -1 error, -2 the value is
  * corrupt (see vt_store_errmsg). */
 int vt_banner_get(struct vt_store *s, const uint8_t *id, size_t idlen, Vantage__BannerRecord **rec);
-/* Calls cb for every banner in id order (cb returns non-zero to stop);
- * records that do not decode are skipped and counted in *corrupt. 0 or -1. */
-int vt_banner_scan(struct vt_store *s,
+/* Calls cb for every banner in id order from the id from (NULL: the first)
+ * on (cb returns non-zero to stop); records that do not decode are skipped
+ * and counted in *corrupt. 0 or -1. */
+int vt_banner_scan(struct vt_store *s, const uint8_t *from,
                    int (*cb)(void *arg, const uint8_t *id, size_t idlen,
                              const Vantage__BannerRecord *rec),
                    void *arg, size_t *corrupt);

@@ -569,7 +569,7 @@ static void test_banner_stored_once(void **state)
     assert_int_equal(x.a->acked_seq, 1);
 
     size_t nbanners = 0;
-    assert_int_equal(vt_banner_scan(f->c->store, count_banner, &nbanners, NULL), 0);
+    assert_int_equal(vt_banner_scan(f->c->store, NULL, count_banner, &nbanners, NULL), 0);
     assert_int_equal(nbanners, 1);
     struct banner_ids ids = {0};
     assert_true(vt_obs_scan(f->c->store, NULL, 0, collect_ids, &ids, NULL) >= 0);
@@ -597,7 +597,7 @@ static void test_banner_stored_once(void **state)
     with_banner(batch_add(&b, IP(1, 0, 0, 8), 23, true, now), labels, 2, parts3);
     ingest(f->c, x.a, &b);
     nbanners = 0;
-    assert_int_equal(vt_banner_scan(f->c->store, count_banner, &nbanners, NULL), 0);
+    assert_int_equal(vt_banner_scan(f->c->store, NULL, count_banner, &nbanners, NULL), 0);
     assert_int_equal(nbanners, 1);
 }
 
@@ -642,7 +642,7 @@ static void test_banner_parts_and_host_labels(void **state)
     }
     ingest(f->c, x.a, &b);
     size_t nbanners = 0;
-    assert_int_equal(vt_banner_scan(f->c->store, count_banner, &nbanners, NULL), 0);
+    assert_int_equal(vt_banner_scan(f->c->store, NULL, count_banner, &nbanners, NULL), 0);
     assert_int_equal(nbanners, 2);
     struct banner_ids ids = {0};
     assert_true(vt_obs_scan(f->c->store, NULL, 0, collect_ids, &ids, NULL) >= 0);
@@ -702,7 +702,7 @@ static void test_banner_bounds(void **state)
     scan(f->c, &r);
     assert_int_equal(r.n, 0);
     size_t nbanners = 0;
-    assert_int_equal(vt_banner_scan(f->c->store, count_banner, &nbanners, NULL), 0);
+    assert_int_equal(vt_banner_scan(f->c->store, NULL, count_banner, &nbanners, NULL), 0);
     assert_int_equal(nbanners, 0);
 }
 

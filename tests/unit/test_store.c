@@ -78,7 +78,14 @@ static Vantage__Observation sighting(const char **site, uint64_t ts, int open, u
     o.ttl = ttl;
     o.n_sites = 1;
     o.sites = (char **)site;
-    o.campaign = (char *)campaign;
+    static char *names[16][1];
+    static unsigned next;
+    if (campaign) {
+        char **slot = names[next++ % 16];
+        slot[0] = (char *)campaign;
+        o.campaigns = slot;
+        o.n_campaigns = 1;
+    }
     return o;
 }
 
@@ -208,10 +215,15 @@ static void test_merge_sightings(void **state)
     Vantage__Observation *r = record(f->s, 1, ip, 80);
     assert_int_equal(r->first_seen_ms, 1000);
     assert_int_equal(r->last_seen_ms, 3000);
-    assert_false(r->open);
+    assert_true(r->open); /* open at some time in the window: a later RST does not hide it */
     assert_true(r->has_ttl);
-    assert_int_equal(r->ttl, 57);
-    assert_string_equal(r->campaign, "iot-again");
+    assert_int_equal(r->ttl, 57); /* the last answer's */
+    assert_true(r->has_ttl_min && r->has_ttl_max);
+    assert_int_equal(r->ttl_min, 57);
+    assert_int_equal(r->ttl_max, 62);
+    assert_int_equal(r->n_campaigns, 2); /* both campaigns keep the record */
+    assert_string_equal(r->campaigns[0], "iot");
+    assert_string_equal(r->campaigns[1], "iot-again");
     assert_int_equal(r->n_sites, 3);
     assert_string_equal(r->sites[0], "ams");
     assert_string_equal(r->sites[1], "fra");
@@ -307,15 +319,17 @@ static void test_obs_merge_function(void **state)
     assert_int_equal(vt_obs_merge(&a, &b, &m), 0);
     assert_int_equal(m->first_seen_ms, 100);
     assert_int_equal(m->last_seen_ms, 200);
-    assert_false(m->open);
-    assert_string_equal(m->campaign, "iot");
+    assert_true(m->open);
+    assert_int_equal(m->ttl, 60);
+    assert_int_equal(m->n_campaigns, 1);
+    assert_string_equal(m->campaigns[0], "iot");
     assert_int_equal(m->n_sites, 2);
     assert_string_equal(m->sites[0], "ams");
     assert_string_equal(m->sites[1], "fra");
 
     /* Idempotent (m with itself is m) and commutative (b, a is a, b). */
     Vantage__Observation *again, *swapped;
-    uint8_t p1[128], p2[128], p3[128];
+    uint8_t p1[256], p2[256], p3[256];
     assert_int_equal(vt_obs_merge(m, m, &again), 0);
     assert_int_equal(vt_obs_merge(&b, &a, &swapped), 0);
     size_t n1 = vantage__observation__pack(m, p1);
@@ -556,6 +570,321 @@ static void test_corrupt_operand(void **state)
     assert_int_equal(rows.n, 2);
 }
 
+/* ---- v2 merge: open wins, ranges, sets, the answers sketch ---- */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static uint64_t rnd(void)
+{
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static const char *site_names[] = {"ams", "fra", "lis", "par", "waw"};
+static const char *campaign_names[] = {"c0", "c1", "c2", "c3", "c4", "c5", "c6"};
+
+/* A random operand as ingest writes them (one site, one campaign, a TTL, a
+ * sketch bit, sometimes a banner), or a merged-looking one with several. */
+struct op {
+    Vantage__Observation o;
+    char *sites[3], *campaigns[3];
+    uint8_t banner[16];
+};
+
+static void random_op(struct op *op)
+{
+    memset(op, 0, sizeof *op);
+    Vantage__Observation *o = &op->o;
+    vantage__observation__init(o);
+    o->first_seen_ms = o->last_seen_ms = 1000 + rnd() % 50; /* ties on purpose */
+    if (rnd() % 4 == 0)
+        o->first_seen_ms -= rnd() % 20;
+    o->open = rnd() % 2;
+    if (rnd() % 5) {
+        o->has_ttl = true;
+        o->ttl = 40 + (uint32_t)(rnd() % 30);
+    }
+    size_t ns = 1 + rnd() % 2, nc = 1 + rnd() % 2;
+    for (size_t i = 0; i < ns; i++)
+        op->sites[i] = (char *)site_names[rnd() % 5];
+    for (size_t i = 0; i < nc; i++)
+        op->campaigns[i] = (char *)campaign_names[rnd() % 7];
+    o->sites = op->sites;
+    o->n_sites = ns;
+    o->campaigns = op->campaigns;
+    o->n_campaigns = nc;
+    o->has_answers = true;
+    o->answers = vt_obs_answer_bit(op->sites[0], o->last_seen_ms);
+    if (rnd() % 3 == 0) {
+        memset(op->banner, (int)(rnd() % 4), sizeof op->banner);
+        o->has_banner_id = true;
+        o->banner_id.data = op->banner;
+        o->banner_id.len = sizeof op->banner;
+    }
+    if (rnd() % 7 == 0)
+        o->has_truncated = o->truncated = true;
+}
+
+static size_t pack_to(const Vantage__Observation *o, uint8_t *buf, size_t cap)
+{
+    size_t n = vantage__observation__get_packed_size(o);
+    assert_true(n <= cap);
+    return vantage__observation__pack(o, buf);
+}
+
+/* Merges ops[order[0..n)] left to right, or in a random tree, into *out. */
+static Vantage__Observation *merge_seq(struct op *ops, const size_t *order, size_t n, bool tree)
+{
+    Vantage__Observation *acc[64];
+    assert_true(n <= 64);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(vt_obs_merge(&ops[order[i]].o, &ops[order[i]].o, &acc[i]), 0);
+    size_t m = n;
+    while (m > 1) {
+        size_t i = tree ? rnd() % (m - 1) : 0; /* merge acc[i] and acc[i+1] */
+        Vantage__Observation *r;
+        assert_int_equal(vt_obs_merge(acc[i], acc[i + 1], &r), 0);
+        vt_obs_free(acc[i]);
+        vt_obs_free(acc[i + 1]);
+        acc[i] = r;
+        memmove(&acc[i + 1], &acc[i + 2], (m - i - 2) * sizeof *acc);
+        m--;
+    }
+    return acc[0];
+}
+
+static void test_merge_random_groupings(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 300; round++) {
+        struct op ops[12];
+        size_t n = 2 + rnd() % 11, order[12];
+        for (size_t i = 0; i < n; i++) {
+            random_op(&ops[i]);
+            order[i] = i;
+        }
+        Vantage__Observation *first = merge_seq(ops, order, n, false);
+        uint8_t want[1024], got[1024];
+        size_t wn = pack_to(first, want, sizeof want);
+        bool any_open = false;
+        uint64_t min_first = UINT64_MAX;
+        for (size_t i = 0; i < n; i++) {
+            any_open |= ops[i].o.open;
+            if (ops[i].o.first_seen_ms < min_first)
+                min_first = ops[i].o.first_seen_ms;
+        }
+        assert_int_equal(first->open, any_open); /* open wins in the window */
+        assert_int_equal(first->first_seen_ms, min_first);
+        for (size_t i = 1; i < first->n_campaigns; i++)
+            assert_true(strcmp(first->campaigns[i - 1], first->campaigns[i]) < 0);
+        vt_obs_free(first);
+        for (int t = 0; t < 6; t++) { /* shuffled (commutative), regrouped (associative) */
+            for (size_t i = n - 1; i > 0; i--) {
+                size_t j = rnd() % (i + 1), x = order[i];
+                order[i] = order[j];
+                order[j] = x;
+            }
+            Vantage__Observation *r = merge_seq(ops, order, n, t % 2 == 1);
+            size_t gn = pack_to(r, got, sizeof got);
+            assert_int_equal(gn, wn);
+            assert_memory_equal(got, want, wn);
+            /* idempotent: the merge with itself is itself */
+            Vantage__Observation *again;
+            assert_int_equal(vt_obs_merge(r, r, &again), 0);
+            assert_int_equal(pack_to(again, got, sizeof got), wn);
+            assert_memory_equal(got, want, wn);
+            vt_obs_free(again);
+            vt_obs_free(r);
+        }
+    }
+}
+
+static void test_open_wins_in_window(void **state)
+{
+    struct fixture *f = *state;
+    uint32_t ip = IP(198, 18, 1, 1);
+    /* Open first, then RSTs for the rest of the window (the device went down). */
+    Vantage__Observation open = sighting(A, 1000, 1, 64, "iot");
+    merge_one(f->s, 7, ip, 23, &open);
+    for (uint64_t t = 2000; t < 6000; t += 1000) {
+        Vantage__Observation rst = sighting(B, t, 0, 60, "iot");
+        merge_one(f->s, 7, ip, 23, &rst);
+    }
+    Vantage__Observation *r = record(f->s, 7, ip, 23);
+    assert_true(r->open);
+    assert_int_equal(r->last_seen_ms, 5000);
+    vt_obs_free(r);
+    /* Closed all the window: closed. */
+    Vantage__Observation rst = sighting(B, 1000, 0, 60, "iot");
+    merge_one(f->s, 7, ip + 1, 23, &rst);
+    r = record(f->s, 7, ip + 1, 23);
+    assert_false(r->open);
+    vt_obs_free(r);
+}
+
+static void test_campaigns_bounded(void **state)
+{
+    (void)state;
+    char names[40][8];
+    Vantage__Observation *acc = NULL;
+    for (int i = 39; i >= 0; i--) { /* in reverse: the bound keeps the first 32 by name */
+        snprintf(names[i], sizeof names[i], "k%02d", i);
+        Vantage__Observation o = sighting(A, 1000, 1, 64, names[i]);
+        Vantage__Observation *m;
+        assert_int_equal(vt_obs_merge(acc ? acc : &o, &o, &m), 0);
+        vt_obs_free(acc);
+        acc = m;
+    }
+    assert_int_equal(acc->n_campaigns, VT_OBS_MAX_CAMPAIGNS);
+    assert_string_equal(acc->campaigns[0], "k00");
+    assert_string_equal(acc->campaigns[VT_OBS_MAX_CAMPAIGNS - 1], "k31");
+    vt_obs_free(acc);
+}
+
+static void test_answers_sketch(void **state)
+{
+    (void)state;
+    /* Distinct (site, time) answers; repeats of one (redelivery) add nothing. */
+    for (unsigned want = 1; want <= 12; want++) {
+        uint64_t sketch = 0;
+        for (unsigned i = 0; i < want; i++)
+            for (int again = 0; again < 3; again++)
+                sketch |= vt_obs_answer_bit(site_names[i % 5], 1000 + 250 * i);
+        unsigned got = vt_obs_answers(sketch);
+        assert_true(got + 2 >= want && got <= want + 2);
+    }
+    assert_int_equal(vt_obs_answers(0), 0);
+    assert_int_equal(vt_obs_answers(UINT64_MAX), 266);
+}
+
+static void test_key_order_random(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 10000; i++) {
+        uint32_t w1 = (uint32_t)rnd() % 4, w2 = (uint32_t)rnd() % 4;
+        uint32_t a1 = (uint32_t)rnd() % 8 << 29 | (uint32_t)rnd() % 3,
+                 a2 = (uint32_t)rnd() % 8 << 29 | (uint32_t)rnd() % 3;
+        uint16_t p1 = (uint16_t)(rnd() % 3 << 14), p2 = (uint16_t)(rnd() % 3 << 14);
+        uint8_t k1[VT_OBS_KEY_LEN], k2[VT_OBS_KEY_LEN];
+        vt_obs_key(k1, w1, a1, p1);
+        vt_obs_key(k2, w2, a2, p2);
+        int tuple = w1 != w2   ? (w1 < w2 ? -1 : 1)
+                    : a1 != a2 ? (a1 < a2 ? -1 : 1)
+                    : p1 != p2 ? (p1 < p2 ? -1 : 1)
+                               : 0;
+        int bytes = memcmp(k1, k2, VT_OBS_KEY_LEN);
+        assert_int_equal(tuple, bytes < 0 ? -1 : bytes > 0);
+    }
+}
+
+/* The reader: bounded by windows, seeking by key. */
+static void test_iter_windows_and_seek(void **state)
+{
+    struct fixture *f = *state;
+    Vantage__Observation o = sighting(A, 1000, 1, 64, "iot");
+    for (uint32_t w = 1; w <= 3; w++)
+        for (uint32_t i = 0; i < 5; i++)
+            merge_one(f->s, w, IP(198, 18, i, 1), 23, &o);
+    merge_one(f->s, UINT32_MAX, IP(198, 18, 0, 1), 23, &o);
+
+    struct vt_obs_iter *it = vt_obs_iter_new(f->s, 2, 2);
+    assert_non_null(it);
+    uint32_t w, ip;
+    uint16_t port;
+    size_t n = 0;
+    struct vt_obs_row row;
+    while (vt_obs_iter_key(it, &w, &ip, &port) == 1) {
+        assert_int_equal(w, 2);
+        assert_int_equal(vt_obs_iter_row(it, &row), 1);
+        assert_int_equal(row.ip, IP(198, 18, n, 1));
+        vt_obs_iter_next(it);
+        n++;
+    }
+    assert_int_equal(n, 5);
+    /* A seek inside the window lands on the first key at or after it. */
+    vt_obs_iter_seek(it, 2, IP(198, 18, 2, 0), 0);
+    assert_int_equal(vt_obs_iter_key(it, &w, &ip, &port), 1);
+    assert_int_equal(ip, IP(198, 18, 2, 1));
+    vt_obs_iter_seek(it, 3, 0, 0); /* past the last window: the end */
+    assert_int_equal(vt_obs_iter_key(it, &w, &ip, &port), 0);
+    vt_obs_iter_free(it);
+
+    /* Unbounded above: the last window too. */
+    it = vt_obs_iter_new(f->s, 3, UINT32_MAX);
+    n = 0;
+    while (vt_obs_iter_key(it, &w, &ip, &port) == 1) {
+        n++;
+        vt_obs_iter_next(it);
+    }
+    assert_int_equal(n, 6);
+    vt_obs_iter_free(it);
+}
+
+static void test_iter_corrupt_value(void **state)
+{
+    struct fixture *f = *state;
+    const uint8_t garbage[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 0x42, 0x00, 0x99};
+    Vantage__Observation o = sighting(A, 1000, 1, 64, "iot");
+    merge_one(f->s, 1, IP(198, 18, 0, 1), 23, &o);
+    struct vt_batch *b = vt_batch_new();
+    assert_int_equal(vt_batch_obs_merge_packed(b, 1, IP(198, 18, 0, 2), 23, garbage, 8), 0);
+    write_ok(f->s, b, false);
+    vt_batch_free(b);
+    merge_one(f->s, 1, IP(198, 18, 0, 3), 23, &o);
+    assert_int_equal(vt_store_compact(f->s, err, sizeof err), 0);
+    struct vt_obs_iter *it = vt_obs_iter_new(f->s, 0, UINT32_MAX);
+    uint32_t w, ip;
+    uint16_t port;
+    size_t good = 0;
+    struct vt_obs_row row;
+    while (vt_obs_iter_key(it, &w, &ip, &port) == 1) {
+        good += vt_obs_iter_row(it, &row) == 1;
+        vt_obs_iter_next(it);
+    }
+    assert_int_equal(good, 2); /* the garbage key is skipped, the others read */
+    vt_obs_iter_free(it);
+}
+
+static int count_dev(void *arg, uint32_t window, uint32_t ip)
+{
+    uint32_t *got = arg;
+    got[got[0] * 2 + 1] = window;
+    got[got[0] * 2 + 2] = ip;
+    got[0]++;
+    return 0;
+}
+
+static void test_device_family(void **state)
+{
+    struct fixture *f = *state;
+    uint8_t id[VT_DEVICE_ID_LEN], other[VT_DEVICE_ID_LEN];
+    vt_device_id("hw.serial", "CN41234", id);
+    vt_device_id("hw.serial", "CN41235", other);
+    assert_memory_not_equal(id, other, sizeof id);
+    struct vt_batch *b = vt_batch_new();
+    for (uint32_t w = 1; w <= 4; w++) {
+        assert_int_equal(vt_batch_device_put(b, id, w, IP(198, 18, 0, w)), 0);
+        assert_int_equal(vt_batch_device_put(b, other, w, IP(198, 18, 1, 1)), 0);
+    }
+    assert_int_equal(vt_batch_device_put(b, id, 2, IP(198, 18, 0, 2)), 0); /* again: one */
+    write_ok(f->s, b, true);
+    vt_batch_free(b);
+    uint32_t got[32] = {0};
+    assert_int_equal(vt_device_scan(f->s, id, 2, 3, count_dev, got), 0);
+    assert_int_equal(got[0], 2);
+    assert_int_equal(got[1], 2);
+    assert_int_equal(got[2], IP(198, 18, 0, 2));
+    assert_int_equal(got[3], 3);
+    size_t dropped;
+    assert_int_equal(vt_device_drop_windows(f->s, 3, &dropped), 0);
+    assert_int_equal(dropped, 4); /* windows 1 and 2 of both */
+    memset(got, 0, sizeof got);
+    assert_int_equal(vt_device_scan(f->s, id, 0, UINT32_MAX, count_dev, got), 0);
+    assert_int_equal(got[0], 2);
+    assert_int_equal(got[1], 3);
+}
+
 static void test_open_error(void **state)
 {
     /* A path whose parent is a file: one line that names the directory. */
@@ -579,6 +908,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_scan_order_and_paging, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drop_windows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_operand, setup, teardown),
+        cmocka_unit_test(test_merge_random_groupings),
+        cmocka_unit_test(test_campaigns_bounded),
+        cmocka_unit_test(test_answers_sketch),
+        cmocka_unit_test(test_key_order_random),
+        cmocka_unit_test_setup_teardown(test_open_wins_in_window, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_iter_windows_and_seek, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_iter_corrupt_value, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_device_family, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
