@@ -37,6 +37,10 @@ static const char usage[] =
     "  --churn PCT           share of devices that move at every epoch (default 40)\n"
     "  --vantages N          number of vantages, each with a blocked /24 (default 3)\n"
     "  --closed-permille N   hosts that reset every port, per 1000 addresses (default 5)\n"
+    "  --availability PCT    chance that a device is online in an epoch (default 100);\n"
+    "                        an offline device is silent on every port\n"
+    "  --shared-ids PCT      share of the devices of each type with an identifier that\n"
+    "                        show the type's firmware default instead (default 0)\n"
     "  --epoch E             the epoch (default 0)\n"
     "serve:\n"
     "  --epoch-file FILE     holds the epoch to serve, instead of --epoch; re-read on SIGHUP\n"
@@ -70,6 +74,8 @@ int main(int argc, char **argv)
         {"churn", required_argument, NULL, 'c'},
         {"vantages", required_argument, NULL, 'v'},
         {"closed-permille", required_argument, NULL, 'p'},
+        {"availability", required_argument, NULL, 'a'},
+        {"shared-ids", required_argument, NULL, 'i'},
         {"epoch", required_argument, NULL, 'e'},
         {"epoch-file", required_argument, NULL, 'E'},
         {"ready-file", required_argument, NULL, 'r'},
@@ -77,8 +83,13 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    struct world_params p = {
-        .seed = 1, .devices = 1500, .churn_pct = 40, .vantages = 3, .closed_permille = 5};
+    struct world_params p = {.seed = 1,
+                             .devices = 1500,
+                             .churn_pct = 40,
+                             .vantages = 3,
+                             .closed_permille = 5,
+                             .availability_pct = 100,
+                             .shared_ids_pct = 0};
     struct serve_opts so = {0};
     unsigned long long v, epoch = 0;
     struct world w;
@@ -131,6 +142,16 @@ int main(int argc, char **argv)
             if (parse_uint("--closed-permille", optarg, 100, &v) < 0)
                 return 2;
             p.closed_permille = (unsigned)v;
+            break;
+        case 'a':
+            if (parse_uint("--availability", optarg, 100, &v) < 0)
+                return 2;
+            p.availability_pct = (unsigned)v;
+            break;
+        case 'i':
+            if (parse_uint("--shared-ids", optarg, 100, &v) < 0)
+                return 2;
+            p.shared_ids_pct = (unsigned)v;
             break;
         case 'e':
             if (parse_uint("--epoch", optarg, WORLD_MAX_EPOCH, &epoch) < 0)

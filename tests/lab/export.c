@@ -4,7 +4,8 @@
  * Both are views of the same world struct, so the packet filter and the truth
  * file cannot disagree: a pair is "open" in the truth exactly when the nft set
  * `open` holds it, "closed" exactly when the set `closed` holds it, and silent
- * otherwise. The truth's format is documented in README.md ("Ground truth").
+ * otherwise. An offline device (world.h) is in neither set and its ports are in
+ * neither list. The truth's format is documented in README.md ("Ground truth").
  */
 #include "export.h"
 
@@ -72,13 +73,14 @@ static json_t *service_json(const struct device *d, unsigned pi)
 static json_t *device_json(const struct world *w, const struct device *d)
 {
     json_t *open = json_array(), *closed = json_array(), *services = json_array();
-    json_t *history = json_array(), *blocked = json_array();
+    json_t *history = json_array(), *blocked = json_array(), *online = json_array();
     char ident[64];
     const char *ident_kind = NULL;
-    bool ok =
-        open != NULL && closed != NULL && services != NULL && history != NULL && blocked != NULL;
+    bool ok = open != NULL && closed != NULL && services != NULL && history != NULL &&
+              blocked != NULL && online != NULL;
 
-    for (unsigned pi = 0; ok && pi < LAB_NPORTS; pi++) {
+    /* An offline device is absent: no open, closed or served port this epoch. */
+    for (unsigned pi = 0; ok && d->online && pi < LAB_NPORTS; pi++) {
         if (d->type->ports & (1u << pi))
             ok = push(open, json_integer(lab_ports[pi])) && push(services, service_json(d, pi));
         else
@@ -86,6 +88,8 @@ static json_t *device_json(const struct world *w, const struct device *d)
     }
     for (unsigned e = 0; ok && e <= w->epoch; e++)
         ok = push(history, addr_json(w->history[(size_t)e * w->ndev + d->id]));
+    for (unsigned e = 0; ok && e <= w->epoch; e++)
+        ok = push(online, json_boolean(w->online_hist[(size_t)e * w->ndev + d->id]));
     for (unsigned i = 0; ok && i < w->nblocked; i++)
         if (world_blocked_for(w, w->blocked[i].vantage, d->addr))
             ok = push(blocked, json_integer(w->blocked[i].vantage));
@@ -100,18 +104,20 @@ static json_t *device_json(const struct world *w, const struct device *d)
         json_decref(services);
         json_decref(history);
         json_decref(blocked);
+        json_decref(online);
         return NULL;
     }
-    return json_pack("{s:i, s:s, s:s, s:s, s:s, s:s?, s:o, s:b, s:o, s:o, s:o, s:o, s:s?, s:s?, "
-                     "s:o, s:o}",
+    return json_pack("{s:i, s:s, s:s, s:s, s:s, s:s?, s:o, s:b, s:o, s:b, s:o, s:o, s:o, s:s?, "
+                     "s:s?, s:b, s:o, s:o, s:o}",
                      "id", (int)d->id, "type", d->type->name, "vendor", d->type->vendor, "model",
                      d->type->model, "kind", d->type->kind, "device",
                      lab_kind_device(d->type->kind), "address", addr_json(d->addr), "dynamic",
                      d->dynamic, "pool",
                      d->pool >= 0 ? cidr_json(w->pools[d->pool], WORLD_POOL_BITS) : json_null(),
-                     "open_ports", open, "closed_ports", closed, "services", services, "identifier",
-                     ident_kind != NULL ? ident : NULL, "identifier_kind", ident_kind,
-                     "addresses_by_epoch", history, "blocked_for", blocked);
+                     "online", d->online, "open_ports", open, "closed_ports", closed, "services",
+                     services, "identifier", ident_kind != NULL ? ident : NULL, "identifier_kind",
+                     ident_kind, "identifier_shared", d->ident_shared, "addresses_by_epoch",
+                     history, "online_by_epoch", online, "blocked_for", blocked);
 }
 
 static json_t *closed_pair(uint32_t addr, uint16_t port)
@@ -124,7 +130,7 @@ int export_truth(const struct world *w, FILE *out, char *err, size_t errlen)
     json_t *root = NULL, *devices = json_array(), *closed = json_array();
     json_t *closed_hosts = json_array(), *blocked = json_array(), *pools = json_array();
     json_t *ports = json_array();
-    unsigned open_pairs = 0, ndyn = 0;
+    unsigned open_pairs = 0, ndyn = 0, nonline = 0;
     bool ok = devices != NULL && closed != NULL && closed_hosts != NULL && blocked != NULL &&
               pools != NULL && ports != NULL;
 
@@ -136,7 +142,8 @@ int export_truth(const struct world *w, FILE *out, char *err, size_t errlen)
         const struct device *d = &w->dev[i];
         ok = push(devices, device_json(w, d));
         ndyn += d->dynamic;
-        for (unsigned pi = 0; ok && pi < LAB_NPORTS; pi++) {
+        nonline += d->online;
+        for (unsigned pi = 0; ok && d->online && pi < LAB_NPORTS; pi++) {
             if (d->type->ports & (1u << pi))
                 open_pairs++;
             else
@@ -155,14 +162,15 @@ int export_truth(const struct world *w, FILE *out, char *err, size_t errlen)
     if (ok) {
         size_t nclosed = json_array_size(closed);
         root = json_pack(
-            "{s:s, s:i, s:I, s:i, s:i, s:i, s:s, s:o, s:o, "
-            "s:{s:i, s:i, s:i, s:I, s:i}, s:o, s:o, s:o, s:o}",
+            "{s:s, s:i, s:I, s:i, s:i, s:i, s:i, s:i, s:s, s:o, s:o, "
+            "s:{s:i, s:i, s:i, s:i, s:I, s:i}, s:o, s:o, s:o, s:o}",
             "format", TRUTH_FORMAT, "epoch", (int)w->epoch, "seed", (json_int_t)w->p.seed,
-            "devices_total", (int)w->ndev, "churn_pct", (int)w->p.churn_pct, "vantages",
+            "devices_total", (int)w->ndev, "churn_pct", (int)w->p.churn_pct, "availability_pct",
+            (int)w->p.availability_pct, "shared_ids_pct", (int)w->p.shared_ids_pct, "vantages",
             (int)w->p.vantages, "space", "198.18.0.0/16", "ports", ports, "pools", pools, "counts",
-            "devices", (int)w->ndev, "dynamic", (int)ndyn, "open_pairs", (int)open_pairs,
-            "closed_pairs", (json_int_t)nclosed, "closed_hosts", (int)w->nclosed, "devices",
-            devices, "closed_hosts", closed_hosts, "closed", closed, "blocked", blocked);
+            "devices", (int)w->ndev, "online", (int)nonline, "dynamic", (int)ndyn, "open_pairs",
+            (int)open_pairs, "closed_pairs", (json_int_t)nclosed, "closed_hosts", (int)w->nclosed,
+            "devices", devices, "closed_hosts", closed_hosts, "closed", closed, "blocked", blocked);
         /* json_pack steals the references even when it fails. */
         devices = closed = closed_hosts = blocked = pools = ports = NULL;
     }
@@ -226,14 +234,14 @@ int export_nft(const struct world *w, FILE *out, char *err, size_t errlen)
             LAB_NFT_TABLE, LAB_NFT_TABLE);
     for (unsigned i = 0; i < w->ndev; i++) {
         const struct device *d = &w->dev[i];
-        for (unsigned pi = 0; pi < LAB_NPORTS; pi++)
+        for (unsigned pi = 0; d->online && pi < LAB_NPORTS; pi++)
             if (d->type->ports & (1u << pi))
                 nft_elem(&open, d->addr, lab_ports[pi]);
     }
     nft_end(&open);
     for (unsigned i = 0; i < w->ndev; i++) {
         const struct device *d = &w->dev[i];
-        for (unsigned pi = 0; pi < LAB_NPORTS; pi++)
+        for (unsigned pi = 0; d->online && pi < LAB_NPORTS; pi++)
             if (!(d->type->ports & (1u << pi)))
                 nft_elem(&closed, d->addr, lab_ports[pi]);
     }

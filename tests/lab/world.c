@@ -4,9 +4,12 @@
  *
  * Randomness: splitmix64 streams derived from (seed, purpose, index), so that one
  * choice (say, the addresses of pool 3 in epoch 7) does not depend on how many
- * numbers another choice drew. Invariant after every world_set_epoch(): no two
- * devices or closed hosts share an address, and every dynamic device's address
- * differs from its address in the previous epoch.
+ * numbers another choice drew. Streams added later (S_ONLINE, S_SHARED) come
+ * after the old ones, and draw nothing when availability is 100% and no
+ * identifier is shared, so those worlds are the ones earlier builds made.
+ * Invariant after every world_set_epoch(): no two devices or closed hosts share
+ * an address (offline devices included: an absent device keeps its address), and
+ * every dynamic device's address differs from its address in the previous epoch.
  */
 #include "world.h"
 
@@ -16,7 +19,18 @@
 #include <string.h>
 
 /* Purposes of the random streams. */
-enum { S_POOLS = 1, S_TYPES, S_DYNAMIC, S_STATIC, S_CLOSED, S_BLOCKED, S_IDENT, S_EPOCH };
+enum {
+    S_POOLS = 1,
+    S_TYPES,
+    S_DYNAMIC,
+    S_STATIC,
+    S_CLOSED,
+    S_BLOCKED,
+    S_IDENT,
+    S_EPOCH,
+    S_ONLINE, /* index: device << 32 | epoch */
+    S_SHARED, /* index: catalogue type */
+};
 
 struct rng {
     uint64_t s;
@@ -103,6 +117,44 @@ static uint32_t draw_free(struct rng *r, uint8_t *taken)
     }
 }
 
+void world_default_ident(const struct device_type *t, struct device_ident *id)
+{
+    memset(id, 0, sizeof(*id));
+    memcpy(id->mac, t->oui, 3);
+    if (t->ident == IDENT_SERIAL)
+        snprintf(id->serial, sizeof(id->serial), "%s%09u", t->serial_prefix, 0u);
+}
+
+/*
+ * Per type that shows an identifier, round(n * shared_ids_pct / 100) of its n
+ * devices, drawn from the type's own stream, show the type's default instead.
+ * scratch holds ndev entries.
+ */
+static void share_idents(struct world *w, unsigned *scratch)
+{
+    for (size_t t = 0; t < catalogue_len; t++) {
+        const struct device_type *type = &catalogue[t];
+        struct rng r = rng_stream(w->p.seed, S_SHARED, t);
+        unsigned n = 0, nshared;
+
+        if (type->ident == IDENT_NONE)
+            continue;
+        for (unsigned i = 0; i < w->ndev; i++)
+            if (w->dev[i].type == type)
+                scratch[n++] = i;
+        nshared = (n * w->p.shared_ids_pct + 50) / 100;
+        for (unsigned k = 0; k < nshared; k++) {
+            unsigned j = k + rng_below(&r, n - k), x = scratch[k];
+            struct device *d;
+            scratch[k] = scratch[j];
+            scratch[j] = x;
+            d = &w->dev[scratch[k]];
+            world_default_ident(type, &d->ident);
+            d->ident_shared = true;
+        }
+    }
+}
+
 static int fail(char *err, size_t errlen, const char *msg)
 {
     snprintf(err, errlen, "%s", msg);
@@ -126,6 +178,10 @@ int world_build(struct world *w, const struct world_params *p, char *err, size_t
         return fail(err, errlen, "--vantages must be 1..64");
     if (p->closed_permille > 100)
         return fail(err, errlen, "closed hosts must be at most 100 per thousand addresses");
+    if (p->availability_pct > 100)
+        return fail(err, errlen, "--availability must be 0..100");
+    if (p->shared_ids_pct > 100)
+        return fail(err, errlen, "--shared-ids must be 0..100");
 
     ndyn = (p->devices * p->churn_pct + 50) / 100;
     nstatic = p->devices - ndyn;
@@ -180,13 +236,23 @@ int world_build(struct world *w, const struct world_params *p, char *err, size_t
     r = rng_stream(p->seed, S_IDENT, 0);
     for (unsigned i = 0; i < w->ndev; i++) {
         struct device *d = &w->dev[i];
-        memcpy(d->ident.mac, d->type->oui, 3);
-        for (int b = 3; b < 6; b++)
-            d->ident.mac[b] = (uint8_t)rng_below(&r, 256);
+        struct device_ident def;
+        /* A device's own identifier is never its type's default: drawn again in the
+         * rare case that it is (one in 2^24 MACs, 10^9 serials). */
+        world_default_ident(d->type, &def);
+        do {
+            memcpy(d->ident.mac, d->type->oui, 3);
+            for (int b = 3; b < 6; b++)
+                d->ident.mac[b] = (uint8_t)rng_below(&r, 256);
+        } while (d->type->ident == IDENT_MAC && memcmp(d->ident.mac, def.mac, 6) == 0);
         if (d->type->ident == IDENT_SERIAL)
-            snprintf(d->ident.serial, sizeof(d->ident.serial), "%s%09u", d->type->serial_prefix,
-                     rng_below(&r, 1000000000u));
+            do
+                snprintf(d->ident.serial, sizeof(d->ident.serial), "%s%09u", d->type->serial_prefix,
+                         rng_below(&r, 1000000000u));
+            while (strcmp(d->ident.serial, def.serial) == 0);
     }
+    if (p->shared_ids_pct > 0)
+        share_idents(w, order);
 
     /* Which devices are dynamic, and in which pool (round robin, so pools balance). */
     r = rng_stream(p->seed, S_DYNAMIC, 0);
@@ -261,6 +327,7 @@ void world_free(struct world *w)
     free(w->owner);
     free(w->closed_hosts);
     free(w->history);
+    free(w->online_hist);
     memset(w, 0, sizeof(*w));
 }
 
@@ -298,22 +365,37 @@ static void place_pool(struct world *w, unsigned pi, unsigned epoch, uint32_t *u
 int world_set_epoch(struct world *w, unsigned epoch, char *err, size_t errlen)
 {
     uint32_t *usable, *hist;
+    bool *online;
     unsigned *members;
     char a[16];
 
     if (epoch > WORLD_MAX_EPOCH)
         return fail(err, errlen, "epoch must be 0..100000");
     hist = realloc(w->history, (size_t)(epoch + 1) * w->ndev * sizeof(*hist));
+    if (hist != NULL)
+        w->history = hist;
+    online = realloc(w->online_hist, (size_t)(epoch + 1) * w->ndev * sizeof(*online));
+    if (online != NULL)
+        w->online_hist = online;
     usable = malloc(WORLD_POOL_SIZE * sizeof(*usable));
     members = malloc(w->ndev * sizeof(*members));
-    if (hist == NULL || usable == NULL || members == NULL) {
+    if (hist == NULL || online == NULL || usable == NULL || members == NULL) {
         free(usable);
         free(members);
-        if (hist != NULL)
-            w->history = hist;
         return fail(err, errlen, "out of memory");
     }
-    w->history = hist;
+    /* Online or not: one draw per (device, epoch), none at 100%. */
+    for (unsigned e = 0; e <= epoch; e++)
+        for (unsigned i = 0; i < w->ndev; i++) {
+            struct rng r;
+            bool *on = &online[(size_t)e * w->ndev + i];
+            if (w->p.availability_pct >= 100) {
+                *on = true;
+                continue;
+            }
+            r = rng_stream(w->p.seed, S_ONLINE, ((uint64_t)i << 32) | e);
+            *on = rng_below(&r, 100) < w->p.availability_pct;
+        }
     for (unsigned e = 0; e <= epoch; e++)
         for (unsigned i = 0; i < w->ndev; i++)
             if (!w->dev[i].dynamic)
@@ -335,6 +417,7 @@ int world_set_epoch(struct world *w, unsigned epoch, char *err, size_t errlen)
             return -1;
         }
         w->dev[i].addr = addr;
+        w->dev[i].online = online[(size_t)epoch * w->ndev + i];
         w->owner[addr - WORLD_NET] = (int32_t)i;
     }
     return 0;
@@ -346,7 +429,7 @@ const struct device *world_device_at(const struct world *w, uint32_t addr)
     if (addr - WORLD_NET >= WORLD_SIZE)
         return NULL;
     o = w->owner[addr - WORLD_NET];
-    return o >= 0 ? &w->dev[o] : NULL;
+    return o >= 0 && w->dev[o].online ? &w->dev[o] : NULL;
 }
 
 bool world_is_closed_host(const struct world *w, uint32_t addr)
