@@ -16,6 +16,20 @@ int vt_cmd_campaign(int argc, char **argv);
 int vt_cmd_blocklist(int argc, char **argv);
 int vt_cmd_query(int argc, char **argv);
 int vt_cmd_relabel(int argc, char **argv);
+int vt_cmd_report(int argc, char **argv);
+int vt_cmd_export(int argc, char **argv);
+
+/* count_client.c: a `count` request (docs/control.md) paged to its end; the
+ * result object, or exits 1 with the daemon's reason. filters holds cmd,
+ * what and the query filters. */
+struct vt_control;
+json_t *vt_count_devices(struct vt_control *ctl, json_t *filters);
+/* The same without exiting: NULL with err set to the daemon's reason or why
+ * there was no usable answer. progress (if not NULL) gets the records
+ * examined so far after each page. cmd and what are set if missing. */
+json_t *vt_count_devices_try(const struct vt_control *ctl, json_t *filters,
+                             void (*progress)(void *arg, uint64_t examined), void *arg,
+                             char *err, size_t errlen);
 
 /* Output formats of `vantage query`, exposed for their unit tests. */
 enum vt_query_format { VT_QUERY_TABLE, VT_QUERY_JSONL, VT_QUERY_CSV };

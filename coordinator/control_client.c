@@ -358,6 +358,10 @@ int vt_time_parse(const char *s, int64_t now_ms, int64_t *out_ms)
 {
     if (!s || !*s)
         return -1;
+    if (!strcmp(s, "now")) {
+        *out_ms = now_ms;
+        return 0;
+    }
     if (strlen(s) >= 10 && s[4] == '-')
         return parse_rfc3339(s, out_ms);
     /* A duration ago, but not a bare number: "1764290000" is more likely an

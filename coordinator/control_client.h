@@ -89,8 +89,9 @@ json_t *vt_reply_array(json_t *reply, const char *member, const char *reply_name
 
 /* Parses a time given on the command line into Unix milliseconds: RFC 3339
  * ("2026-11-28T10:00:00Z", "2026-11-28T10:00:00.250+02:00"), a date
- * ("2026-11-28", midnight UTC), or a duration ago ("2h", "1d12h", "90s"; a
- * bare number is refused as ambiguous). now_ms is the present. 0, or -1. */
+ * ("2026-11-28", midnight UTC), a duration ago ("2h", "1d12h", "90s"; a
+ * bare number is refused as ambiguous), or "now". now_ms is the present.
+ * 0, or -1. */
 int vt_time_parse(const char *s, int64_t now_ms, int64_t *out_ms);
 
 /* Formats Unix milliseconds as RFC 3339 UTC with seconds ("2026-11-28T10:00:00Z").

@@ -26,6 +26,8 @@ static const struct vt_command commands[] = {
     {"worker", vt_cmd_worker, "enroll, list and revoke partner workers"},
     {"campaign", vt_cmd_campaign, "start, follow, pause and cancel scan campaigns"},
     {"query", vt_cmd_query, "print the consolidated results: filter, count, group"},
+    {"report", vt_cmd_report, "the exposed services of a period per AS or prefix, with devices"},
+    {"export", vt_cmd_export, "stream every stored record of a period as JSON Lines or CSV"},
     {"blocklist", vt_cmd_blocklist, "the opt-out list: networks never to probe"},
     {"relabel", vt_cmd_relabel, "identify stored banners again with newer rules"},
 };
@@ -45,9 +47,9 @@ static void usage(FILE *out)
                  "                 'vantage COMMAND --help')\n"
                  "  -V, --version  show the version\n"
                  "\n"
-                 "The operator commands (worker, campaign, query, blocklist, relabel) talk to\n"
-                 "the daemon over its control socket: --control ipc://PATH, or VANTAGE_CONTROL,\n"
-                 "else ipc:///run/vantage/control.\n"
+                 "The operator commands (worker, campaign, query, report, export, blocklist,\n"
+                 "relabel) talk to the daemon over its control socket: --control ipc://PATH,\n"
+                 "or VANTAGE_CONTROL, else ipc:///run/vantage/control.\n"
                  "\n"
                  "Examples:\n"
                  "  vantage worker add isp-a-1 --key worker.key.pub --site isp-a\n"
@@ -55,6 +57,7 @@ static void usage(FILE *out)
                  "  vantage campaign status iot --watch\n"
                  "  vantage query --campaign iot --state open --format csv\n"
                  "  vantage query --label telnet-login --group-by label\n"
+                 "  vantage report --by asn --pfx2as routeviews.pfx2as --since 7d\n"
                  "\n"
                  "Documentation: docs/operator-guide.md, docs/architecture.md.\n");
 }

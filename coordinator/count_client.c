@@ -1,0 +1,75 @@
+/* count_client.c: the operator CLI's side of the `count` control request
+ * (docs/control.md), which `vantage query --count devices` and `vantage
+ * report` share.
+ *
+ * A count reads every selected record, so the daemon does it in budgets:
+ * the first request carries the filters and gets a cursor back
+ * ({"done": false, "cursor": N, "examined": K}); each following request
+ * names only the cursor; the last reply is {"done": true, "result": {...}}.
+ * One function pages it to the end. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "control_client.h"
+
+json_t *vt_count_devices_try(const struct vt_control *ctl, json_t *filters,
+                             void (*progress)(void *arg, uint64_t examined), void *arg, char *err,
+                             size_t errlen)
+{
+    json_t *req = json_deep_copy(filters);
+    if (!req || json_object_set_new(req, "cmd", json_string("count")) != 0 ||
+        (!json_object_get(req, "what") &&
+         json_object_set_new(req, "what", json_string("devices")) != 0)) {
+        json_decref(req);
+        vt_set_err(err, errlen, "out of memory");
+        return NULL;
+    }
+    /* Paging of query rows means nothing to a count. */
+    json_object_del(req, "limit");
+    json_object_del(req, "after");
+    for (;;) {
+        json_t *reply = NULL;
+        int rc = vt_control_call(ctl, req, &reply, err, errlen);
+        json_decref(req);
+        if (rc != 0)
+            return NULL;
+        if (json_is_true(json_object_get(reply, "done"))) {
+            json_t *result = json_incref(json_object_get(reply, "result"));
+            json_decref(reply);
+            if (!json_is_object(result)) {
+                json_decref(result);
+                vt_set_err(err, errlen, "the coordinator's count reply has no \"result\" object");
+                return NULL;
+            }
+            return result;
+        }
+        json_t *cursor = json_object_get(reply, "cursor");
+        if (!json_is_integer(cursor) && !json_is_string(cursor)) {
+            json_decref(reply);
+            vt_set_err(err, errlen,
+                       "the coordinator's count reply is neither done nor has a \"cursor\"");
+            return NULL;
+        }
+        json_t *examined = json_object_get(reply, "examined");
+        if (progress && json_is_integer(examined) && json_integer_value(examined) >= 0)
+            progress(arg, (uint64_t)json_integer_value(examined));
+        req = json_pack("{s:s, s:O}", "cmd", "count", "cursor", cursor);
+        json_decref(reply);
+        if (!req) {
+            vt_set_err(err, errlen, "out of memory");
+            return NULL;
+        }
+    }
+}
+
+json_t *vt_count_devices(struct vt_control *ctl, json_t *filters)
+{
+    char err[512];
+    json_t *result = vt_count_devices_try(ctl, filters, NULL, NULL, err, sizeof err);
+    if (!result)
+        vt_fatal("vantage", "%s", err);
+    return result;
+}
