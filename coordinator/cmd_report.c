@@ -42,7 +42,8 @@ static void report_usage(void)
           "      --by prefix/N         per /N network, N 8-32 (prefix/24); no file needed\n"
           "      --pfx2as FILE         CAIDA's Routeviews prefix2as file (PREFIX LENGTH ASN\n"
           "                            a line, tab-separated, as routeviews-rv2-*.pfx2as,\n"
-          "                            gunzipped); bad lines are named and skipped\n"
+          "                            gunzipped; - for stdin); bad lines are named and\n"
+          "                            skipped\n"
           "\n"
           "Filters:\n"
           "      --since T             the period from the window that holds T\n"
@@ -102,27 +103,28 @@ static struct vt_pfx2as *load_table(const char *path, bool tty)
     struct vt_pfx2as *t = vt_pfx2as_new();
     if (!t)
         vt_fatal("vantage", "out of memory");
+    const char *name = f == stdin ? "stdin" : path; /* in messages */
     struct bad_lines b = {0};
     size_t nbad = 0;
-    long added = vt_pfx2as_load(t, f, path, bad_line, &b, &nbad);
+    long added = vt_pfx2as_load(t, f, name, bad_line, &b, &nbad);
     int saved = errno;
     if (f != stdin)
         fclose(f);
     if (added < 0)
-        vt_fatal(PROG, "cannot read --pfx2as %s: %s", path, strerror(saved));
+        vt_fatal(PROG, "cannot read --pfx2as %s: %s", name, strerror(saved));
     if (nbad > BAD_SHOWN)
-        fprintf(stderr, PROG ": %s: %zu more bad lines (skipped)\n", path, nbad - BAD_SHOWN);
+        fprintf(stderr, PROG ": %s: %zu more bad lines (skipped)\n", name, nbad - BAD_SHOWN);
     if (vt_pfx2as_count(t) == 0) {
         fprintf(stderr,
                 PROG ": %s holds no prefix line (want PREFIX<TAB>LENGTH<TAB>ASN a line, as "
                      "CAIDA's prefix2as files)\n",
-                path);
+                name);
         exit(2);
     }
     if (vt_pfx2as_build(t) != 0)
         vt_fatal("vantage", "out of memory");
     if (tty)
-        fprintf(stderr, PROG ": %zu prefixes from %s\n", vt_pfx2as_count(t), path);
+        fprintf(stderr, PROG ": %zu prefixes from %s\n", vt_pfx2as_count(t), name);
     return t;
 }
 
