@@ -820,10 +820,10 @@ int vt_report_print(struct vt_report *r, FILE *out, enum vt_query_format fmt)
     sort_svc = r->svc;
     qsort(p, nplace, sizeof *p, place_cmp);
 
-    static const char *const asn_heads[] = {"ASN",     "PREFIXES",  "ADDRESSES",  "SERVICES",
-                                            "DEVICES", "95% RANGE", "TOP DEVICES"};
+    static const char *const asn_heads[] = {"ASN",     "PREFIXES",  "ADDRESSES",         "SERVICES",
+                                            "DEVICES", "95% RANGE", "SERVICES BY DEVICE"};
     static const char *const pfx_heads[] = {"PREFIX",  "ADDRESSES", "SERVICES",
-                                            "DEVICES", "95% RANGE", "TOP DEVICES"};
+                                            "DEVICES", "95% RANGE", "SERVICES BY DEVICE"};
     bool by_asn = r->by == VT_REPORT_BY_ASN;
     struct vt_table *t = NULL;
     json_t *sums = json_array();

@@ -390,7 +390,7 @@ static void test_csv_and_table(void **state)
 
     out = printed(r, VT_QUERY_TABLE);
     assert_true(strncmp(out, "ASN", 3) == 0);
-    assert_non_null(strstr(out, "TOP DEVICES"));
+    assert_non_null(strstr(out, "SERVICES BY DEVICE"));
     assert_non_null(strstr(out, "(not identified) 2, DVR 1, Router 1"));
     const char *last = strrchr(out, '\n');
     while (last > out && last[-1] != '\n')
