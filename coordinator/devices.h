@@ -66,7 +66,7 @@ struct vt_dev_estimate {
     /* true: the floor (a window's devices, below) lies above the whole
      * interval of the ratio estimate: the identified devices cannot be a
      * representative sample. The estimate is then the floor and high is
-     * distinct_ips (docs/estimator.md, "Limits"). */
+     * distinct_ips (docs/estimator.md, "The floor"). */
     bool unrepresentative;
     /* a: addresses per identified device per window it was seen in. */
     double addresses_per_window;
