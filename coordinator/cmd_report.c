@@ -124,12 +124,14 @@ static struct vt_pfx2as *load_table(const char *path, bool tty)
     if (vt_pfx2as_build(t) != 0)
         vt_fatal("vantage", "out of memory");
     if (tty)
-        fprintf(stderr, PROG ": %zu prefixes from %s\n", vt_pfx2as_count(t), name);
+        fprintf(stderr, PROG ": %zu prefix%s from %s\n", vt_pfx2as_count(t),
+                vt_pfx2as_count(t) == 1 ? "" : "es", name);
     return t;
 }
 
 static void count_progress(void *arg, uint64_t examined)
 {
+    *(bool *)arg = true; /* a line to end */
     fprintf(stderr, "\r" PROG ": counting devices: %" PRIu64 " records examined", examined);
 }
 
@@ -283,9 +285,10 @@ int vt_cmd_report(int argc, char **argv)
         fputc('\n', stderr);
 
     char err[512];
+    bool counted = false;
     json_t *count =
-        vt_count_devices_try(&ctl, filters, tty ? count_progress : NULL, NULL, err, sizeof err);
-    if (tty)
+        vt_count_devices_try(&ctl, filters, tty ? count_progress : NULL, &counted, err, sizeof err);
+    if (counted)
         fputc('\n', stderr);
     json_decref(filters);
     if (!count)

@@ -7,6 +7,7 @@
  * end each service is placed in its groups (one per origin AS of a
  * multi-origin or AS-set prefix), the placements are sorted by (group, ip,
  * port), and each group's run of them is printed and summarized. */
+#define _GNU_SOURCE /* qsort_r */
 #include "report.h"
 
 #include <assert.h>
@@ -447,14 +448,14 @@ struct place {
     uint8_t len, matched; /* matched: a prefix holds it */
 };
 
-static const struct service *sort_svc; /* for place_cmp: qsort has no argument */
-
-static int place_cmp(const void *pa, const void *pb)
+/* For qsort_r: by group, then the services' ip and port (arg: the services). */
+static int place_cmp(const void *pa, const void *pb, void *arg)
 {
     const struct place *a = pa, *b = pb;
+    const struct service *svc = arg;
     if (a->key != b->key)
         return a->key < b->key ? -1 : 1;
-    const struct service *x = &sort_svc[a->svc], *y = &sort_svc[b->svc];
+    const struct service *x = &svc[a->svc], *y = &svc[b->svc];
     if (x->ip != y->ip)
         return x->ip < y->ip ? -1 : 1;
     return (x->port > y->port) - (x->port < y->port);
@@ -817,8 +818,7 @@ int vt_report_print(struct vt_report *r, FILE *out, enum vt_query_format fmt)
             p[nplace++] = (struct place){keys[k], (uint32_t)i, m.prefix, m.len,
                                          r->by == VT_REPORT_BY_PREFIX || m.norigins > 0};
     }
-    sort_svc = r->svc;
-    qsort(p, nplace, sizeof *p, place_cmp);
+    qsort_r(p, nplace, sizeof *p, place_cmp, r->svc);
 
     static const char *const asn_heads[] = {"ASN",     "PREFIXES",  "ADDRESSES",         "SERVICES",
                                             "DEVICES", "95% RANGE", "SERVICES BY DEVICE"};
