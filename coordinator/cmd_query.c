@@ -23,8 +23,8 @@
 /* Row fields, as CSV columns. vendor … exposure are labels (a row's
  * "labels" object), the rest the row's own fields. */
 static const char *const fields[] = {
-    "ip",       "port",  "state",  "ttl",     "window", "first_seen", "last_seen", "vantages",
-    "campaign", "proto", "vendor", "product", "device", "version",    "exposure",  "banner"};
+    "ip",        "port",  "state",  "ttl",     "window", "first_seen", "last_seen", "vantages",
+    "campaigns", "proto", "vendor", "product", "device", "version",    "exposure",  "banner"};
 #define NFIELDS       (sizeof fields / sizeof fields[0])
 #define FIRST_LABEL   10 /* fields[10 .. 14] live in "labels" */
 #define LAST_LABEL    14
@@ -34,8 +34,8 @@ static const char *const fields[] = {
  * milliseconds is 24 characters); longer cells push the line, never cut. */
 static const int widths[NFIELDS] = {15, 5, 6, 3, 7, 24, 24, 0, 12, 7, 12, 0, 16, 0, 12, 0};
 static const char *const heads[NFIELDS] = {
-    "IP",       "PORT",  "STATE",  "TTL",     "WINDOW", "FIRST-SEEN", "LAST-SEEN", "VANTAGES",
-    "CAMPAIGN", "PROTO", "VENDOR", "PRODUCT", "DEVICE", "VERSION",    "EXPOSURE",  "BANNER"};
+    "IP",        "PORT",  "STATE",  "TTL",     "WINDOW", "FIRST-SEEN", "LAST-SEEN", "VANTAGES",
+    "CAMPAIGNS", "PROTO", "VENDOR", "PRODUCT", "DEVICE", "VERSION",    "EXPOSURE",  "BANNER"};
 /* Table columns, in order: no product, version or banner (jsonl and csv
  * have them); vantages, the only list, goes last. */
 static const int table_order[TABLE_COLUMNS] = {0, 1, 2, 3, 4, 5, 6, 8, 9, 10, 12, 14, 7};
@@ -147,7 +147,7 @@ int vt_query_print_row(FILE *out, enum vt_query_format fmt, json_t *row)
 
 static void query_usage(void)
 {
-    printf("usage: vantage query [FILTERS] [--count | --group-by FIELD] [--format FMT]\n"
+    printf("usage: vantage query [FILTERS] [--count [devices] | --group-by FIELD] [--format FMT]\n"
            "\n"
            "Prints what the workers found, from the coordinator's store: one row per\n"
            "(address, port) per time window, merged over every probe and vantage in that\n"
@@ -155,12 +155,12 @@ static void query_usage(void)
            "addresses change hands). Filters combine with AND.\n"
            "\n"
            "Filters:\n"
-           "      --campaign NAME       only rows from this campaign\n"
+           "      --campaign NAME       only rows this campaign saw (among others)\n"
            "  -p, --port P              only this port\n"
            "  -x, --prefix CIDR         only addresses in CIDR, e.g. 198.18.0.0/24\n"
            "      --state STATE         open or closed\n"
-           "      --since T             only rows last seen at or after T\n"
-           "  -U, --until T             only rows first seen at or before T\n"
+           "      --since T             only windows from the one that holds T on\n"
+           "  -U, --until T             only windows up to the one that holds T\n"
            "  -v, --vantage SITE        only rows that SITE saw (among others)\n"
            "  -l, --label TEXT          only rows with a label whose value is TEXT (case\n"
            "                            aside), e.g. Hikvision or telnet-login; KEY=TEXT\n"
@@ -173,6 +173,12 @@ static void query_usage(void)
            "\n"
            "Output:\n"
            "      --count               print only the number of rows\n"
+           "      --count devices       how many devices the open rows stand for: the naive\n"
+           "                            count of addresses, hosts per window, devices\n"
+           "                            identified by a unique identifier, and an estimate\n"
+           "                            with its 95%% interval that counts a device once\n"
+           "                            however often its address changed and whether or\n"
+           "                            not it was up in every window (docs/storage.md)\n"
            "  -g, --group-by FIELD      count rows per port, state, campaign, vantage,\n"
            "                            window, proto, vendor, device, product, exposure\n"
            "                            or label (vendor and device together), most first\n"
@@ -180,8 +186,9 @@ static void query_usage(void)
            "  -f, --format FMT          table (default), jsonl (one JSON object per row, as\n"
            "                            the daemon sends it) or csv (a header, then rows;\n"
            "                            vantages joined with '|')\n" VT_CONTROL_HELP "\n"
-           "Row fields: ip, port, state, ttl, window, first_seen, last_seen (RFC 3339,\n"
-           "UTC), vantages (the sites that saw it), campaign (the last to see it); for\n"
+           "Row fields: ip, port, state (open if it answered open at any time in the\n"
+           "window), ttl (of the last answer), ttl_range, answers, window, first_seen,\n"
+           "last_seen (RFC 3339, UTC), vantages (the sites that saw it), campaigns; for\n"
            "services grabbed with --banners also proto, banner and labels (vendor,\n"
            "product, device, version, cpe, exposure, and the rules' own fields).\n"
            "\n"
@@ -190,7 +197,8 @@ static void query_usage(void)
            "  vantage query --prefix 198.18.0.0/24 --since 2h --format jsonl > recent.jsonl\n"
            "  vantage query --campaign iot --group-by vantage\n"
            "  vantage query --label telnet-login --group-by label\n"
-           "  vantage query --state open --since 2026-11-28 --count\n");
+           "  vantage query --state open --since 2026-11-28 --count\n"
+           "  vantage query --port 23 --since 7d --count devices\n");
 }
 
 /* Counts per value of one field, for --group-by. */
@@ -225,8 +233,10 @@ static int group_row(struct groups *g, json_t *row)
         free(device);
         return rc;
     }
-    /* --group-by vantage counts over each row's "vantages" list. */
-    const char *field = !strcmp(g->field, "vantage") ? "vantages" : g->field;
+    /* --group-by vantage and campaign count over each row's list. */
+    const char *field = !strcmp(g->field, "vantage")    ? "vantages"
+                        : !strcmp(g->field, "campaign") ? "campaigns"
+                                                        : g->field;
     json_t *v = json_object_get(row, field);
     if (json_is_array(v)) {
         size_t i;
@@ -312,6 +322,89 @@ static int group_print(struct groups *g, FILE *out, enum vt_query_format fmt)
         }
     }
     free(e);
+    return rc ? -1 : 0;
+}
+
+/* `--count devices` as CSV: the figures in one line (an unknown estimate
+ * empty); per-window counts are in the jsonl form. */
+static int devices_csv(FILE *out, json_t *r)
+{
+    static const char *const cols[] = {"distinct_ips",     "identified_devices", "shared_defaults",
+                                       "devices_estimate", "devices_low",        "devices_high"};
+    int rc = 0;
+    for (size_t i = 0; i < sizeof cols / sizeof *cols; i++)
+        rc |= fprintf(out, "%s%s", i ? "," : "", cols[i]) < 0;
+    rc |= fputc('\n', out) == EOF;
+    for (size_t i = 0; i < sizeof cols / sizeof *cols; i++) {
+        json_t *v = json_object_get(r, cols[i]);
+        rc |= (i && fputc(',', out) == EOF);
+        if (json_is_integer(v))
+            rc |= fprintf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(v)) < 0;
+    }
+    rc |= fputc('\n', out) == EOF;
+    return rc ? -1 : 0;
+}
+
+/* `--count devices` for people: the figures, then hosts per window. */
+static int devices_print(FILE *out, json_t *r)
+{
+    json_t *est = json_object_get(r, "devices_estimate"), *churn = json_object_get(r, "churn");
+    json_int_t low = json_integer_value(json_object_get(r, "devices_low")),
+               high = json_integer_value(json_object_get(r, "devices_high"));
+    int rc = fprintf(out,
+                     "distinct addresses   %" JSON_INTEGER_FORMAT
+                     "   (the naive count: a device that changed address counts again)\n",
+                     json_integer_value(json_object_get(r, "distinct_ips"))) < 0;
+    if (json_is_integer(est))
+        rc |= fprintf(out,
+                      "devices              %" JSON_INTEGER_FORMAT
+                      "   95%% interval %" JSON_INTEGER_FORMAT " - %" JSON_INTEGER_FORMAT "\n",
+                      json_integer_value(est), low, high) < 0;
+    else
+        rc |=
+            fprintf(
+                out,
+                "devices              unknown: no device identified; at least %" JSON_INTEGER_FORMAT
+                " (the most in one window), at most %" JSON_INTEGER_FORMAT
+                " (the distinct addresses)\n",
+                low, high) < 0;
+    rc |= fprintf(out,
+                  "identified devices   %" JSON_INTEGER_FORMAT
+                  "   (shared defaults: %" JSON_INTEGER_FORMAT
+                  " identifiers on %" JSON_INTEGER_FORMAT " hosts, not used)\n",
+                  json_integer_value(json_object_get(r, "identified_devices")),
+                  json_integer_value(json_object_get(r, "shared_defaults")),
+                  json_integer_value(json_object_get(r, "shared_default_hosts"))) < 0;
+    json_t *changed = json_object_get(churn, "changed_address");
+    if (json_is_number(changed))
+        rc |= fprintf(out,
+                      "churn                %.0f%% of %" JSON_INTEGER_FORMAT
+                      " identified devices seen in several windows changed address; %.0f%% "
+                      "crossed a /%" JSON_INTEGER_FORMAT "\n",
+                      100 * json_number_value(changed),
+                      json_integer_value(json_object_get(churn, "devices")),
+                      100 * json_number_value(json_object_get(churn, "crossed_prefix")),
+                      json_integer_value(json_object_get(churn, "prefix_len"))) < 0;
+    const char *const heads2[] = {"WINDOW", "START", "HOSTS", "IDENTIFIED"};
+    struct vt_table *t = vt_table_new(4, heads2);
+    size_t i;
+    json_t *w;
+    rc |= !t || fputc('\n', out) == EOF;
+    json_array_foreach(json_object_get(r, "windows"), i, w)
+    {
+        char win[24], hosts[24], ident[24];
+        snprintf(win, sizeof win, "%" JSON_INTEGER_FORMAT,
+                 json_integer_value(json_object_get(w, "window")));
+        snprintf(hosts, sizeof hosts, "%" JSON_INTEGER_FORMAT,
+                 json_integer_value(json_object_get(w, "hosts")));
+        snprintf(ident, sizeof ident, "%" JSON_INTEGER_FORMAT,
+                 json_integer_value(json_object_get(w, "identified")));
+        const char *row[] = {win, json_string_value(json_object_get(w, "start")), hosts, ident};
+        rc |= t && vt_table_add(t, row) != 0;
+    }
+    if (t)
+        rc |= vt_table_print(t, out, NULL) != 0;
+    vt_table_free(t);
     return rc ? -1 : 0;
 }
 
@@ -422,8 +515,15 @@ int vt_cmd_query(int argc, char **argv)
             return 0;
         }
     }
+    /* --count devices: getopt left "devices" among the operands. */
+    bool devices = count && optind < argc && !strcmp(argv[optind], "devices");
+    if (devices)
+        optind++;
     if (optind < argc)
-        vt_usage_error(PROG, "unexpected argument '%s'", argv[optind]);
+        vt_usage_error(PROG, "unexpected argument '%s'%s", argv[optind],
+                       count ? " (--count takes nothing or 'devices')" : "");
+    if (devices && state)
+        vt_usage_error(PROG, "--count devices counts open rows only: give no --state");
     if (since && until && since > until)
         vt_usage_error(PROG, "--since is later than --until: nothing can match");
     if (count && group_by)
@@ -454,6 +554,21 @@ int vt_cmd_query(int argc, char **argv)
         vt_fatal("vantage", "cannot build the request (is every argument valid UTF-8 text?)");
     }
 
+    if (devices) {
+        json_object_del(filters, "limit");
+        json_object_set_new(filters, "cmd", json_string("count"));
+        json_object_set_new(filters, "what", json_string("devices"));
+        json_t *r = vt_count_devices(&ctl, filters);
+        json_decref(filters);
+        rc = fmt == VT_QUERY_JSONL
+                 ? json_dumpf(r, stdout, JSON_COMPACT) != 0 || putchar('\n') == EOF
+             : fmt == VT_QUERY_CSV ? devices_csv(stdout, r) != 0
+                                   : devices_print(stdout, r) != 0;
+        json_decref(r);
+        if (rc != 0 || fflush(stdout) != 0 || ferror(stdout))
+            vt_fatal("vantage", "cannot write the results to stdout");
+        return 0;
+    }
     struct groups g = {group_by, group_by ? json_object() : NULL};
     if (group_by && !g.counts)
         vt_fatal("vantage", "out of memory");

@@ -215,6 +215,7 @@ static const struct {
     {"blocklist.list", blocklist_list},
     {"blocklist.remove", blocklist_remove},
     {"query", vt_query_run},
+    {"count", vt_count_run},
     {"relabel", vt_relabel_run},
 };
 

@@ -52,6 +52,9 @@
 #define VT_SHARD_SECONDS   120   /* a shard is about this long at the campaign's rate */
 #define VT_MIN_SHARDS      4
 #define VT_QUERY_EXAMINE   200000 /* store records one query request may read */
+#define VT_COUNT_CURSORS   4      /* `count` requests paged at once */
+#define VT_COUNT_IDLE_MS   60000  /* a `count` not continued for this long is dropped */
+#define VT_SHARED_MIN      3      /* addresses in one window that make an identifier shared */
 #define VT_MAX_CELLS       1024   /* pieces a run's space is cut into by scopes */
 #define VT_MAX_REDOS       2      /* re-scans of a K=1 slot that lost answers */
 #define VT_INFLIGHT_MAX    4096   /* result batches in flight from all workers */
@@ -228,6 +231,13 @@ struct vt_coord {
         struct vt_histogram sync;    /* one WAL sync (fsync) */
     } ingest;
 
+    /* count.c: `count` requests being paged, each a reader on one view */
+    struct vt_count *counts[VT_COUNT_CURSORS];
+    uint64_t count_next_id;
+
+    /* retention.c: --retention, and the drop or sweep under way (NULL: keep all) */
+    struct vt_retention *retention;
+
     /* serve.c: --metrics, and what SIGHUP reloads did */
     struct vt_metrics_http *metrics;
     struct vt_metrics_text metrics_text;
@@ -396,6 +406,20 @@ void vt_ingest_batch(struct vt_coord *c, struct vt_worker *w, const Vantage__Res
 void vt_ingest_commit(struct vt_coord *c);
 /* Frees what ingest holds (Acks not sent are not sent: the workers re-send). */
 void vt_ingest_free(struct vt_coord *c);
+/* Takes id out of the cache of banners written lately (retention deleted it). */
+void vt_ingest_forget_banner(struct vt_coord *c, const uint8_t id[VT_BANNER_ID_LEN]);
+
+/* retention.c: --retention: old windows dropped on a schedule */
+struct vt_retention;
+/* Keeps keep_s seconds of records (0: all, for ever). 0 or -1 (out of memory). */
+int vt_retention_set(struct vt_coord *c, uint64_t keep_s);
+/* Each loop turn: checks the cutoff once a minute, drops, sweeps a budget. */
+void vt_retention_tick(struct vt_coord *c, int64_t now_ms, int64_t mono_ms);
+/* A drop's banner sweep is under way. */
+bool vt_retention_busy(const struct vt_coord *c);
+/* Ingest names this banner: a sweep under way must not delete it. */
+void vt_retention_note_banner(struct vt_coord *c, const uint8_t id[VT_BANNER_ID_LEN]);
+void vt_retention_free(struct vt_coord *c);
 /* Frees every part's state and closes the store (the sockets are serve's). */
 void vt_coord_release(struct vt_coord *c);
 
@@ -409,7 +433,54 @@ void vt_session_tick(struct vt_coord *c, int64_t now);
 /* control.c */
 void vt_control_handle(struct vt_coord *c);
 
+/* select.c: the filters of read requests and the seeks that serve them */
+struct vt_select {
+    const char *campaign, *state, *vantage; /* borrowed from the request */
+    json_t *labels;                         /* strings that must all match, or NULL */
+    uint16_t port;                          /* 0: any */
+    bool has_prefix;
+    uint32_t lo, hi;     /* the prefix's addresses */
+    uint32_t w_lo, w_hi; /* the windows of since_ms .. until_ms */
+};
+#define VT_SELECT_BANNER_CACHE 256
+struct vt_select_banner {
+    uint8_t id[VT_BANNER_ID_LEN];
+    json_t *shown; /* {"proto", "banner", "labels"}; NULL: slot empty */
+};
+struct vt_select_cursor {
+    struct vt_coord *c;
+    struct vt_select sel;
+    struct vt_obs_iter *it;
+    struct vt_select_banner cache[VT_SELECT_BANNER_CACHE];
+    size_t corrupt_banners;
+    bool done; /* nothing more can match */
+};
+/* Reads the filters of req (docs/control.md, `query`): 0, or -1 with err. */
+int vt_select_parse(struct vt_coord *c, json_t *req, struct vt_select *sel, char *err,
+                    size_t errlen);
+/* Opens a reader at the first key the selection can hold, or at after (a
+ * paging key). 0 or -1. */
+int vt_select_open(struct vt_coord *c, const struct vt_select *sel, const uint8_t *after,
+                   struct vt_select_cursor *cur);
+/* The next selected record: 1 (*row valid until the next call, *shown its
+ * banner {"proto","banner","labels"} or NULL, borrowed), 0 at the end, 2
+ * when *budget (records read and seeks made) is spent, -1 on error. */
+int vt_select_next(struct vt_select_cursor *cur, size_t *budget, struct vt_obs_row *row,
+                   json_t **shown);
+/* The key where the next call goes on: 1, or 0 at the end, -1 error. */
+int vt_select_position(struct vt_select_cursor *cur, uint8_t key[VT_OBS_KEY_LEN]);
+/* Records skipped because they did not decode (obs and banner). */
+size_t vt_select_corrupt(const struct vt_select_cursor *cur);
+/* Logs what did not decode, with the last bad key, and frees. */
+void vt_select_close(struct vt_select_cursor *cur);
+
 /* query.c */
 json_t *vt_query_run(struct vt_coord *c, json_t *req);
+
+/* count.c: the control request "count" (what: devices) */
+json_t *vt_count_run(struct vt_coord *c, json_t *req);
+void vt_counts_free(struct vt_coord *c);
+/* A record as `query` rows show it (docs/control.md). */
+json_t *vt_query_row_json(const struct vt_obs_row *row, json_t *shown);
 
 #endif

@@ -1,4 +1,4 @@
-/* devices.c: the device-count estimator of devices.h (docs/estimator.md).
+/* devices.c: the device-count estimator of devices.h (docs/storage.md, "Counting devices").
  *
  * Notation: S = sum_w hosts_w, the period's host-windows; for identified
  * device i, s_i its sightings (distinct (window, ip)) and r_i its distinct

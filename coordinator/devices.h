@@ -1,5 +1,5 @@
 /* devices.h: how many devices a period's records stand for — an estimate
- * with a 95% interval, not a union of addresses (docs/estimator.md).
+ * with a 95% interval, not a union of addresses (docs/storage.md, "Counting devices").
  *
  * The store keeps one record per (window, ip, port). A device whose dynamic
  * address changes is a new address in every window, so distinct addresses
@@ -66,7 +66,7 @@ struct vt_dev_estimate {
     /* true: the floor (a window's devices, below) lies above the whole
      * interval of the ratio estimate: the identified devices cannot be a
      * representative sample. The estimate is then the floor and high is
-     * distinct_ips (docs/estimator.md, "The floor"). */
+     * distinct_ips (docs/storage.md, "The floor"). */
     bool unrepresentative;
     /* a: addresses per identified device per window it was seen in. */
     double addresses_per_window;

@@ -9,6 +9,14 @@
  * sender's site, the campaign's found counts and the worker's new sequence
  * number in meta — atomically, so a batch is stored wholly or not at all.
  *
+ * The window of a result is that of its campaign run's start, not of the
+ * answer's time: a run is one look at the space, so however long it takes
+ * (K vantage slots one after the other, a slow rate) it yields one record
+ * per target for the counts (docs/storage.md, "Windows").
+ *
+ * A result whose labels hold a device identity (vt_label_is_identity) also
+ * puts identity · window · ip into `device`.
+ *
  * A batch that fails a check, or names a lease this coordinator does not
  * know (its record was lost in a crash), is neither stored nor thrown away:
  * it is kept whole in meta quarantine/<worker>/<seq> with the reason, counted
@@ -176,6 +184,12 @@ static bool banner_seen(struct vt_coord *c, const uint8_t id[VT_BANNER_ID_LEN])
     return c->banner_seen && !memcmp(c->banner_seen[seen_slot(id)], id, VT_BANNER_ID_LEN);
 }
 
+void vt_ingest_forget_banner(struct vt_coord *c, const uint8_t id[VT_BANNER_ID_LEN])
+{
+    if (banner_seen(c, id))
+        memset(c->banner_seen[seen_slot(id)], 0, VT_BANNER_ID_LEN);
+}
+
 static void mark_banner_seen(struct vt_coord *c, const uint8_t id[VT_BANNER_ID_LEN])
 {
     if (!c->banner_seen)
@@ -285,7 +299,11 @@ void vt_ingest_batch(struct vt_coord *c, struct vt_worker *w, const Vantage__Res
             return;
         }
     }
-    char *sites[1] = {w->site};
+    char *sites[1] = {w->site}, *campaigns[1] = {k->name};
+    /* The run's window (see the top): results of an older run, late from a
+     * lease that outlived it, go by their own time. */
+    bool by_run = l->run == k->run && k->run_started_ms > 0;
+    uint32_t run_window = (uint32_t)((uint64_t)k->run_started_ms / 1000 / c->window_s);
     uint64_t add_open = 0, add_closed = 0, dropped = 0;
     uint8_t(*ids)[VT_BANNER_ID_LEN] = NULL;
     size_t nids = 0;
@@ -306,11 +324,15 @@ void vt_ingest_batch(struct vt_coord *c, struct vt_worker *w, const Vantage__Res
         o.ttl = r->ttl;
         o.sites = sites;
         o.n_sites = 1;
-        o.campaign = k->name;
+        o.campaigns = campaigns;
+        o.n_campaigns = 1;
+        o.has_answers = true;
+        o.answers = vt_obs_answer_bit(w->site, r->ts_ms);
         if (r->open && (r->has_banner || r->proto)) {
             /* The banner once, by content; the observation names it. */
             uint8_t *id = ids[nids++];
             vt_banner_id(r->proto, r->banner.data, r->banner.len, r->parts, r->n_parts, id);
+            vt_retention_note_banner(c, id); /* a sweep running must keep it */
             if (!banner_seen(c, id) && put_banner(c, id, r) != 0) {
                 vt_batch_clear(c->batch);
                 lose_session(c, w, false);
@@ -324,8 +346,16 @@ void vt_ingest_batch(struct vt_coord *c, struct vt_worker *w, const Vantage__Res
         for (size_t j = 0; j < r->n_labels; j++)
             if (!strcmp(r->labels[j]->key, "truncated"))
                 o.has_truncated = o.truncated = true;
-        uint32_t window = (uint32_t)(r->ts_ms / 1000 / c->window_s);
-        if (vt_batch_obs_merge(c->batch, window, r->ip, (uint16_t)r->port, &o) != 0) {
+        uint32_t window = by_run ? run_window : (uint32_t)(r->ts_ms / 1000 / c->window_s);
+        int fail = vt_batch_obs_merge(c->batch, window, r->ip, (uint16_t)r->port, &o);
+        for (size_t j = 0; r->open && j < r->n_labels && !fail; j++) {
+            if (!vt_label_is_identity(r->labels[j]->key) || !*r->labels[j]->value)
+                continue;
+            uint8_t dev[VT_DEVICE_ID_LEN];
+            vt_device_id(r->labels[j]->key, r->labels[j]->value, dev);
+            fail = vt_batch_device_put(c->batch, dev, window, r->ip);
+        }
+        if (fail) {
             vt_batch_clear(c->batch); /* none of it: not acked, the worker re-sends */
             lose_session(c, w, false);
             free(ids);

@@ -68,6 +68,8 @@ void vt_coord_release(struct vt_coord *c)
     vt_campaigns_free(c);
     vt_registry_free(c);
     vt_ingest_free(c);
+    vt_counts_free(c);
+    vt_retention_free(c);
     vt_batch_free(c->state_batch);
     c->state_batch = NULL;
     vt_targets_free(&c->base_blocklist);

@@ -56,7 +56,7 @@ static void on_hup(int sig)
 /* ---- flags and config ---- */
 
 struct serve_opts {
-    char *db, *listen, *control, *key, *blocklist, *window, *rules, *metrics, *config;
+    char *db, *listen, *control, *key, *blocklist, *window, *rules, *metrics, *retention, *config;
     char *unknown; /* the first key of the config file that is no flag */
 };
 
@@ -70,6 +70,7 @@ static int set_opt(struct serve_opts *o, const char *name, const char *value)
                   : !strcmp(name, "window")    ? &o->window
                   : !strcmp(name, "rules")     ? &o->rules
                   : !strcmp(name, "metrics")   ? &o->metrics
+                  : !strcmp(name, "retention") ? &o->retention
                                                : NULL;
     if (!slot)
         return -1;
@@ -101,6 +102,7 @@ static int ini_cb(void *arg, const char *section, const char *name, const char *
                    : !strcmp(name, "window")    ? &cli->window
                    : !strcmp(name, "rules")     ? &cli->rules
                    : !strcmp(name, "metrics")   ? &cli->metrics
+                   : !strcmp(name, "retention") ? &cli->retention
                                                 : NULL;
     if (!given) { /* said by vt_cmd_serve, on the one line of the failure */
         if (!o->unknown)
@@ -114,7 +116,7 @@ static void usage(void)
 {
     printf("usage: vantage serve --db DIR --listen tcp://IP:PORT --control ipc://PATH --key FILE\n"
            "                     [--blocklist FILE] [--window DUR] [--rules PATH]...\n"
-           "                     [--metrics IP:PORT] [--config FILE]\n"
+           "                     [--metrics IP:PORT] [--retention DUR] [--config FILE]\n"
            "\n"
            "Runs the coordinator: leases campaign shards to enrolled workers over CURVE,\n"
            "stores their results in RocksDB under time windows, and takes the operator's\n"
@@ -140,6 +142,10 @@ static void usage(void)
            "                     repeatable (workers identify with their own)\n"
            "  --metrics IP:PORT  serve Prometheus metrics at http://IP:PORT/metrics (off\n"
            "                     unless given), e.g. 127.0.0.1:9100\n"
+           "  --retention DUR    keep the records of the last DUR only, e.g. 90d (default:\n"
+           "                     all, for ever). Checked every minute: whole windows older\n"
+           "                     than DUR go at once, with their device records and the\n"
+           "                     banners nothing names any more. At least one window\n"
            "  --config FILE      key = value lines, one per flag above (command line wins)\n"
            "\n"
            "SIGTERM stops taking work, commits the writes in flight and exits 0. SIGHUP\n"
@@ -349,6 +355,10 @@ static int serve_start(struct vt_coord *c, struct serve_opts *o, char *err, size
     if (o->window && (vt_parse_duration(o->window, &asked) != 0 || asked == 0))
         return start_fail(err, errlen, 2, "bad --window '%s': give a duration such as 1h or 30m",
                           o->window);
+    uint64_t keep = 0;
+    if (o->retention && (vt_parse_duration(o->retention, &keep) != 0 || keep == 0))
+        return start_fail(err, errlen, 2,
+                          "bad --retention '%s': give a duration such as 90d or 12h", o->retention);
     bool ipv6;
     int st = check_listen(o->listen, &ipv6, err, errlen);
     if (st || (st = check_control(o->control, err, errlen)))
@@ -425,6 +435,18 @@ static int serve_start(struct vt_coord *c, struct serve_opts *o, char *err, size
         goto out;
     }
     c->window_s = rc == 1 ? stored : asked ? asked : VT_WINDOW_DEFAULT;
+    if (keep && keep < c->window_s) {
+        char ws[32];
+        st = start_fail(err, errlen, 2,
+                        "bad --retention '%s': shorter than the store's window %s (whole "
+                        "windows are dropped): give at least %s",
+                        o->retention, duration_text(c->window_s, ws, sizeof ws), ws);
+        goto out;
+    }
+    if (keep && vt_retention_set(c, keep) != 0) {
+        st = start_fail(err, errlen, 1, "out of memory");
+        goto out;
+    }
     err[0] = '\0';
     c->batch = vt_batch_new();
     c->state_batch = vt_batch_new();
@@ -606,6 +628,7 @@ static int serve(struct vt_coord *c, struct serve_opts *o)
             vt_campaigns_tick(c, vt_now_ms());
             next_tick = now + 250;
         }
+        vt_retention_tick(c, vt_now_ms(), now); /* a budget of its sweep, when one runs */
         if (now >= next_second) {
             if (c->metrics) {
                 vt_metrics_render(c, &c->metrics_text);
@@ -646,6 +669,7 @@ int vt_cmd_serve(int argc, char **argv)
         {"window", required_argument, NULL, 'w'},
         {"rules", required_argument, NULL, 'R'},
         {"metrics", required_argument, NULL, 'M'},
+        {"retention", required_argument, NULL, 'T'},
         {"config", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -683,7 +707,7 @@ int vt_cmd_serve(int argc, char **argv)
         if (rc > 0 && file.unknown)
             vt_usage_error(PROG,
                            "%s:%d: unknown key '%s' (the keys are the flags without '--': db, "
-                           "listen, control, key, blocklist, window, rules, metrics)",
+                           "listen, control, key, blocklist, window, rules, metrics, retention)",
                            cli.config, rc, file.unknown);
         if (rc > 0)
             vt_usage_error(PROG, "%s:%d: bad line (give key = value)", cli.config, rc);
@@ -695,6 +719,7 @@ int vt_cmd_serve(int argc, char **argv)
         o.window = cli.window ? cli.window : file.window;
         o.rules = cli.rules ? cli.rules : file.rules;
         o.metrics = cli.metrics ? cli.metrics : file.metrics;
+        o.retention = cli.retention ? cli.retention : file.retention;
     }
     if (!o.db || !o.listen || !o.control || !o.key)
         vt_usage_error(PROG, "--db, --listen, --control and --key are required");
@@ -704,7 +729,7 @@ int vt_cmd_serve(int argc, char **argv)
     for (int i = 0; i < 2; i++) {
         free(owned[i]->db), free(owned[i]->listen), free(owned[i]->control);
         free(owned[i]->key), free(owned[i]->blocklist), free(owned[i]->window);
-        free(owned[i]->rules), free(owned[i]->metrics);
+        free(owned[i]->rules), free(owned[i]->metrics), free(owned[i]->retention);
         free(owned[i]->unknown);
     }
     return rc;

@@ -87,6 +87,16 @@ const char *vt_labels_get(const struct vt_labels *l, const char *key)
     return NULL;
 }
 
+bool vt_label_is_identity(const char *key)
+{
+    static const char *const keys[] = {"ssh.hostkey", "tls.cert", "hw.serial", "host.mac",
+                                       "hw.mac"};
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+        if (!strcmp(key, keys[i]))
+            return true;
+    return false;
+}
+
 size_t vt_labels_to_pb(const struct vt_labels *l, Vantage__Label *lab, Vantage__Label **ptr,
                        size_t max)
 {

@@ -36,6 +36,13 @@ int vt_labels_set(struct vt_labels *l, const char *key, const char *value, bool 
 /* The value of key, or NULL. */
 const char *vt_labels_get(const struct vt_labels *l, const char *key);
 
+/* Whether a label's key names something unique to one device: an SSH host
+ * key (ssh.hostkey), a TLS certificate (tls.cert), a serial number
+ * (hw.serial) or a MAC address (host.mac, hw.mac). Such a label is a device
+ * identity, unless many addresses show the same value (a shared firmware
+ * default: docs/storage.md). */
+bool vt_label_is_identity(const char *key);
+
 /* The labels as protobuf messages, borrowing l's strings: lab[i] is filled
  * and ptr[i] points at it, for i < the count returned (at most max). */
 struct Vantage__Label;

@@ -383,7 +383,7 @@ static char *capture_row(enum vt_query_format fmt, json_t *row)
 static const char row_text[] =
     "{\"ip\":\"198.18.0.7\",\"port\":23,\"state\":\"open\",\"ttl\":64,\"window\":498850,"
     "\"first_seen\":\"2026-11-28T10:00:00.000Z\",\"last_seen\":\"2026-11-28T10:20:00.500Z\","
-    "\"vantages\":[\"isp-a\",\"isp-b\"],\"campaign\":\"iot\"}";
+    "\"vantages\":[\"isp-a\",\"isp-b\"],\"campaigns\":[\"iot\"]}";
 
 static void test_query_jsonl_is_the_daemons_row(void **state)
 {
@@ -403,7 +403,7 @@ static void test_query_jsonl_is_the_daemons_row(void **state)
 static void test_query_csv(void **state)
 {
     char *out = capture_row(VT_QUERY_CSV, NULL);
-    assert_string_equal(out, "ip,port,state,ttl,window,first_seen,last_seen,vantages,campaign,"
+    assert_string_equal(out, "ip,port,state,ttl,window,first_seen,last_seen,vantages,campaigns,"
                              "proto,vendor,product,device,version,exposure,banner\n");
     free(out);
     json_t *row = json_loads(row_text, 0, NULL);
@@ -426,7 +426,7 @@ static void test_query_csv(void **state)
     json_decref(srow);
     /* A field with a comma or a quote is quoted; a missing campaign is empty. */
     json_object_set_new(row, "vantages", json_pack("[s]", "isp \"a\", nl"));
-    json_object_set_new(row, "campaign", json_null());
+    json_object_set_new(row, "campaigns", json_null());
     out = capture_row(VT_QUERY_CSV, row);
     assert_string_equal(out, "198.18.0.7,23,open,64,498850,2026-11-28T10:00:00.000Z,"
                              "2026-11-28T10:20:00.500Z,\"isp \"\"a\"\", nl\",,,,,,,,\n");
@@ -448,7 +448,7 @@ static void test_query_table(void **state)
         {"WINDOW", "498850"},
         {"FIRST-SEEN", "2026-11-28T10:00:00.000Z"},
         {"LAST-SEEN", "2026-11-28T10:20:00.500Z"},
-        {"CAMPAIGN", "iot"},
+        {"CAMPAIGNS", "iot"},
         {"VANTAGES", "isp-a,isp-b"},
     };
     for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {

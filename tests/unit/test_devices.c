@@ -4,7 +4,7 @@
  * right where the naive count of addresses is inflated by churn, its 95%
  * interval holds the true count in about 95% of worlds and is no wider than
  * the estimate's real spread, small hand-built inputs give the numbers one
- * works out on paper (docs/estimator.md has the same worked example), the
+ * works out on paper (docs/storage.md ("Counting devices") has the same worked example), the
  * churn shares are right, the same seed gives the same answer and bad input
  * is refused.
  *

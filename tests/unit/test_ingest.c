@@ -118,7 +118,8 @@ static void test_valid_batch_stored(void **state)
     struct fixture *f = *state;
     struct world x = world(f->c);
     uint64_t now = (uint64_t)vt_now_ms();
-    uint32_t win = (uint32_t)(now / 1000 / 3600);
+    /* Every result of a run goes into the window of the run's start. */
+    uint32_t win = (uint32_t)((uint64_t)x.k->run_started_ms / 1000 / 3600);
     struct batch b;
     batch_init(&b, 1, x.la->id);
     batch_add(&b, IP(1, 0, 0, 5), 80, true, now);
@@ -132,12 +133,10 @@ static void test_valid_batch_stored(void **state)
     struct rows r;
     scan(f->c, &r);
     assert_int_equal(r.n, 3);
-    /* the third result falls in the previous window if now is just past an hour */
-    uint32_t win2 = (uint32_t)((now - 1000) / 1000 / 3600);
     char want[3][160];
-    snprintf(want[win2 != win ? 1 : 0], sizeof want[0], "%u 1.0.0.5:23 closed site-a", win);
-    snprintf(want[win2 != win ? 2 : 1], sizeof want[0], "%u 1.0.0.5:80 open site-a", win);
-    snprintf(want[win2 != win ? 0 : 2], sizeof want[0], "%u 1.0.255.255:23 open site-a", win2);
+    snprintf(want[0], sizeof want[0], "%u 1.0.0.5:23 closed site-a", win);
+    snprintf(want[1], sizeof want[0], "%u 1.0.0.5:80 open site-a", win);
+    snprintf(want[2], sizeof want[0], "%u 1.0.255.255:23 open site-a", win);
     for (int i = 0; i < 3; i++)
         assert_string_equal(r.row[i], want[i]);
     /* found counts the first slot of each shard (a's) */
@@ -664,6 +663,85 @@ static void test_banner_parts_and_host_labels(void **state)
     json_decref(rep);
 }
 
+/* A run whose answers straddle window boundaries (K slots one after the
+ * other, a slow rate) is one record per target, in the window of the run's
+ * start; a new run of the campaign is a new window. With a 2 s window. */
+static void test_run_straddling_windows_is_one_record(void **state)
+{
+    struct fixture *f = *state;
+    f->c->window_s = 2;
+    struct world x = world(f->c);
+    uint64_t now = (uint64_t)vt_now_ms();
+    x.k->run_started_ms = (int64_t)now - 7000; /* three windows ago, at least */
+    uint32_t run_window = (uint32_t)((uint64_t)x.k->run_started_ms / 1000 / 2);
+    struct batch b;
+    batch_init(&b, 1, x.la->id);
+    for (int i = 0; i < 4; i++) /* answers 2.5 s apart: each in its own window */
+        batch_add(&b, IP(1, 0, 0, 9), 23, i != 2, now - 7000 + 2500 * (uint64_t)i);
+    batch_add(&b, IP(1, 0, 0, 10), 23, true, now);
+    ingest(f->c, x.a, &b);
+    struct rows r;
+    scan(f->c, &r);
+    assert_int_equal(r.n, 2);
+    char want[160];
+    snprintf(want, sizeof want, "%u 1.0.0.9:23 open site-a", run_window);
+    assert_string_equal(r.row[0], want);
+    snprintf(want, sizeof want, "%u 1.0.0.10:23 open site-a", run_window);
+    assert_string_equal(r.row[1], want);
+    /* The record keeps the answers' real times and how many there were. */
+    json_t *req = json_pack("{s:s}", "cmd", "query");
+    json_t *rep = vt_query_run(f->c, req);
+    json_decref(req);
+    json_t *row = json_array_get(json_object_get(rep, "rows"), 0);
+    assert_int_equal(json_integer_value(json_object_get(row, "answers")), 4);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(row, "campaigns"), 0)),
+                        "iot");
+    json_decref(rep);
+}
+
+static int count_dev(void *arg, uint32_t window, uint32_t ip)
+{
+    (*(int *)arg)++;
+    return 0;
+}
+
+/* A result whose labels hold a device identity puts it into `device`;
+ * other labels do not. */
+static void test_identity_labels_reach_device_family(void **state)
+{
+    struct fixture *f = *state;
+    struct world x = world(f->c);
+    uint64_t now = (uint64_t)vt_now_ms();
+    Vantage__Label serial = VANTAGE__LABEL__INIT, vendor = VANTAGE__LABEL__INIT;
+    Vantage__Label *labels[] = {&serial, &vendor};
+    serial.key = "hw.serial";
+    serial.value = "DS-2CD2032-I20160315CCWR123456789";
+    vendor.key = "vendor";
+    vendor.value = "Hikvision";
+    static const char text[] = "Serial: DS-2CD2032-I20160315CCWR123456789";
+    struct batch b;
+    batch_init(&b, 1, x.la->id);
+    for (int i = 0; i < 2; i++) {
+        Vantage__Result *r = batch_add(&b, IP(1, 0, 0, 30 + i), 23, true, now);
+        r->proto = "telnet";
+        r->has_banner = true;
+        r->banner.data = (uint8_t *)text;
+        r->banner.len = strlen(text);
+        r->labels = labels;
+        r->n_labels = 2;
+    }
+    ingest(f->c, x.a, &b);
+    uint8_t id[VT_DEVICE_ID_LEN];
+    vt_device_id("hw.serial", serial.value, id);
+    int n = 0;
+    assert_int_equal(vt_device_scan(f->c->store, id, 0, UINT32_MAX, count_dev, &n), 0);
+    assert_int_equal(n, 2);
+    vt_device_id("vendor", "Hikvision", id);
+    n = 0;
+    assert_int_equal(vt_device_scan(f->c->store, id, 0, UINT32_MAX, count_dev, &n), 0);
+    assert_int_equal(n, 0);
+}
+
 /* What no grabber sends is quarantined whole: a banner on a closed port, a
  * banner above 4 KiB, an oversized label. */
 static void test_banner_bounds(void **state)
@@ -724,6 +802,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_banner_stored_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_banner_bounds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_banner_parts_and_host_labels, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_straddling_windows_is_one_record, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_identity_labels_reach_device_family, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -266,6 +266,7 @@ static bool answers(const char *control_path)
 
 /* Starts a daemon on a new store (name) and waits until it answers. Extra
  * flags (NULL-terminated) go after the usual ones. */
+static void daemon_start(struct daemon *d, const char *name, ...) __attribute__((sentinel));
 static void daemon_start(struct daemon *d, const char *name, ...)
 {
     char buf[64];
@@ -416,7 +417,7 @@ static void test_store_locked(void **state)
 {
     (void)state;
     struct daemon first;
-    daemon_start(&first, "locked");
+    daemon_start(&first, "locked", NULL);
     char ctl[160], ctl_ep[170], ep[64];
     path_in(ctl, sizeof ctl, "locked2.ctl");
     ipc_of(ctl_ep, sizeof ctl_ep, ctl);
@@ -530,7 +531,7 @@ static void test_control_socket_in_use(void **state)
 {
     (void)state;
     struct daemon first;
-    daemon_start(&first, "live");
+    daemon_start(&first, "live", NULL);
     char db[160], ctl_ep[170], ep[64];
     path_in(db, sizeof db, "live2.db");
     ipc_of(ctl_ep, sizeof ctl_ep, first.control);
@@ -555,7 +556,7 @@ static void test_stale_control_socket_is_replaced(void **state)
     assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof a), 0);
     close(s); /* the file stays: a stale socket */
     struct daemon d;
-    daemon_start(&d, "stale");
+    daemon_start(&d, "stale", NULL);
     daemon_stop(&d);
 }
 
@@ -778,7 +779,7 @@ static void test_worker_add_refusals(void **state)
 {
     (void)state;
     struct daemon d;
-    daemon_start(&d, "enrol");
+    daemon_start(&d, "enrol", NULL);
 
     /* the coordinator's own public key, and its secret key */
     assert_non_null(strstr(add_error(d.control, t.public_key), "coordinator's own public key"));
@@ -818,7 +819,7 @@ static void test_refused_handshake_is_logged_once(void **state)
 {
     (void)state;
     struct daemon d;
-    daemon_start(&d, "refused");
+    daemon_start(&d, "refused", NULL);
     zcert_t *stranger = zcert_new();
     assert_non_null(stranger);
     zsock_t *s = zsock_new(ZMQ_DEALER);

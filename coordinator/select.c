@@ -1,0 +1,295 @@
+/* select.c: which stored records a read request selects, and how the store
+ * finds them: the filters `query`, `count` and `export` share (docs/control.md)
+ * and the seeks that follow the obs key layout (docs/storage.md, "Reading").
+ *
+ * A time range is a range of windows: `since_ms` selects from the window that
+ * holds it, `until_ms` up to the window that holds it, and the reader starts
+ * at the first key of the first window and stops after the last (an upper
+ * bound on the iterator). A prefix seeks inside each window: to (window,
+ * first address) and, once past the last address, on to the next window, so
+ * a /16 in one window of a large store reads that /16 and nothing else. The
+ * other filters (port, state, campaign, vantage, labels) are tested on each
+ * record the seeks reach.
+ *
+ * A record with a banner id is joined with its banner record (labels decide
+ * --label); many records share one banner (one firmware, many devices), so a
+ * small cache keeps the join to about one read per distinct banner.
+ *
+ * Each call is given a budget of work (records read plus seeks): a request
+ * stops when it is spent and says where it stopped, so a long read pages
+ * instead of stalling the loop the workers need. */
+#include "coord.h"
+
+#include "labels.h"
+#include "text.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+int vt_select_parse(struct vt_coord *c, json_t *req, struct vt_select *sel, char *err,
+                    size_t errlen)
+{
+    memset(sel, 0, sizeof *sel);
+    sel->campaign = vt_req_str(req, "campaign");
+    sel->state = vt_req_str(req, "state");
+    sel->vantage = vt_req_str(req, "vantage");
+    sel->labels = json_object_get(req, "labels");
+    json_int_t port = vt_req_num(req, "port", 0), since = vt_req_num(req, "since_ms", 0),
+               until = vt_req_num(req, "until_ms", 0);
+    if (port < 0 || port > 65535) {
+        snprintf(err, errlen, "port is 1-65535");
+        return -1;
+    }
+    sel->port = (uint16_t)port;
+    if (since < 0 || until < 0 || (until && since > until)) {
+        snprintf(err, errlen, "since_ms and until_ms are times in ms, since before until");
+        return -1;
+    }
+    if (sel->state && strcmp(sel->state, "open") && strcmp(sel->state, "closed")) {
+        snprintf(err, errlen, "state is open or closed");
+        return -1;
+    }
+    size_t li;
+    json_t *want;
+    if (sel->labels && (!json_is_array(sel->labels) || json_array_size(sel->labels) > 16)) {
+        snprintf(err, errlen, "labels is a list of at most 16 strings");
+        return -1;
+    }
+    json_array_foreach(sel->labels, li, want)
+    {
+        if (!json_is_string(want) || !*json_string_value(want)) {
+            snprintf(err, errlen, "labels is a list of at most 16 strings");
+            return -1;
+        }
+    }
+    const char *prefix = vt_req_str(req, "prefix");
+    if (prefix) {
+        struct vt_targets t;
+        char perr[256] = "";
+        vt_targets_init(&t);
+        int bad = strpbrk(prefix, ", \t\n@-") || vt_targets_parse(&t, prefix, perr, sizeof perr) ||
+                  t.n != 1;
+        if (!bad) {
+            sel->has_prefix = true;
+            sel->lo = t.r[0].first;
+            sel->hi = t.r[0].last;
+        }
+        vt_targets_free(&t);
+        if (bad) {
+            snprintf(err, errlen, "%s", perr[0] ? perr : "prefix is one CIDR, e.g. 198.18.0.0/16");
+            return -1;
+        }
+    }
+    uint64_t w = c->window_s ? c->window_s : 3600;
+    sel->w_lo = (uint32_t)((uint64_t)since / 1000 / w);
+    sel->w_hi = until ? (uint32_t)((uint64_t)until / 1000 / w) : UINT32_MAX;
+    return 0;
+}
+
+int vt_select_open(struct vt_coord *c, const struct vt_select *sel, const uint8_t *after,
+                   struct vt_select_cursor *cur)
+{
+    memset(cur, 0, sizeof *cur);
+    cur->c = c;
+    cur->sel = *sel;
+    cur->it = vt_obs_iter_new(c->store, sel->w_lo, sel->w_hi);
+    if (!cur->it)
+        return -1;
+    if (after) {
+        uint32_t w, ip;
+        uint16_t port;
+        vt_obs_key_parse(after, &w, &ip, &port);
+        vt_obs_iter_seek(cur->it, w, ip, port);
+    } else if (sel->has_prefix) {
+        vt_obs_iter_seek(cur->it, sel->w_lo, sel->lo, 0);
+    }
+    return 0;
+}
+
+void vt_select_close(struct vt_select_cursor *cur)
+{
+    if (!cur->c)
+        return;
+    uint8_t key[VT_OBS_KEY_LEN];
+    size_t bad = vt_obs_iter_corrupt(cur->it, key);
+    if (bad) {
+        uint32_t w, ip;
+        uint16_t port;
+        char ips[16];
+        vt_obs_key_parse(key, &w, &ip, &port);
+        vt_log("read: %zu observation record(s) do not decode (corrupt values), skipped; the "
+               "last: window %u, %s port %u",
+               bad, w, vt_ip_str(ip, ips), port);
+    }
+    if (cur->corrupt_banners)
+        vt_log("read: %zu banner record(s) do not decode (corrupt values); their rows are "
+               "shown without banners",
+               cur->corrupt_banners);
+    vt_obs_iter_free(cur->it);
+    for (size_t i = 0; i < VT_SELECT_BANNER_CACHE; i++)
+        json_decref(cur->cache[i].shown);
+    memset(cur, 0, sizeof *cur);
+}
+
+size_t vt_select_corrupt(const struct vt_select_cursor *cur)
+{
+    return vt_obs_iter_corrupt(cur->it, NULL) + cur->corrupt_banners;
+}
+
+/* The banner of id as rows show it (borrowed from the cache), or NULL when
+ * it is absent or does not decode (counted: the row is shown without it). */
+static json_t *banner_shown(struct vt_select_cursor *cur, const uint8_t *id, size_t len)
+{
+    if (len != VT_BANNER_ID_LEN)
+        return NULL;
+    uint32_t h;
+    memcpy(&h, id, sizeof h);
+    struct vt_select_banner *cb = &cur->cache[h % VT_SELECT_BANNER_CACHE];
+    if (cb->shown && !memcmp(cb->id, id, VT_BANNER_ID_LEN))
+        return cb->shown;
+    Vantage__BannerRecord *rec;
+    int rc = vt_banner_get(cur->c->store, id, len, &rec);
+    if (rc != 1) {
+        cur->corrupt_banners += rc == -2;
+        return NULL;
+    }
+    json_t *shown = json_object(), *labels = json_object();
+    if (rec->proto)
+        json_object_set_new(shown, "proto", json_string(rec->proto));
+    if (rec->has_text) {
+        char *t = vt_text_safe(rec->text.data, rec->text.len);
+        if (t)
+            json_object_set_new(shown, "banner", json_string(t));
+        free(t);
+    }
+    for (size_t i = 0; i < rec->n_labels; i++) {
+        char *v = vt_text_safe(rec->labels[i]->value, strlen(rec->labels[i]->value));
+        if (v)
+            json_object_set_new(labels, rec->labels[i]->key, json_string(v));
+        free(v);
+    }
+    json_object_set_new(shown, "labels", labels);
+    vantage__banner_record__free_unpacked(rec, NULL);
+    json_decref(cb->shown);
+    memcpy(cb->id, id, VT_BANNER_ID_LEN);
+    cb->shown = shown;
+    return shown;
+}
+
+/* --label TEXT: some label's value is TEXT (case aside); KEY=TEXT: that
+ * label's is. */
+static bool label_matches(json_t *labels, const char *want)
+{
+    const char *eq = strchr(want, '=');
+    if (eq) {
+        char key[VT_LABEL_MAX_KEY + 1];
+        size_t n = (size_t)(eq - want);
+        if (n == 0 || n > VT_LABEL_MAX_KEY)
+            return false;
+        memcpy(key, want, n);
+        key[n] = '\0';
+        const char *v = json_string_value(json_object_get(labels, key));
+        return v && !strcasecmp(v, eq + 1);
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(labels, key, v)
+    {
+        if (json_is_string(v) && !strcasecmp(json_string_value(v), want))
+            return true;
+    }
+    return false;
+}
+
+static bool has_str(char **v, size_t n, const char *want)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(v[i], want))
+            return true;
+    return false;
+}
+
+/* The record's own fields against the filters (labels need the banner). */
+static bool record_matches(const struct vt_select *sel, const struct vt_obs_row *row)
+{
+    const Vantage__Observation *o = row->obs;
+    if (sel->port && row->port != sel->port)
+        return false;
+    if (sel->state && strcmp(sel->state, o->open ? "open" : "closed"))
+        return false;
+    if (sel->campaign && !has_str(o->campaigns, o->n_campaigns, sel->campaign) &&
+        !(o->campaign && !strcmp(o->campaign, sel->campaign)))
+        return false;
+    if (sel->vantage && !has_str(o->sites, o->n_sites, sel->vantage))
+        return false;
+    return true;
+}
+
+int vt_select_next(struct vt_select_cursor *cur, size_t *budget, struct vt_obs_row *row,
+                   json_t **shown)
+{
+    const struct vt_select *sel = &cur->sel;
+    for (;;) {
+        if (*budget == 0)
+            return 2;
+        uint32_t w, ip;
+        uint16_t port;
+        int k = cur->done ? 0 : vt_obs_iter_key(cur->it, &w, &ip, &port);
+        if (k <= 0) {
+            cur->done = k == 0;
+            return k;
+        }
+        (*budget)--;
+        if (sel->has_prefix && (ip < sel->lo || ip > sel->hi)) {
+            /* Outside the prefix: to its start in this window, or the next. */
+            if (ip < sel->lo) {
+                vt_obs_iter_seek(cur->it, w, sel->lo, 0);
+            } else if (w == UINT32_MAX || w >= sel->w_hi) {
+                cur->done = true; /* past the prefix in the last window */
+                return 0;
+            } else {
+                vt_obs_iter_seek(cur->it, w + 1, sel->lo, 0);
+            }
+            continue;
+        }
+        int r = vt_obs_iter_row(cur->it, row);
+        if (r <= 0 || !record_matches(sel, row)) {
+            vt_obs_iter_next(cur->it);
+            continue;
+        }
+        const Vantage__Observation *o = row->obs;
+        json_t *b =
+            o->has_banner_id ? banner_shown(cur, o->banner_id.data, o->banner_id.len) : NULL;
+        json_t *labels = json_object_get(b, "labels");
+        size_t li;
+        json_t *want;
+        bool ok = true;
+        json_array_foreach(sel->labels, li, want)
+        {
+            if (!labels || !label_matches(labels, json_string_value(want)))
+                ok = false;
+        }
+        if (!ok) {
+            vt_obs_iter_next(cur->it);
+            continue;
+        }
+        *shown = b;
+        /* Step past it now: the row stays valid (the iterator keeps the
+         * decoded record) and the position is where a page resumes. */
+        vt_obs_iter_next(cur->it);
+        return 1;
+    }
+}
+
+int vt_select_position(struct vt_select_cursor *cur, uint8_t key[VT_OBS_KEY_LEN])
+{
+    uint32_t w, ip;
+    uint16_t port;
+    if (cur->done)
+        return 0;
+    int k = vt_obs_iter_key(cur->it, &w, &ip, &port);
+    if (k == 1)
+        vt_obs_key(key, w, ip, port);
+    return k;
+}
