@@ -565,7 +565,7 @@ static void serve_reload(struct vt_coord *c, const struct serve_opts *o)
                vt_rules_count(c->rules), o->rules ? " and --rules " : "", o->rules ? o->rules : "");
     }
     c->reload_failures += failed;
-    vt_log("reload: done; --listen, --control, --db, --key, --window and --metrics need a "
+    vt_log("reload: done; --listen, --control, --db, --key, --window, --metrics and --retention need a "
            "restart");
 }
 
@@ -600,6 +600,10 @@ static int serve(struct vt_coord *c, struct serve_opts *o)
            c->nworkers, c->ncampaigns, c->public_key);
     if (o->metrics)
         vt_log("metrics on http://%s/metrics", o->metrics);
+    uint64_t keep = 0;
+    if (o->retention && vt_parse_duration(o->retention, &keep) == 0 && keep)
+        vt_log("retention %s: windows older than that are dropped, checked every minute",
+               duration_text(keep, window, sizeof window));
 
     zpoller_t *poller = zpoller_new(c->router, c->control, NULL);
     int64_t next_tick = 0;

@@ -583,6 +583,16 @@ static void test_window_fixed_at_creation(void **state)
     assert_non_null(strstr(log, "window 30m"));
     daemon_start(&d, "window", "--window", "1800", NULL); /* the same, spelled otherwise */
     daemon_stop(&d);
+
+    /* --retention: a duration of at least one window, or the start stops. */
+    run_serve(&o, DB_FLAGS(d.db, d.listen, ctl_ep), "--key", t.key, "--retention", "10m", NULL);
+    expect_refusal(&o, 2, "bad --retention '10m': shorter than the store's window 30m", NULL);
+    run_serve(&o, DB_FLAGS(d.db, d.listen, ctl_ep), "--key", t.key, "--retention", "soon", NULL);
+    expect_refusal(&o, 2, "bad --retention 'soon'", NULL);
+    daemon_start(&d, "window", "--retention", "90d", NULL);
+    daemon_stop(&d);
+    read_file(d.log, log, sizeof log);
+    assert_non_null(strstr(log, "retention 90d"));
 }
 
 /* --rules: a path that is not there, or a file that is not Recog's, stops the
