@@ -153,7 +153,8 @@ static int cmp_u32(const void *a, const void *b)
 
 static size_t unique_u32(uint32_t *v, size_t n)
 {
-    qsort(v, n, sizeof *v, cmp_u32);
+    if (n > 1)
+        qsort(v, n, sizeof *v, cmp_u32);
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
         if (m == 0 || v[m - 1] != v[i])
@@ -262,7 +263,8 @@ static int cmp_hi_ident(const void *a, const void *b)
  * window (the device family may know more: classify adds it). */
 static void scan_spread(struct vt_count *k)
 {
-    qsort(k->hi, k->nhi, sizeof *k->hi, cmp_hi_ident);
+    if (k->nhi > 1)
+        qsort(k->hi, k->nhi, sizeof *k->hi, cmp_hi_ident);
     for (size_t i = 0; i < k->nhi;) {
         size_t j = i;
         uint32_t n = 0;
@@ -298,7 +300,8 @@ static json_t *count_result(struct vt_count *k)
     for (size_t i = 0; i < k->nidents; i++)
         nshared += k->idents[i].shared;
     /* Each host keeps its first identity that is not shared (text order). */
-    qsort(k->hi, k->nhi, sizeof *k->hi, cmp_hi_host);
+    if (k->nhi > 1)
+        qsort(k->hi, k->nhi, sizeof *k->hi, cmp_hi_host);
     size_t nchosen = 0;
     for (size_t i = 0; i < k->nhi;) {
         size_t j = i;
@@ -314,7 +317,8 @@ static json_t *count_result(struct vt_count *k)
             shared_hosts++;
         i = j;
     }
-    qsort(k->hi, nchosen, sizeof *k->hi, cmp_hi_ident);
+    if (nchosen > 1)
+        qsort(k->hi, nchosen, sizeof *k->hi, cmp_hi_ident);
     struct vt_dev_sighting *s = malloc((nchosen ? nchosen : 1) * sizeof *s);
     struct vt_dev_history *dev = malloc((nchosen ? nchosen : 1) * sizeof *dev);
     uint32_t *wins = malloc((k->nwin ? k->nwin : 1) * sizeof *wins);

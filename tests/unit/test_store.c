@@ -726,7 +726,7 @@ static void test_open_wins_in_window(void **state)
 static void test_campaigns_bounded(void **state)
 {
     (void)state;
-    char names[40][8];
+    char names[40][16];
     Vantage__Observation *acc = NULL;
     for (int i = 39; i >= 0; i--) { /* in reverse: the bound keeps the first 32 by name */
         snprintf(names[i], sizeof names[i], "k%02d", i);
