@@ -12,8 +12,12 @@
  *   serve.c     the command, the sockets and the loop
  *   session.c   one worker message: checks, dispatch, Welcome, Heartbeat
  *   control.c   the operators' JSON requests (docs/control.md)
- *   query.c     the query engine behind the control request "query"
+ *   query.c     the control request "query": a page of rows
+ *   count.c     the control request "count": devices, paged through a cursor
+ *               (the estimator is devices.c, a pure computation)
+ *   select.c    what read requests select and the seeks that find it
  *   relabel.c   stored banners re-identified with the rules of the day
+ *   retention.c --retention: old windows, their devices and banners dropped
  *   campaign.c  campaigns and runs (state, status), persisted in meta
  *   ingest.c    result batches → checks → one RocksDB write batch → Ack
  *   registry.c  enrolled workers, keys (keyring.c), connection state, policy
