@@ -36,6 +36,7 @@ static const char usage[] =
     "  --devices N           number of devices, 1..20000 (default 1500)\n"
     "  --churn PCT           share of devices that move at every epoch (default 40)\n"
     "  --vantages N          number of vantages, each with a blocked /24 (default 3)\n"
+    "  --no-blocked          no vantage-blocked /24s: every vantage reaches every device\n"
     "  --closed-permille N   hosts that reset every port, per 1000 addresses (default 5)\n"
     "  --availability PCT    chance that a device is online in an epoch (default 100);\n"
     "                        an offline device is silent on every port\n"
@@ -76,6 +77,7 @@ int main(int argc, char **argv)
         {"closed-permille", required_argument, NULL, 'p'},
         {"availability", required_argument, NULL, 'a'},
         {"shared-ids", required_argument, NULL, 'i'},
+        {"no-blocked", no_argument, NULL, 'B'},
         {"epoch", required_argument, NULL, 'e'},
         {"epoch-file", required_argument, NULL, 'E'},
         {"ready-file", required_argument, NULL, 'r'},
@@ -152,6 +154,9 @@ int main(int argc, char **argv)
             if (parse_uint("--shared-ids", optarg, 100, &v) < 0)
                 return 2;
             p.shared_ids_pct = (unsigned)v;
+            break;
+        case 'B':
+            p.no_blocked = true;
             break;
         case 'e':
             if (parse_uint("--epoch", optarg, WORLD_MAX_EPOCH, &epoch) < 0)

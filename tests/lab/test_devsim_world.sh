@@ -169,6 +169,15 @@ bad=$(jq '[.devices[] | select(.identifier != null and .online) | .identifier as
            | select(.services | map(.banner // "") | any(contains($i) or contains($I)) | not)] | length' "$A")
 [ "$bad" = 0 ] || fail "$bad online devices with an identifier do not show it in a banner"
 
+# --no-blocked: no blocked network, in the truth or the nft script; nothing else changes.
+"$devsim" truth "${args[@]}" --epoch 2 --no-blocked >"$work/nb.json"
+[ "$(jq -c '[.blocked, ([.devices[].blocked_for[]] | length)]' "$work/nb.json")" = '[[],0]' ] ||
+  fail "--no-blocked: the truth still lists blocked networks"
+[ "$(jq -c 'del(.blocked) | .devices |= map(del(.blocked_for))' "$work/nb.json")" = \
+  "$(jq -c 'del(.blocked) | .devices |= map(del(.blocked_for))' "$T")" ] || fail "--no-blocked changed more than the blocked networks"
+"$devsim" nft "${args[@]}" --epoch 2 --no-blocked | grep -q '^add rule inet vantage_lab blocked ' &&
+  fail "--no-blocked: the nft script still blocks a network"
+
 # Bad input is refused with exit 2.
 rc=0
 "$devsim" truth --devices lots >/dev/null 2>&1 || rc=$?

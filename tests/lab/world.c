@@ -285,7 +285,7 @@ int world_build(struct world *w, const struct world_params *p, char *err, size_t
      * in every epoch), a different one for each vantage while there are enough.
      */
     r = rng_stream(p->seed, S_BLOCKED, 0);
-    for (unsigned v = 1; v <= p->vantages; v++) {
+    for (unsigned v = 1; !p->no_blocked && v <= p->vantages; v++) {
         uint32_t net = 0;
         for (unsigned tries = 0; tries < 1000; tries++) {
             bool dup = false;

@@ -4,8 +4,8 @@
  * The world lives in 198.18.0.0/16. It holds devices (each of a catalogue type,
  * with a MAC and maybe a serial number), closed hosts (addresses that answer RST
  * on every lab port), and per vantage one blocked /24 (a network that drops that
- * vantage's packets). Static devices keep their address forever; dynamic devices
- * live in pools (/22 blocks) and take a new address in their pool at every epoch.
+ * vantage's packets; none with no_blocked). Static devices keep their address forever; dynamic
+ * devices live in pools (/22 blocks) and take a new address in their pool at every epoch.
  *
  * Availability: in each epoch a device is online with probability
  * availability_pct / 100, drawn per (device, epoch). An offline device keeps its
@@ -45,6 +45,7 @@ struct world_params {
     unsigned closed_permille;  /* closed hosts per thousand addresses of the space */
     unsigned availability_pct; /* chance that a device is online in an epoch, 0..100 */
     unsigned shared_ids_pct;   /* share of identifier-showing devices that show the default */
+    bool no_blocked;           /* no vantage-blocked /24s */
 };
 
 struct device {
