@@ -61,6 +61,24 @@ static void export_usage(void)
           stdout);
 }
 
+struct out {
+    enum vt_query_format fmt;
+    bool tty;
+    uint64_t total;
+};
+
+static int print_row(void *arg, json_t *row)
+{
+    struct out *o = arg;
+    o->total++;
+    return vt_query_print_row(stdout, o->fmt, row);
+}
+
+static void show_progress(void *arg)
+{
+    fprintf(stderr, "\r" PROG ": %" PRIu64 " rows", ((struct out *)arg)->total);
+}
+
 int vt_cmd_export(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -73,31 +91,19 @@ int vt_cmd_export(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *control = NULL;
-    int64_t since = 0, until = 0, now = vt_now_ms();
-    bool has_since = false, has_until = false, quiet = false;
+    struct vt_filter_flags ff = {0};
+    int64_t now = vt_now_ms();
+    bool quiet = false;
     enum vt_query_format fmt = VT_QUERY_JSONL;
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":U:f:qh", opts, NULL)) != -1) {
-        if (vt_control_opt(PROG, c, argv, &control))
+        if (vt_control_opt(PROG, c, argv, &control) ||
+            ((c == 'S' || c == 'U') && vt_filter_opt(PROG, c, optarg, now, &ff)))
             continue;
         switch (c) {
-        case 'S':
-        case 'U':
-            if (vt_time_parse(optarg, now, c == 'S' ? &since : &until) != 0)
-                vt_usage_error(PROG,
-                               "bad --%s '%s': give an RFC 3339 time (2026-11-28T10:00:00Z), "
-                               "a date (2026-11-28), a duration ago (2h, 1d) or now",
-                               c == 'S' ? "since" : "until", optarg);
-            *(c == 'S' ? &has_since : &has_until) = true;
-            break;
         case 'f':
-            if (!strcmp(optarg, "jsonl"))
-                fmt = VT_QUERY_JSONL;
-            else if (!strcmp(optarg, "csv"))
-                fmt = VT_QUERY_CSV;
-            else
-                vt_usage_error(PROG, "bad --format '%s': give jsonl or csv", optarg);
+            fmt = vt_format_opt(PROG, optarg, false);
             break;
         case 'q':
             quiet = true;
@@ -109,50 +115,21 @@ int vt_cmd_export(int argc, char **argv)
     }
     if (optind < argc)
         vt_usage_error(PROG, "unexpected argument '%s'", argv[optind]);
-    if (!has_since || !has_until)
+    if (!ff.has_since || !ff.has_until)
         vt_usage_error(PROG, "give the period: --since T and --until T (e.g. --since 1d "
                              "--until now)");
-    if (since > until)
-        vt_usage_error(PROG, "--since is later than --until: nothing can match");
+    json_t *req = vt_filter_request(PROG, &ff);
     struct vt_control ctl;
     vt_control_setup(&ctl, PROG, control);
-    json_t *req = json_pack("{s:s, s:i, s:I, s:I}", "cmd", "query", "limit", PAGE_LIMIT, "since_ms",
-                            (json_int_t)since, "until_ms", (json_int_t)until);
-    if (!req)
+    if (json_object_set_new(req, "cmd", json_string("query")) != 0 ||
+        json_object_set_new(req, "limit", json_integer(PAGE_LIMIT)) != 0)
         vt_fatal("vantage", "out of memory");
     if (vt_query_print_header(stdout, fmt) != 0)
         vt_fatal("vantage", "cannot write to stdout");
-    bool tty = !quiet && isatty(STDERR_FILENO);
-    uint64_t total = 0;
-    for (;;) {
-        json_t *reply = vt_control_request(&ctl, json_incref(req));
-        json_t *rows = vt_reply_array(reply, "rows", NULL), *next = json_object_get(reply, "next");
-        size_t i;
-        json_t *row;
-        int wrc = 0;
-        json_array_foreach(rows, i, row)
-        {
-            wrc |= vt_query_print_row(stdout, fmt, row);
-        }
-        total += json_array_size(rows);
-        if (wrc != 0) {
-            json_decref(reply);
-            vt_fatal("vantage", "cannot write the rows to stdout");
-        }
-        if (tty)
-            fprintf(stderr, "\r" PROG ": %" PRIu64 " rows", total);
-        if (!json_is_string(next)) {
-            json_decref(reply);
-            break;
-        }
-        /* Keep the paging key before the reply that holds it goes. */
-        int rc = json_object_set_new(req, "after", json_string(json_string_value(next)));
-        json_decref(reply);
-        if (rc != 0)
-            vt_fatal("vantage", "out of memory");
-    }
+    struct out o = {fmt, !quiet && isatty(STDERR_FILENO), 0};
+    vt_query_pages(&ctl, req, print_row, o.tty ? show_progress : NULL, &o);
     json_decref(req);
-    if (tty)
+    if (o.tty)
         fputc('\n', stderr);
     if (fflush(stdout) != 0 || ferror(stdout))
         vt_fatal("vantage", "cannot write the rows to stdout");

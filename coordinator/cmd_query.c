@@ -408,6 +408,23 @@ static int devices_print(FILE *out, json_t *r)
     return rc ? -1 : 0;
 }
 
+/* What the pages' rows go to: printed, or counted per group, or counted. */
+struct sink {
+    enum vt_query_format fmt;
+    struct groups *g; /* --group-by, or NULL */
+    bool rows_out;
+    uint64_t total;
+};
+
+static int sink_row(void *arg, json_t *row)
+{
+    struct sink *k = arg;
+    k->total++;
+    if (k->rows_out)
+        return vt_query_print_row(stdout, k->fmt, row);
+    return k->g ? group_row(k->g, row) : 0;
+}
+
 int vt_cmd_query(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -426,61 +443,17 @@ int vt_cmd_query(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *control = NULL, *campaign = NULL, *state = NULL, *vantage = NULL;
-    json_t *labels = json_array(); /* every --label must hold */
-    const char *group_by = NULL;
-    char prefix[24] = "";
-    uint64_t port = 0;
-    int64_t since = 0, until = 0, now = vt_now_ms();
+    const char *control = NULL, *group_by = NULL;
+    struct vt_filter_flags ff = {0};
+    int64_t now = vt_now_ms();
     bool count = false;
     enum vt_query_format fmt = VT_QUERY_TABLE;
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":p:x:U:v:l:g:f:h", opts, NULL)) != -1) {
-        if (vt_control_opt(PROG, c, argv, &control))
+        if (vt_control_opt(PROG, c, argv, &control) || vt_filter_opt(PROG, c, optarg, now, &ff))
             continue;
         switch (c) {
-        case 'c':
-            if (!vt_name_valid(optarg))
-                vt_usage_error(PROG, "bad --campaign '%s': not a campaign name", optarg);
-            campaign = optarg;
-            break;
-        case 'p':
-            if (vt_parse_u64(optarg, 1, 65535, &port) != 0)
-                vt_usage_error(PROG, "bad --port '%s': give one port, 1-65535", optarg);
-            break;
-        case 'x':
-            if (vt_cidr_parse(optarg, prefix, sizeof prefix) != 0)
-                vt_usage_error(PROG,
-                               "bad --prefix '%s': give a.b.c.d/N with the host bits zero, "
-                               "e.g. 198.18.0.0/24",
-                               optarg);
-            break;
-        case 's':
-            if (strcmp(optarg, "open") && strcmp(optarg, "closed"))
-                vt_usage_error(PROG, "bad --state '%s': give open or closed", optarg);
-            state = optarg;
-            break;
-        case 'S':
-        case 'U':
-            if (vt_time_parse(optarg, now, c == 'S' ? &since : &until) != 0)
-                vt_usage_error(PROG,
-                               "bad --%s '%s': give an RFC 3339 time (2026-11-28T10:00:00Z), "
-                               "a date (2026-11-28) or a duration ago (2h, 1d)",
-                               c == 'S' ? "since" : "until", optarg);
-            break;
-        case 'v':
-            if (!*optarg)
-                vt_usage_error(PROG, "bad --vantage: give a site name");
-            vantage = optarg;
-            break;
-        case 'l':
-            if (!*optarg || strlen(optarg) > VT_LABEL_MAX_KEY + 1 + VT_LABEL_MAX_VALUE)
-                vt_usage_error(PROG, "bad --label: give a label value, or KEY=VALUE");
-            if (json_array_size(labels) == 16)
-                vt_usage_error(PROG, "too many --label: at most 16");
-            json_array_append_new(labels, json_string(optarg));
-            break;
         case 'g': {
             static const char *const groupable[] = {"port",    "state",    "campaign", "vantage",
                                                     "window",  "proto",    "vendor",   "device",
@@ -500,18 +473,10 @@ int vt_cmd_query(int argc, char **argv)
             count = true;
             break;
         case 'f':
-            if (!strcmp(optarg, "table"))
-                fmt = VT_QUERY_TABLE;
-            else if (!strcmp(optarg, "jsonl"))
-                fmt = VT_QUERY_JSONL;
-            else if (!strcmp(optarg, "csv"))
-                fmt = VT_QUERY_CSV;
-            else
-                vt_usage_error(PROG, "bad --format '%s': give table, jsonl or csv", optarg);
+            fmt = vt_format_opt(PROG, optarg, true);
             break;
         case 'h':
             query_usage();
-            json_decref(labels);
             return 0;
         }
     }
@@ -522,40 +487,15 @@ int vt_cmd_query(int argc, char **argv)
     if (optind < argc)
         vt_usage_error(PROG, "unexpected argument '%s'%s", argv[optind],
                        count ? " (--count takes nothing or 'devices')" : "");
-    if (devices && state)
+    if (devices && ff.state)
         vt_usage_error(PROG, "--count devices counts open rows only: give no --state");
-    if (since && until && since > until)
-        vt_usage_error(PROG, "--since is later than --until: nothing can match");
     if (count && group_by)
         vt_usage_error(PROG, "give --count or --group-by, not both (--group-by counts)");
+    json_t *filters = vt_filter_request(PROG, &ff);
     struct vt_control ctl;
     vt_control_setup(&ctl, PROG, control);
-    json_t *filters = json_pack("{s:s, s:i}", "cmd", "query", "limit", PAGE_LIMIT);
-    int rc = !filters;
-    if (!rc && campaign)
-        rc |= json_object_set_new(filters, "campaign", json_string(campaign));
-    if (!rc && port)
-        rc |= json_object_set_new(filters, "port", json_integer((json_int_t)port));
-    if (!rc && prefix[0])
-        rc |= json_object_set_new(filters, "prefix", json_string(prefix));
-    if (!rc && state)
-        rc |= json_object_set_new(filters, "state", json_string(state));
-    if (!rc && since)
-        rc |= json_object_set_new(filters, "since_ms", json_integer(since));
-    if (!rc && until)
-        rc |= json_object_set_new(filters, "until_ms", json_integer(until));
-    if (!rc && vantage)
-        rc |= json_object_set_new(filters, "vantage", json_string(vantage));
-    if (!rc && json_array_size(labels))
-        rc |= json_object_set_new(filters, "labels", json_incref(labels));
-    json_decref(labels);
-    if (rc) {
-        json_decref(filters);
-        vt_fatal("vantage", "cannot build the request (is every argument valid UTF-8 text?)");
-    }
-
+    int rc;
     if (devices) {
-        json_object_del(filters, "limit");
         json_object_set_new(filters, "cmd", json_string("count"));
         json_object_set_new(filters, "what", json_string("devices"));
         json_t *r = vt_count_devices(&ctl, filters);
@@ -569,50 +509,26 @@ int vt_cmd_query(int argc, char **argv)
             vt_fatal("vantage", "cannot write the results to stdout");
         return 0;
     }
+    if (json_object_set_new(filters, "cmd", json_string("query")) != 0 ||
+        json_object_set_new(filters, "limit", json_integer(PAGE_LIMIT)) != 0)
+        vt_fatal("vantage", "out of memory");
+
     struct groups g = {group_by, group_by ? json_object() : NULL};
     if (group_by && !g.counts)
         vt_fatal("vantage", "out of memory");
-    bool rows_out = !count && !group_by;
-    if (rows_out && vt_query_print_header(stdout, fmt) != 0)
+    struct sink k = {fmt, group_by ? &g : NULL, !count && !group_by, 0};
+    if (k.rows_out && vt_query_print_header(stdout, fmt) != 0)
         vt_fatal("vantage", "cannot write to stdout");
-    uint64_t total = 0;
-    for (;;) {
-        json_t *reply = vt_control_request(&ctl, json_incref(filters));
-        json_t *rows = vt_reply_array(reply, "rows", NULL), *next = json_object_get(reply, "next");
-        size_t i;
-        json_t *row;
-        int wrc = 0;
-        json_array_foreach(rows, i, row)
-        {
-            total++;
-            if (rows_out)
-                wrc |= vt_query_print_row(stdout, fmt, row);
-            else if (group_by)
-                wrc |= group_row(&g, row);
-        }
-        if (wrc != 0) {
-            json_decref(reply);
-            vt_fatal("vantage", "cannot write the rows to stdout");
-        }
-        if (!json_is_string(next)) {
-            json_decref(reply);
-            break;
-        }
-        /* Keep the paging key before the reply that holds it goes. */
-        rc = json_object_set_new(filters, "after", json_string(json_string_value(next)));
-        json_decref(reply);
-        if (rc != 0)
-            vt_fatal("vantage", "out of memory");
-    }
+    vt_query_pages(&ctl, filters, sink_row, NULL, &k);
     json_decref(filters);
 
     if (count) {
         if (fmt == VT_QUERY_JSONL) {
-            json_t *o = json_pack("{s:I}", "count", (json_int_t)total);
+            json_t *o = json_pack("{s:I}", "count", (json_int_t)k.total);
             rc = !o || json_dumpf(o, stdout, JSON_COMPACT) != 0 || putchar('\n') == EOF;
             json_decref(o);
         } else {
-            rc = printf("%" PRIu64 "\n", total) < 0;
+            rc = printf("%" PRIu64 "\n", k.total) < 0;
         }
     } else if (group_by) {
         rc = group_print(&g, stdout, fmt);
@@ -622,7 +538,7 @@ int vt_cmd_query(int argc, char **argv)
     }
     if (rc != 0 || fflush(stdout) != 0 || ferror(stdout))
         vt_fatal("vantage", "cannot write the results to stdout");
-    if (rows_out && total == 0 && fmt == VT_QUERY_TABLE)
+    if (k.rows_out && k.total == 0 && fmt == VT_QUERY_TABLE)
         fprintf(stderr, "vantage: no rows match\n");
     return 0;
 }

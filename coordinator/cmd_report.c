@@ -129,6 +129,19 @@ static struct vt_pfx2as *load_table(const char *path, bool tty)
     return t;
 }
 
+static int add_row(void *arg, json_t *row)
+{
+    if (vt_report_add_row(arg, row) < 0)
+        vt_fatal("vantage", "out of memory");
+    return 0;
+}
+
+static void show_rows(void *arg)
+{
+    struct vt_report_stats s = vt_report_stats(arg);
+    fprintf(stderr, "\r" PROG ": %" PRIu64 " rows read, %" PRIu64 " services", s.rows, s.services);
+}
+
 static void count_progress(void *arg, uint64_t examined)
 {
     *(bool *)arg = true; /* a line to end */
@@ -151,18 +164,18 @@ int vt_cmd_report(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *control = NULL, *by = NULL, *pfx2as = NULL;
-    json_t *labels = json_array();
-    if (!labels)
-        vt_fatal("vantage", "out of memory");
+    struct vt_filter_flags ff = {0};
     enum vt_report_by group = VT_REPORT_BY_ASN;
-    uint64_t port = 0, prefix_len = 0;
-    int64_t since = 0, until = 0, now = vt_now_ms();
+    uint64_t prefix_len = 0;
+    int64_t now = vt_now_ms();
     bool quiet = false;
     enum vt_query_format fmt = VT_QUERY_TABLE;
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":U:p:l:f:qh", opts, NULL)) != -1) {
-        if (vt_control_opt(PROG, c, argv, &control))
+        if (vt_control_opt(PROG, c, argv, &control) ||
+            ((c == 'S' || c == 'U' || c == 'p' || c == 'l') &&
+             vt_filter_opt(PROG, c, optarg, now, &ff)))
             continue;
         switch (c) {
         case 'b':
@@ -184,41 +197,14 @@ int vt_cmd_report(int argc, char **argv)
                 vt_usage_error(PROG, "bad --pfx2as: give a file");
             pfx2as = optarg;
             break;
-        case 'S':
-        case 'U':
-            if (vt_time_parse(optarg, now, c == 'S' ? &since : &until) != 0)
-                vt_usage_error(PROG,
-                               "bad --%s '%s': give an RFC 3339 time (2026-11-28T10:00:00Z), "
-                               "a date (2026-11-28), a duration ago (2h, 1d) or now",
-                               c == 'S' ? "since" : "until", optarg);
-            break;
-        case 'p':
-            if (vt_parse_u64(optarg, 1, 65535, &port) != 0)
-                vt_usage_error(PROG, "bad --port '%s': give one port, 1-65535", optarg);
-            break;
-        case 'l':
-            if (!*optarg || strlen(optarg) > VT_LABEL_MAX_KEY + 1 + VT_LABEL_MAX_VALUE)
-                vt_usage_error(PROG, "bad --label: give a label value, or KEY=VALUE");
-            if (json_array_size(labels) == 16)
-                vt_usage_error(PROG, "too many --label: at most 16");
-            json_array_append_new(labels, json_string(optarg));
-            break;
         case 'f':
-            if (!strcmp(optarg, "table"))
-                fmt = VT_QUERY_TABLE;
-            else if (!strcmp(optarg, "jsonl"))
-                fmt = VT_QUERY_JSONL;
-            else if (!strcmp(optarg, "csv"))
-                fmt = VT_QUERY_CSV;
-            else
-                vt_usage_error(PROG, "bad --format '%s': give table, jsonl or csv", optarg);
+            fmt = vt_format_opt(PROG, optarg, true);
             break;
         case 'q':
             quiet = true;
             break;
         case 'h':
             report_usage();
-            json_decref(labels);
             return 0;
         }
     }
@@ -230,56 +216,20 @@ int vt_cmd_report(int argc, char **argv)
         vt_usage_error(PROG, "--by asn needs --pfx2as FILE (CAIDA's Routeviews prefix2as)");
     if (group == VT_REPORT_BY_PREFIX && pfx2as)
         vt_usage_error(PROG, "--pfx2as is for --by asn: --by %s needs no file", by);
-    if (since && until && since > until)
-        vt_usage_error(PROG, "--since is later than --until: nothing can match");
+    /* The selection, for the rows and for the count alike. */
+    json_t *filters = vt_filter_request(PROG, &ff);
     struct vt_control ctl;
     vt_control_setup(&ctl, PROG, control);
     bool tty = !quiet && isatty(STDERR_FILENO);
 
     struct vt_pfx2as *table = group == VT_REPORT_BY_ASN ? load_table(pfx2as, tty) : NULL;
     struct vt_report *r = vt_report_new(group, table, (unsigned)prefix_len);
-    /* The selection, for the rows and for the count alike. */
-    json_t *filters = json_object();
-    int rc = !r || !filters;
-    if (!rc && port)
-        rc |= json_object_set_new(filters, "port", json_integer((json_int_t)port));
-    if (!rc && since)
-        rc |= json_object_set_new(filters, "since_ms", json_integer(since));
-    if (!rc && until)
-        rc |= json_object_set_new(filters, "until_ms", json_integer(until));
-    if (!rc && json_array_size(labels))
-        rc |= json_object_set_new(filters, "labels", json_incref(labels));
-    json_decref(labels);
-    json_t *req = rc ? NULL : json_deep_copy(filters);
-    if (!req || json_object_set_new(req, "cmd", json_string("query")) != 0 ||
+    json_t *req = json_deep_copy(filters);
+    if (!r || !req || json_object_set_new(req, "cmd", json_string("query")) != 0 ||
         json_object_set_new(req, "state", json_string("open")) != 0 ||
         json_object_set_new(req, "limit", json_integer(PAGE_LIMIT)) != 0)
-        vt_fatal("vantage", "cannot build the request (is every argument valid UTF-8 text?)");
-
-    for (;;) {
-        json_t *reply = vt_control_request(&ctl, json_incref(req));
-        json_t *rows = vt_reply_array(reply, "rows", NULL), *next = json_object_get(reply, "next");
-        size_t i;
-        json_t *row;
-        json_array_foreach(rows, i, row)
-        {
-            if (vt_report_add_row(r, row) < 0)
-                vt_fatal("vantage", "out of memory");
-        }
-        if (tty) {
-            struct vt_report_stats s = vt_report_stats(r);
-            fprintf(stderr, "\r" PROG ": %" PRIu64 " rows read, %" PRIu64 " services", s.rows,
-                    s.services);
-        }
-        if (!json_is_string(next)) {
-            json_decref(reply);
-            break;
-        }
-        rc = json_object_set_new(req, "after", json_string(json_string_value(next)));
-        json_decref(reply);
-        if (rc != 0)
-            vt_fatal("vantage", "out of memory");
-    }
+        vt_fatal("vantage", "out of memory");
+    vt_query_pages(&ctl, req, add_row, tty ? show_rows : NULL, r);
     json_decref(req);
     if (tty)
         fputc('\n', stderr);

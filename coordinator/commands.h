@@ -5,6 +5,7 @@
 #ifndef VANTAGE_COORD_COMMANDS_H
 #define VANTAGE_COORD_COMMANDS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -28,11 +29,41 @@ json_t *vt_count_devices(struct vt_control *ctl, json_t *filters);
  * there was no usable answer. progress (if not NULL) gets the records
  * examined so far after each page. cmd and what are set if missing. */
 json_t *vt_count_devices_try(const struct vt_control *ctl, json_t *filters,
-                             void (*progress)(void *arg, uint64_t examined), void *arg,
-                             char *err, size_t errlen);
+                             void (*progress)(void *arg, uint64_t examined), void *arg, char *err,
+                             size_t errlen);
 
 /* Output formats of `vantage query`, exposed for their unit tests. */
 enum vt_query_format { VT_QUERY_TABLE, VT_QUERY_JSONL, VT_QUERY_CSV };
+
+/* query_client.c: the filter flags of query, report and export, and the
+ * paging of `query` replies. */
+#define VT_FILTER_LABELS_MAX 16
+struct vt_filter_flags {
+    const char *campaign, *state, *vantage; /* argv strings */
+    char prefix[24];                        /* canonical CIDR, or "" */
+    uint64_t port;
+    int64_t since, until;
+    bool has_since, has_until;
+    const char *labels[VT_FILTER_LABELS_MAX];
+    size_t nlabels;
+};
+/* Takes getopt's c if it is a filter: 'c' --campaign, 'p' --port, 'x'
+ * --prefix, 's' --state, 'S' --since, 'U' --until, 'v' --vantage, 'l'
+ * --label. true if taken (a bad value exits 2 with one line), false if c is
+ * another option. */
+bool vt_filter_opt(const char *prog, int c, const char *arg, int64_t now,
+                   struct vt_filter_flags *f);
+/* --format: table (if allowed), jsonl or csv; exits 2 otherwise. */
+enum vt_query_format vt_format_opt(const char *prog, const char *arg, bool table);
+/* The filters as the request's members (docs/control.md, `query`); exits 2
+ * if --since is after --until. */
+json_t *vt_filter_request(const char *prog, const struct vt_filter_flags *f);
+/* Sends req (a `query`, kept) page after page, calling row for every row
+ * (non-zero: a write failed, exit 1) and page after each reply (may be
+ * NULL). */
+struct vt_control;
+void vt_query_pages(struct vt_control *ctl, json_t *req, int (*row)(void *arg, json_t *row),
+                    void (*page)(void *arg), void *arg);
 
 /* Prints the header line a format needs (table and csv; nothing for jsonl). */
 int vt_query_print_header(FILE *out, enum vt_query_format fmt);
