@@ -107,8 +107,7 @@ static char *field_text(json_t *row, const char *name, char sep, const char *mis
     return s;
 }
 
-/* RFC 4180: quote a field holding a comma, a quote or a line break. */
-static int csv_field(FILE *out, const char *s)
+int vt_csv_field(FILE *out, const char *s)
 {
     if (!strpbrk(s, ",\"\r\n"))
         return fputs(s, out) == EOF ? -1 : 0;
@@ -133,7 +132,7 @@ int vt_query_print_row(FILE *out, enum vt_query_format fmt, json_t *row)
         if (!s)
             return -1;
         if (fmt == VT_QUERY_CSV) {
-            rc |= (i && fputc(',', out) == EOF) || csv_field(out, s) != 0;
+            rc |= (i && fputc(',', out) == EOF) || vt_csv_field(out, s) != 0;
         } else if (i + 1 < ncols) {
             rc |= fprintf(out, "%-*s  ", widths[f], s) < 0;
         } else {
@@ -307,7 +306,7 @@ static int group_print(struct groups *g, FILE *out, enum vt_query_format fmt)
     } else if (fmt == VT_QUERY_CSV) {
         rc |= fprintf(out, "%s,count\n", g->field) < 0;
         for (i = 0; i < n; i++)
-            rc |= csv_field(out, e[i].key) != 0 ||
+            rc |= vt_csv_field(out, e[i].key) != 0 ||
                   fprintf(out, ",%" JSON_INTEGER_FORMAT "\n", e[i].count) < 0;
     } else {
         for (i = 0; i < n; i++) {

@@ -71,6 +71,9 @@ int vt_query_print_header(FILE *out, enum vt_query_format fmt);
  * object exactly as the daemon sent it, compact, on one line; csv quotes a
  * field only when it must and joins vantages with '|'. 0, or -1 on a write error. */
 int vt_query_print_row(FILE *out, enum vt_query_format fmt, json_t *row);
+/* One CSV field, quoted (RFC 4180) only when it holds a comma, a quote or a
+ * line break. 0, or -1 on a write error. */
+int vt_csv_field(FILE *out, const char *s);
 
 /* The human view of a campaign status object (docs/control.md), as
  * `campaign status` prints it and `--watch` redraws it. 0, or -1 on a write error. */

@@ -474,21 +474,12 @@ static const char *prefix_text(uint32_t prefix, unsigned len, char *buf, size_t 
     return buf;
 }
 
-/* RFC 4180: quote a field holding a comma, a quote or a line break. */
+/* A CSV field after its comma (unless first); NULL is empty. */
 static int csv_field(FILE *out, const char *s, bool first)
 {
     if (!first && fputc(',', out) == EOF)
         return -1;
-    if (!s)
-        return 0;
-    if (!strpbrk(s, ",\"\r\n"))
-        return fputs(s, out) == EOF ? -1 : 0;
-    if (fputc('"', out) == EOF)
-        return -1;
-    for (; *s; s++)
-        if ((*s == '"' && fputc('"', out) == EOF) || fputc(*s, out) == EOF)
-            return -1;
-    return fputc('"', out) == EOF ? -1 : 0;
+    return s ? vt_csv_field(out, s) : 0;
 }
 
 static int cmp_str(const void *a, const void *b)
