@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -407,6 +408,12 @@ static int devices_print(FILE *out, json_t *r)
     return rc ? -1 : 0;
 }
 
+static void count_progress(void *arg, uint64_t examined)
+{
+    *(bool *)arg = true; /* a line to end */
+    fprintf(stderr, "\r" PROG ": counting devices: %" PRIu64 " records read", examined);
+}
+
 /* What the pages' rows go to: printed, or counted per group, or counted. */
 struct sink {
     enum vt_query_format fmt;
@@ -497,8 +504,15 @@ int vt_cmd_query(int argc, char **argv)
     if (devices) {
         json_object_set_new(filters, "cmd", json_string("count"));
         json_object_set_new(filters, "what", json_string("devices"));
-        json_t *r = vt_count_devices(&ctl, filters);
+        char err[512];
+        bool drawn = false;
+        json_t *r = vt_count_devices_try(
+            &ctl, filters, isatty(STDERR_FILENO) ? count_progress : NULL, &drawn, err, sizeof err);
         json_decref(filters);
+        if (drawn)
+            fputc('\n', stderr);
+        if (!r)
+            vt_fatal("vantage", "%s", err);
         rc = fmt == VT_QUERY_JSONL
                  ? json_dumpf(r, stdout, JSON_COMPACT) != 0 || putchar('\n') == EOF
              : fmt == VT_QUERY_CSV ? devices_csv(stdout, r) != 0
