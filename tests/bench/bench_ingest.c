@@ -6,13 +6,14 @@
  * that packing happens before the clock starts (it is the workers' work).
  * Timed is what the coordinator's ingest does with each batch, one thread:
  * unpack the ResultBatch, turn every Result into one obs merge (10-byte key)
- * whose operand is built field for field as vt_ingest_batch (ingest.c) builds
- * it: first = last seen = the answer's time, its state and TTL, the worker's
- * one site, the lease's one campaign, the answers-sketch bit of (site, time)
- * from vt_obs_answer_bit, under the window of the campaign run's start; then
- * the worker's new sequence number (8 bytes) and the campaign's found counts
- * (16 bytes) put into meta, all in one vt_batch, written unsynced; every
- * --sync-every batches one vt_store_sync() (group commit), after which the
+ * whose operand is built field for field as vt_ingest_batch (ingest.c)
+ * builds it (bench_operand, bench_ingest.h): first = last seen = the
+ * answer's time, its state and TTL, the worker's one site, the lease's one
+ * campaign, the answers-sketch bit of (site, time) from vt_obs_answer_bit,
+ * under the window of the campaign run's start; then the worker's new
+ * sequence number (8 bytes) and the campaign's found counts (16 bytes) put
+ * into meta, all in one vt_batch, written unsynced; every --sync-every
+ * batches one vt_store_sync() (group commit), after which the
  * ingest could ACK them. The figure is results per second, wall clock, up to
  * and including the last sync; ingest_cpu_s is the CPU time of the ingesting
  * thread in that span, process_cpu_s that of every thread (RocksDB's flushes
@@ -33,6 +34,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_ingest.h"
 #include "store.h"
 #include "vantage.pb-c.h"
 
@@ -98,23 +100,6 @@ static int make_batch(struct packed *p, int w, uint64_t seq, uint64_t *rng, uint
     vantage__result_batch__pack(&rb, p->buf);
     p->worker = w;
     return 0;
-}
-
-/* The obs merge operand of result r from the worker of site[0], for the lease's
- * campaign[0], as vt_ingest_batch builds it (ingest.c), field for field. */
-static void operand(Vantage__Observation *o, const Vantage__Result *r, char **site, char **campaign)
-{
-    vantage__observation__init(o);
-    o->first_seen_ms = o->last_seen_ms = r->ts_ms;
-    o->open = r->open;
-    o->has_ttl = r->has_ttl;
-    o->ttl = r->ttl;
-    o->sites = site;
-    o->n_sites = 1;
-    o->campaigns = campaign;
-    o->n_campaigns = 1;
-    o->has_answers = true;
-    o->answers = vt_obs_answer_bit(site[0], r->ts_ms);
 }
 
 static void usage(FILE *f)
@@ -232,7 +217,7 @@ int main(int argc, char **argv)
         for (size_t j = 0; j < rb->n_results; j++) {
             const Vantage__Result *r = rb->results[j];
             Vantage__Observation o;
-            operand(&o, r, sites[in[i].worker], campaigns);
+            bench_operand(&o, r, sites[in[i].worker], campaigns);
             if (vt_batch_obs_merge(b, run_window, r->ip, (uint16_t)r->port, &o) != 0) {
                 fprintf(stderr, "bench_ingest: out of memory\n");
                 return 1;
@@ -272,7 +257,7 @@ int main(int argc, char **argv)
         for (size_t j = 0; j < rb->n_results; j++) {
             const Vantage__Result *r = rb->results[j];
             Vantage__Observation o;
-            operand(&o, r, sites[in[i].worker], campaigns);
+            bench_operand(&o, r, sites[in[i].worker], campaigns);
             value_bytes += vantage__observation__get_packed_size(&o);
         }
         vantage__result_batch__free_unpacked(rb, NULL);
