@@ -69,6 +69,9 @@ struct vt_count {
     size_t nwin, capwin;
     uint32_t *ips; /* every host's address; sorted and made unique now and then */
     size_t nips, capips, ips_sorted;
+    struct vt_dev_sighting *hostv; /* every host (window, ip), in key order */
+    size_t nhostv, caphostv;
+    uint64_t filled; /* host-windows given to a device whose identifier was not read */
 
     struct ident *idents; /* identities, in the order first seen */
     size_t nidents, capidents;
@@ -177,6 +180,9 @@ static int host_end(struct vt_count *k)
     if (grow((void **)&k->ips, &k->capips, k->nips + 1, sizeof *k->ips) != 0)
         return -1;
     k->ips[k->nips++] = k->hip;
+    if (grow((void **)&k->hostv, &k->caphostv, k->nhostv + 1, sizeof *k->hostv) != 0)
+        return -1;
+    k->hostv[k->nhostv++] = (struct vt_dev_sighting){k->hw, k->hip};
     if (k->nips > 2 * k->ips_sorted + (1u << 20)) { /* keep memory to the distinct count */
         k->nips = unique_u32(k->ips, k->nips);
         k->ips_sorted = k->nips;
@@ -292,6 +298,65 @@ static size_t window_index(const struct vt_count *k, uint32_t window)
     return lo;
 }
 
+/* The index of host (window, ip) in hostv, or -1. */
+static int64_t host_index(const struct vt_count *k, uint32_t window, uint32_t ip)
+{
+    size_t lo = 0, hi = k->nhostv;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        const struct vt_dev_sighting *h = &k->hostv[mid];
+        if (h->window < window || (h->window == window && h->ip < ip))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < k->nhostv && k->hostv[lo].window == window && k->hostv[lo].ip == ip ? (int64_t)lo
+                                                                                    : -1;
+}
+
+/* A banner is not read in every window (a grab lost to packet loss or a
+ * timeout): the device is then an anonymous host there, which would make it
+ * look offline and the estimate too high. A device seen at one address only,
+ * in two windows or more, keeps that address (it is static, or its lease
+ * is long): in the windows where it was not identified, an anonymous host
+ * (claimed by no device) at that address is taken to be it. A device seen at
+ * several addresses is left as it is: its old address may be another
+ * device's now. One device's history h (sorted by window) becomes out
+ * (sorted), which has room for h.n + nwin sightings; first is scratch of
+ * nwin. Returns the sightings written. */
+static size_t fill_unread(struct vt_count *k, const struct vt_dev_history *h, uint8_t *claimed,
+                          size_t *first, struct vt_dev_sighting *out)
+{
+    bool one_address = true;
+    size_t windows = 0;
+    for (size_t i = 0; i < h->n; i++) {
+        one_address &= h->s[i].ip == h->s[0].ip;
+        windows += i == 0 || h->s[i].window != h->s[i - 1].window;
+    }
+    if (!one_address || windows < 2) {
+        memcpy(out, h->s, h->n * sizeof *out);
+        return h->n;
+    }
+    for (size_t w = 0; w < k->nwin; w++)
+        first[w] = SIZE_MAX;
+    for (size_t i = 0; i < h->n; i++)
+        first[window_index(k, h->s[i].window)] = i; /* one sighting per window: one address */
+    size_t m = 0;
+    for (size_t w = 0; w < k->nwin; w++) {
+        if (first[w] != SIZE_MAX) {
+            out[m++] = h->s[first[w]];
+            continue;
+        }
+        int64_t x = host_index(k, k->win[w].window, h->s[0].ip);
+        if (x < 0 || claimed[x])
+            continue;
+        claimed[x] = 1;
+        out[m++] = (struct vt_dev_sighting){k->win[w].window, h->s[0].ip};
+        k->filled++;
+    }
+    return m;
+}
+
 /* The result: hosts per window, the identified devices' histories, the
  * estimate. */
 static json_t *count_result(struct vt_count *k)
@@ -330,14 +395,49 @@ static json_t *count_result(struct vt_count *k)
     size_t ndev = 0;
     for (size_t i = 0; i < nchosen;) {
         size_t j = i;
-        for (; j < nchosen && k->hi[j].idx == k->hi[i].idx; j++) {
+        for (; j < nchosen && k->hi[j].idx == k->hi[i].idx; j++)
             s[j] = (struct vt_dev_sighting){k->hi[j].window, k->hi[j].ip};
-            if (j == i || k->hi[j].window != k->hi[j - 1].window)
-                k->win[window_index(k, k->hi[j].window)].identified++;
-        }
         dev[ndev++] = (struct vt_dev_history){s + i, j - i};
         i = j;
     }
+    /* Windows where an identified device's banner was not read. */
+    uint8_t *claimed = calloc(k->nhostv ? k->nhostv : 1, 1);
+    size_t *first = malloc((k->nwin ? k->nwin : 1) * sizeof *first);
+    size_t cap2 = nchosen + k->nwin + 1;
+    struct vt_dev_sighting *s2 = malloc(cap2 * sizeof *s2);
+    if (!claimed || !first || !s2) {
+        free(claimed), free(first), free(s2), free(s), free(dev), free(wins), free(hosts);
+        return NULL;
+    }
+    for (size_t i = 0; i < nchosen; i++) {
+        int64_t x = host_index(k, s[i].window, s[i].ip);
+        if (x >= 0)
+            claimed[x] = 1;
+    }
+    size_t n2 = 0, *from = malloc((ndev ? ndev : 1) * sizeof *from);
+    bool failed = !from;
+    for (size_t d = 0; !failed && d < ndev; d++) {
+        if (grow((void **)&s2, &cap2, n2 + dev[d].n + k->nwin, sizeof *s2) != 0) {
+            failed = true;
+            break;
+        }
+        from[d] = n2;
+        size_t m = fill_unread(k, &dev[d], claimed, first, s2 + n2);
+        for (size_t i = 0; i < m; i++)
+            if (i == 0 || s2[n2 + i].window != s2[n2 + i - 1].window)
+                k->win[window_index(k, s2[n2 + i].window)].identified++;
+        dev[d].n = m;
+        n2 += m;
+    }
+    for (size_t d = 0; !failed && d < ndev; d++) /* s2 may have moved */
+        dev[d].s = s2 + from[d];
+    free(from);
+    if (failed) {
+        free(claimed), free(first), free(s2), free(s), free(dev), free(wins), free(hosts);
+        return NULL;
+    }
+    free(claimed);
+    free(first);
     k->nips = unique_u32(k->ips, k->nips);
     for (size_t i = 0; i < k->nwin; i++) {
         wins[i] = k->win[i].window;
@@ -355,7 +455,7 @@ static json_t *count_result(struct vt_count *k)
     struct vt_dev_estimate e;
     memset(&e, 0, sizeof e);
     int rc = k->nwin ? vt_dev_estimate(&in, &e) : 0;
-    free(s), free(dev), free(wins), free(hosts);
+    free(s), free(s2), free(dev), free(wins), free(hosts);
     if (rc != 0)
         return NULL;
 
@@ -386,6 +486,7 @@ static json_t *count_result(struct vt_count *k)
                   : "nothing selected");
     if (!r)
         return NULL;
+    json_object_set_new(r, "identified_unread", json_integer((json_int_t)k->filled));
     if (est && e.unrepresentative)
         json_object_set_new(r, "warning",
                             json_string("the identified devices do not look like the others (one "
@@ -413,6 +514,7 @@ static void count_free(struct vt_count *k)
     json_decref(k->req);
     free(k->win);
     free(k->ips);
+    free(k->hostv);
     for (size_t i = 0; i < k->nidents; i++)
         free(k->idents[i].text);
     free(k->idents);

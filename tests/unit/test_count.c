@@ -225,6 +225,30 @@ static void test_shared_default_seen_through_filters(void **state)
     json_decref(r);
 }
 
+/* A banner not read in one window (a grab lost) does not make a device with
+ * one address look offline there: its anonymous host is still it. A device
+ * that moved is not guessed at. */
+static void test_unread_identifier_still_the_device(void **state)
+{
+    struct fixture *f = *state;
+    struct vt_batch *b = vt_batch_new();
+    char serial[32];
+    for (uint32_t d = 0; d < 20; d++) {
+        snprintf(serial, sizeof serial, "SN%04u", d);
+        for (uint32_t w = 1; w <= 4; w++) /* window 3: the first 5 were not read */
+            host(f->c, b, w, IP(10, 0, 1, d), 23, "hw.serial", w == 3 && d < 5 ? NULL : serial);
+    }
+    assert_int_equal(vt_store_write(f->c->store, b, false, err, sizeof err), 0);
+    vt_batch_free(b);
+    int pages;
+    json_t *r = count(f->c, json_object(), &pages);
+    assert_int_equal(num(r, "identified_devices"), 20);
+    assert_int_equal(num(r, "identified_unread"), 5);
+    assert_int_equal(num(r, "devices_estimate"), 20); /* not 80 / 3.75 = 21 */
+    assert_int_equal(num(json_array_get(json_object_get(r, "windows"), 2), "identified"), 20);
+    json_decref(r);
+}
+
 static void test_cursor_pages_and_errors(void **state)
 {
     struct fixture *f = *state;
@@ -284,6 +308,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_devices_under_churn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nothing_identified_gives_bounds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shared_default_seen_through_filters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unread_identifier_still_the_device, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cursor_pages_and_errors, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
