@@ -4,8 +4,11 @@
 # network namespaces, scans it once by hand with `vantage-worker scan`, then
 # runs the cluster — a coordinator and one worker per vantage — through a
 # 3-vantage campaign with banners, prints the consolidated result and the devices
-# it identified (vendor, type, exposure) next to the ground truth,
-# and takes the lab down again (also on failure). No packet leaves the lab.
+# it identified (vendor, type, exposure) next to the ground truth, then moves
+# the lab's dynamic devices through 3 more epochs, one campaign each, and shows
+# the device count (an estimate with its interval beside the naive count of
+# addresses) and the per-ASN report an ISP would get; it takes the lab down
+# again (also on failure). No packet leaves the lab.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -47,6 +50,7 @@ trap cleanup EXIT
 
 VANTAGES=3
 PORTS=23,2323,80,8080,81,8000
+WINDOW=20 # seconds: short, so that each epoch's campaign starts in a window of its own
 say "bringing up the lab: $VANTAGES vantages, 1500 devices, 1% loss on every link"
 "$LAB" up --vantages $VANTAGES --devices 1500 --seed 42 --loss 1 >/dev/null
 TRUTH=/run/vantage-lab/truth.json
@@ -78,7 +82,7 @@ export VANTAGE_CONTROL=ipc://$WORK/control
 "$VANTAGE" keygen --out "$WORK/coord.key" >/dev/null
 ip netns exec vl-coord "$VANTAGE" serve --db "$WORK/db" --listen tcp://198.19.254.2:7700 \
   --control "$VANTAGE_CONTROL" --key "$WORK/coord.key" \
-  --blocklist /run/vantage-lab/blocklist.txt --window 1d >"$WORK/coord.log" 2>&1 &
+  --blocklist /run/vantage-lab/blocklist.txt --window "${WINDOW}s" >"$WORK/coord.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 100); do [ -S "$WORK/control" ] && break; sleep 0.1; done
 echo "coordinator up, public key $(cat "$WORK/coord.key.pub" | sed -n 's/.*public-key = "\(.*\)"/\1/p')"
@@ -98,11 +102,11 @@ sleep 2
 "$VANTAGE" campaign status iot
 
 say "what the cluster stored (vantage query), against the ground truth"
-"$VANTAGE" query --format jsonl >"$WORK/all.jsonl"
+"$VANTAGE" query --campaign iot --format jsonl >"$WORK/all.jsonl"
 "$TRUTHCMP" --truth "$TRUTH" --vantage 0 --sites isp-1=1,isp-2=2,isp-3=3 "$WORK/all.jsonl" 2>/dev/null |
   sed 's/^truthcmp: //'
 echo "open services per port:"
-"$VANTAGE" query --state open --group-by port
+"$VANTAGE" query --campaign iot --state open --group-by port
 echo "how many vantages saw each record:"
 jq -r '.vantages | length' "$WORK/all.jsonl" | sort | uniq -c | awk '{printf "  %s vantage(s): %s records\n", $2, $1}'
 echo "a record seen from a blocked network (only the other vantages could see it):"
@@ -113,15 +117,40 @@ say "3. what the devices are: banners grabbed and identified by the workers (Rec
 "$REPO/build/tests/lab/bannercmp" --truth "$TRUTH" "$WORK/all.jsonl" 2>/dev/null | grep -v ' type ' |
   sed 's/^bannercmp: /against the ground truth: /'
 echo "open services by vendor and device type (vantage query --state open --group-by label):"
-"$VANTAGE" query --state open --group-by label >"$WORK/labels.txt"
+"$VANTAGE" query --campaign iot --state open --group-by label >"$WORK/labels.txt"
 head -16 "$WORK/labels.txt"
 echo "what is exposed (--group-by exposure: a login prompt or page reachable, or a shell with no login):"
-"$VANTAGE" query --state open --group-by exposure
+"$VANTAGE" query --campaign iot --state open --group-by exposure
 echo "a camera with a telnet login prompt, as stored (vantage query --label telnet-login --label vendor=hikvision):"
 "$VANTAGE" query --label telnet-login --label vendor=hikvision --format jsonl >"$WORK/login.jsonl"
 jq -c '{ip, port, proto, banner, vendor: .labels.vendor, device: .labels.device, product: .labels.product}' "$WORK/login.jsonl" >"$WORK/login.txt"
 head -2 "$WORK/login.txt" | sed 's/^/  /'
 echo "services on a port that is not their protocol's (telnet on 8000/81, HTTP on 2323, SSH):"
 jq -r 'select(.state == "open" and ((.proto == "telnet" and .port != 23 and .port != 2323) or (.proto == "http" and .port == 2323) or .proto == "ssh")) | "\(.port)/\(.proto)"' "$WORK/all.jsonl" | sort | uniq -c | sed 's/^/  /'
+
+say "4. devices, not addresses: 3 more epochs; in each the lab gives its dynamic devices new addresses and one campaign looks again"
+for e in 1 2 3; do
+  "$LAB" epoch $e >/dev/null
+  sleep $((WINDOW - $(date +%s) % WINDOW + 1)) # a new window: a new look
+  "$VANTAGE" campaign start "epoch$e" --targets 198.18.0.0/16 --ports "$PORTS" --rate 300000 \
+    --banners >/dev/null
+  "$VANTAGE" campaign wait "epoch$e" --timeout 240 >/dev/null
+  echo "  epoch $e: $("$VANTAGE" campaign status "epoch$e" --json | jq -r '"\(.found.open) open services found"')"
+done
+echo "the ground truth over the 4 epochs:"
+jq -s -r '[.[].devices[] | select(.open_ports | length > 0)] as $d |
+  "  devices: \($d | map(.id) | unique | length), addresses they used: \($d | map(.address) | unique | length)"' \
+  /run/vantage-lab/truth-{0,1,2,3}.json
+echo "what the store says (vantage query --count devices):"
+"$VANTAGE" query --count devices | sed 's/^/  /'
+
+say "5. the list a partner ISP needs (vantage report --by asn, with a prefix-to-AS file: each /20 of the lab an AS)"
+for i in $(seq 0 15); do printf '198.18.%d.0\t20\t%d\n' $((i * 16)) $((64500 + i)); done >"$WORK/pfx2as.txt"
+"$VANTAGE" report --by asn --pfx2as "$WORK/pfx2as.txt" --since 1h --until now >"$WORK/report.txt"
+head -8 "$WORK/report.txt"
+"$VANTAGE" report --by asn --pfx2as "$WORK/pfx2as.txt" --format jsonl >"$WORK/report.jsonl"
+echo "one exposed service as the AS's list gives it (--format jsonl):"
+jq -c 'select(.summary | not) | select(.exposure != null)' "$WORK/report.jsonl" >"$WORK/exposed.jsonl"
+head -1 "$WORK/exposed.jsonl" | sed 's/^/  /'
 
 say "done; the lab is taken down"
