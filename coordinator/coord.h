@@ -410,6 +410,15 @@ void vt_ingest_batch(struct vt_coord *c, struct vt_worker *w, const Vantage__Res
 void vt_ingest_commit(struct vt_coord *c);
 /* Frees what ingest holds (Acks not sent are not sent: the workers re-send). */
 void vt_ingest_free(struct vt_coord *c);
+/* What one accepted result adds to write batch b (docs/storage.md): its obs
+ * merge operand (the worker's site, the lease's campaign, the answers bit),
+ * its banner record unless known(arg, id) says the store has it, and a
+ * device record per identity label. id gets the banner id and *has_banner
+ * whether there is one. The benchmarks write stores through it too. 0, or
+ * -1 out of memory. */
+int vt_ingest_result(struct vt_batch *b, const Vantage__Result *r, uint32_t window, char *site,
+                     char *campaign, bool (*known)(void *arg, const uint8_t *id), void *arg,
+                     uint8_t id[VT_BANNER_ID_LEN], bool *has_banner);
 /* Takes id out of the cache of banners written lately (retention deleted it). */
 void vt_ingest_forget_banner(struct vt_coord *c, const uint8_t id[VT_BANNER_ID_LEN]);
 

@@ -201,7 +201,7 @@ static void mark_banner_seen(struct vt_coord *c, const uint8_t id[VT_BANNER_ID_L
 /* The banner record of result r, as the worker identified it. Labels of the
  * host rather than the banner (truncated: the observation keeps it) stay out:
  * many hosts share one banner record. */
-static int put_banner(struct vt_coord *c, const uint8_t id[VT_BANNER_ID_LEN],
+static int put_banner(struct vt_batch *b, const uint8_t id[VT_BANNER_ID_LEN],
                       const Vantage__Result *r)
 {
     Vantage__Label *labels[VT_LABELS_MAX];
@@ -219,7 +219,57 @@ static int put_banner(struct vt_coord *c, const uint8_t id[VT_BANNER_ID_LEN],
     br.labels = labels;
     br.has_first_seen_ms = true;
     br.first_seen_ms = r->ts_ms;
-    return vt_batch_banner_add(c->batch, id, &br);
+    return vt_batch_banner_add(b, id, &br);
+}
+
+int vt_ingest_result(struct vt_batch *b, const Vantage__Result *r, uint32_t window, char *site,
+                     char *campaign, bool (*known)(void *arg, const uint8_t *id), void *arg,
+                     uint8_t id[VT_BANNER_ID_LEN], bool *has_banner)
+{
+    char *sites[1] = {site}, *campaigns[1] = {campaign};
+    Vantage__Observation o = VANTAGE__OBSERVATION__INIT;
+    o.first_seen_ms = o.last_seen_ms = r->ts_ms;
+    o.open = r->open;
+    o.has_ttl = r->has_ttl;
+    o.ttl = r->ttl;
+    o.sites = sites;
+    o.n_sites = 1;
+    o.campaigns = campaigns;
+    o.n_campaigns = 1;
+    o.has_answers = true;
+    o.answers = vt_obs_answer_bit(site, r->ts_ms);
+    *has_banner = false;
+    if (r->open && (r->has_banner || r->proto)) {
+        /* The banner once, by content; the observation names it. */
+        vt_banner_id(r->proto, r->banner.data, r->banner.len, r->parts, r->n_parts, id);
+        if (!(known && known(arg, id)) && put_banner(b, id, r) != 0)
+            return -1;
+        o.has_banner_id = true;
+        o.banner_id.data = id;
+        o.banner_id.len = VT_BANNER_ID_LEN;
+        *has_banner = true;
+    }
+    for (size_t j = 0; j < r->n_labels; j++)
+        if (!strcmp(r->labels[j]->key, "truncated"))
+            o.has_truncated = o.truncated = true;
+    int fail = vt_batch_obs_merge(b, window, r->ip, (uint16_t)r->port, &o);
+    for (size_t j = 0; r->open && j < r->n_labels && !fail; j++) {
+        if (!vt_label_is_identity(r->labels[j]->key) || !*r->labels[j]->value)
+            continue;
+        uint8_t dev[VT_DEVICE_ID_LEN];
+        vt_device_id(r->labels[j]->key, r->labels[j]->value, dev);
+        fail = vt_batch_device_put(b, dev, window, r->ip);
+    }
+    return fail ? -1 : 0;
+}
+
+/* vt_ingest_result's question: is the banner in the store already? A sweep
+ * of retention running must keep it either way. */
+static bool banner_known(void *arg, const uint8_t *id)
+{
+    struct vt_coord *c = arg;
+    vt_retention_note_banner(c, id);
+    return banner_seen(c, id);
 }
 
 /* Writes c->batch with the worker's new seq; 0, or -1 (the session is lost). */
@@ -299,7 +349,6 @@ void vt_ingest_batch(struct vt_coord *c, struct vt_worker *w, const Vantage__Res
             return;
         }
     }
-    char *sites[1] = {w->site}, *campaigns[1] = {k->name};
     /* The run's window (see the top): results of an older run, late from a
      * lease that outlived it, go by their own time. */
     bool by_run = l->run == k->run && k->run_started_ms > 0;
@@ -317,50 +366,16 @@ void vt_ingest_batch(struct vt_coord *c, struct vt_worker *w, const Vantage__Res
             dropped++;
             continue;
         }
-        Vantage__Observation o = VANTAGE__OBSERVATION__INIT;
-        o.first_seen_ms = o.last_seen_ms = r->ts_ms;
-        o.open = r->open;
-        o.has_ttl = r->has_ttl;
-        o.ttl = r->ttl;
-        o.sites = sites;
-        o.n_sites = 1;
-        o.campaigns = campaigns;
-        o.n_campaigns = 1;
-        o.has_answers = true;
-        o.answers = vt_obs_answer_bit(w->site, r->ts_ms);
-        if (r->open && (r->has_banner || r->proto)) {
-            /* The banner once, by content; the observation names it. */
-            uint8_t *id = ids[nids++];
-            vt_banner_id(r->proto, r->banner.data, r->banner.len, r->parts, r->n_parts, id);
-            vt_retention_note_banner(c, id); /* a sweep running must keep it */
-            if (!banner_seen(c, id) && put_banner(c, id, r) != 0) {
-                vt_batch_clear(c->batch);
-                lose_session(c, w, false);
-                free(ids);
-                return;
-            }
-            o.has_banner_id = true;
-            o.banner_id.data = id;
-            o.banner_id.len = VT_BANNER_ID_LEN;
-        }
-        for (size_t j = 0; j < r->n_labels; j++)
-            if (!strcmp(r->labels[j]->key, "truncated"))
-                o.has_truncated = o.truncated = true;
         uint32_t window = by_run ? run_window : (uint32_t)(r->ts_ms / 1000 / c->window_s);
-        int fail = vt_batch_obs_merge(c->batch, window, r->ip, (uint16_t)r->port, &o);
-        for (size_t j = 0; r->open && j < r->n_labels && !fail; j++) {
-            if (!vt_label_is_identity(r->labels[j]->key) || !*r->labels[j]->value)
-                continue;
-            uint8_t dev[VT_DEVICE_ID_LEN];
-            vt_device_id(r->labels[j]->key, r->labels[j]->value, dev);
-            fail = vt_batch_device_put(c->batch, dev, window, r->ip);
-        }
-        if (fail) {
+        bool has_banner;
+        if (vt_ingest_result(c->batch, r, window, w->site, k->name, banner_known, c, ids[nids],
+                             &has_banner) != 0) {
             vt_batch_clear(c->batch); /* none of it: not acked, the worker re-sends */
             lose_session(c, w, false);
             free(ids);
             return;
         }
+        nids += has_banner;
         /* Counted from one slot per shard only, so that a pair seen from K
          * vantages is found once. */
         if (l->slot == 0)
