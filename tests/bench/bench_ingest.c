@@ -6,14 +6,13 @@
  * that packing happens before the clock starts (it is the workers' work).
  * Timed is what the coordinator's ingest does with each batch, one thread:
  * unpack the ResultBatch, turn every Result into one obs merge (10-byte key)
- * whose operand is built field for field as vt_ingest_batch (ingest.c)
- * builds it (bench_operand, bench_ingest.h): first = last seen = the
+ * with ingest's own vt_ingest_result (ingest.c: first = last seen = the
  * answer's time, its state and TTL, the worker's one site, the lease's one
- * campaign, the answers-sketch bit of (site, time) from vt_obs_answer_bit,
- * under the window of the campaign run's start; then the worker's new
- * sequence number (8 bytes) and the campaign's found counts (16 bytes) put
- * into meta, all in one vt_batch, written unsynced; every --sync-every
- * batches one vt_store_sync() (group commit), after which the
+ * campaign, the answers-sketch bit of (site, time)), under the window of the
+ * campaign run's start; then the worker's new sequence number (8 bytes) and
+ * the campaign's found counts (16 bytes) put into meta, all in one vt_batch,
+ * written unsynced; every --sync-every batches one vt_store_sync() (group
+ * commit), after which the
  * ingest could ACK them. The figure is results per second, wall clock, up to
  * and including the last sync; ingest_cpu_s is the CPU time of the ingesting
  * thread in that span, process_cpu_s that of every thread (RocksDB's flushes
@@ -34,7 +33,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "bench_ingest.h"
+#include "coord.h"
 #include "store.h"
 #include "vantage.pb-c.h"
 
@@ -100,6 +99,25 @@ static int make_batch(struct packed *p, int w, uint64_t seq, uint64_t *rng, uint
     vantage__result_batch__pack(&rb, p->buf);
     p->worker = w;
     return 0;
+}
+
+/* The operand vt_ingest_result writes for a result without a banner, for its
+ * size only (db_bench's --value_size): the store does not say how many bytes
+ * a batch holds. Keep it as ingest.c builds it. */
+static size_t operand_size(const Vantage__Result *r, char *site, char *campaign)
+{
+    Vantage__Observation o = VANTAGE__OBSERVATION__INIT;
+    o.first_seen_ms = o.last_seen_ms = r->ts_ms;
+    o.open = r->open;
+    o.has_ttl = r->has_ttl;
+    o.ttl = r->ttl;
+    o.sites = &site;
+    o.n_sites = 1;
+    o.campaigns = &campaign;
+    o.n_campaigns = 1;
+    o.has_answers = true;
+    o.answers = vt_obs_answer_bit(site, r->ts_ms);
+    return vantage__observation__get_packed_size(&o);
 }
 
 static void usage(FILE *f)
@@ -194,11 +212,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_ingest: out of memory\n");
         return 1;
     }
-    char site[WORKERS][16], *sites[WORKERS][1], *campaigns[1] = {(char *)CAMPAIGN};
-    for (int w = 0; w < WORKERS; w++) {
+    char site[WORKERS][16];
+    for (int w = 0; w < WORKERS; w++)
         snprintf(site[w], sizeof site[w], "isp-%d", w);
-        sites[w][0] = site[w];
-    }
     const uint32_t run_window = (uint32_t)(RUN_MS / WINDOW_MS);
     uint64_t found[2] = {0, 0}; /* the campaign's open and closed counts */
 
@@ -216,9 +232,10 @@ int main(int argc, char **argv)
         vt_batch_clear(b);
         for (size_t j = 0; j < rb->n_results; j++) {
             const Vantage__Result *r = rb->results[j];
-            Vantage__Observation o;
-            bench_operand(&o, r, sites[in[i].worker], campaigns);
-            if (vt_batch_obs_merge(b, run_window, r->ip, (uint16_t)r->port, &o) != 0) {
+            uint8_t id[VT_BANNER_ID_LEN];
+            bool has_banner;
+            if (vt_ingest_result(b, r, run_window, site[in[i].worker], (char *)CAMPAIGN, NULL, NULL,
+                                 id, &has_banner) != 0) {
                 fprintf(stderr, "bench_ingest: out of memory\n");
                 return 1;
             }
@@ -256,9 +273,7 @@ int main(int argc, char **argv)
             return 1;
         for (size_t j = 0; j < rb->n_results; j++) {
             const Vantage__Result *r = rb->results[j];
-            Vantage__Observation o;
-            bench_operand(&o, r, sites[in[i].worker], campaigns);
-            value_bytes += vantage__observation__get_packed_size(&o);
+            value_bytes += operand_size(r, site[in[i].worker], (char *)CAMPAIGN);
         }
         vantage__result_batch__free_unpacked(rb, NULL);
     }

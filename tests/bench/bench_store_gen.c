@@ -15,9 +15,10 @@
  * device yields one result per port it has, at a time within the first 30
  * minutes of its window, from one of 4 vantages (isp-0 … isp-3) by address.
  *
- * The store is written through the store API exactly as `vantage serve`'s
- * ingest writes it (bench_ingest.h: one obs merge per result with ingest's
- * operand, the banner record once by content, a device put per identity):
+ * The store is written as `vantage serve`'s ingest writes it, by ingest's
+ * own vt_ingest_result (one obs merge per result, the banner record once by
+ * content behind a cache of the ids written lately as ingest keeps one, a
+ * device put per identity):
  * each vantage's results of a window, in random (scan) order, in batches of
  * 1000 with the worker's seq and the campaign's found counts in meta,
  * unsynced, one vt_store_sync per 8 batches; then obs is compacted and the
@@ -45,7 +46,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "bench_ingest.h"
+#include "coord.h"
 #include "store.h"
 #include "vantage.pb-c.h"
 
@@ -290,13 +291,34 @@ static void csv(FILE *f, const char *s, bool last)
 
 /* ---- the store ---- */
 
+/* The banner ids written lately: ingest's cache (65,536 slots, direct-mapped). */
+#define SEEN_SLOTS 65536
+struct seen {
+    uint8_t (*slot)[VT_BANNER_ID_LEN];
+};
+
+/* vt_ingest_result's question, answered as ingest does; the id counts as
+ * written from now on (ingest marks it after the write, which here never
+ * fails without ending the run). */
+static bool seen_before(void *arg, const uint8_t *id)
+{
+    struct seen *c = arg;
+    uint32_t h;
+    memcpy(&h, id, sizeof h);
+    uint8_t *s = c->slot[h % SEEN_SLOTS];
+    if (!memcmp(s, id, VT_BANNER_ID_LEN))
+        return true;
+    memcpy(s, id, VT_BANNER_ID_LEN);
+    return false;
+}
+
 struct writer {
     struct vt_store *s;
     struct vt_batch *b[SITES];
     size_t nres[SITES];
     uint64_t seq[SITES], writes, found[2], device_puts;
-    struct bench_seen seen;
-    char site[SITES][8], *sitep[SITES][1], *campaign[1];
+    struct seen seen;
+    char site[SITES][8];
 };
 
 static void flush_batch(struct writer *w, int site)
@@ -342,8 +364,8 @@ static void ingest(struct writer *w, const struct device *dev, const struct resu
     }
     uint8_t id[VT_BANNER_ID_LEN];
     bool has_banner;
-    if (bench_ingest_result(w->b[r->site], &w->seen, &res, window, w->sitep[r->site], w->campaign,
-                            id, &has_banner) != 0)
+    if (vt_ingest_result(w->b[r->site], &res, window, w->site[r->site], (char *)CAMPAIGN,
+                         seen_before, &w->seen, id, &has_banner) != 0)
         die("out of memory");
     w->device_puts += s.serial[0] && res.open;
     w->found[res.open ? 0 : 1]++;
@@ -602,14 +624,13 @@ int main(int argc, char **argv)
     }
 
     char err[512];
-    struct writer w = {.campaign = {(char *)CAMPAIGN}};
+    struct writer w = {.seen.slot = xcalloc(SEEN_SLOTS, VT_BANNER_ID_LEN)};
     if (!(w.s = vt_store_open(db, err, sizeof err)))
         die(err);
     if (vt_store_set_window(w.s, WINDOW_S) != 0)
         die(vt_store_errmsg(w.s));
     for (int i = 0; i < SITES; i++) {
         snprintf(w.site[i], sizeof w.site[i], "isp-%d", i);
-        w.sitep[i][0] = w.site[i];
         if (!(w.b[i] = vt_batch_new()))
             die("out of memory");
     }
