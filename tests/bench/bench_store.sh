@@ -93,21 +93,30 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) * 1000 }'; }
+# The peak RSS (MiB) and the CPU time (ms) /usr/bin/time wrote ("%M %U %S").
 rss_mib() { awk '{ printf "%.1f", $1 / 1024 }' "$1"; }
+cpu_ms() { awk '{ v = ($2 + $3) * 1000; if (v < 10) print "<10"; else printf "%.0f", v }' "$1"; }
+# The CPU time of the daemon's main thread (where requests are served), ns.
+daemon_ns() { if [ -n "$SERVE_PID" ]; then cut -d' ' -f1 "/proc/$SERVE_PID/task/$SERVE_PID/schedstat"; else echo 0; fi; }
 
 # timed NAME CMD...: runs CMD (stdout to $TMP/NAME.out, stderr to NAME.err)
-# once to warm up, then REPS times; sets BEST (ms), RUNS and RSS (peak MiB of
-# the best run). A warm-up slower than SLOW_S seconds is the only run (it
+# once to warm up, then REPS times; sets BEST (ms), RUNS, and of the best run
+# RSS (peak MiB), CPU (the command's user + sys, ms) and DCPU (the daemon's
+# main thread, ms; 0 for sqlite3, which has none). A warm-up slower than SLOW_S seconds is the only run (it
 # stands for the best: its files were in the page cache already, and runs
 # of minutes would not fit the benchmark's 15).
 timed() {
-    local name=$1 t0 t1 t best= n=0 rss=
+    local name=$1 t0 t1 t best= n=0 rss= cpu= dcpu= d0 d1
+    local daemon=0
+    [[ $name == *_vantage ]] && daemon=1
     shift
     for i in $(seq 0 "$REPS"); do
+        d0=$( ((daemon)) && daemon_ns || echo 0)
         t0=$EPOCHREALTIME
-        /usr/bin/time -o "$TMP/$name.rss" -f %M "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" ||
+        /usr/bin/time -o "$TMP/$name.rss" -f '%M %U %S' "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" ||
             { cat "$TMP/$name.err" >&2; die "$name failed: $*"; }
         t1=$EPOCHREALTIME
+        d1=$( ((daemon)) && daemon_ns || echo 0)
         t=$(ms "$t0" "$t1")
         if [ "$i" -eq 0 ] && awk -v t="$t" -v s=$SLOW_S 'BEGIN { exit !(t <= s * 1000) }'; then
             echo "    $name: warm-up ${t} ms" >&2
@@ -118,11 +127,13 @@ timed() {
         if [ -z "$best" ] || awk -v t="$t" -v b="$best" 'BEGIN { exit !(t < b) }'; then
             best=$t
             rss=$(rss_mib "$TMP/$name.rss")
+            cpu=$(cpu_ms "$TMP/$name.rss")
+            dcpu=$(awk -v a="$d0" -v b="$d1" 'BEGIN { printf "%.1f", (b - a) / 1e6 }')
             cp "$TMP/$name.out" "$TMP/$name.best.out"
         fi
         [ "$i" -gt 0 ] || break
     done
-    BEST=$best RUNS=$n RSS=$rss
+    BEST=$best RUNS=$n RSS=$rss CPU=$cpu DCPU=$dcpu
 }
 
 echo "$PROG: $WINDOWS windows, ~$ADDRESSES addresses a window, $PREFIXES prefixes; $(nproc) cores; data in $TMP"
@@ -183,7 +194,7 @@ for _ in $(seq 1 600); do
 done
 "$V" campaign list >/dev/null 2>&1 || die "vantage serve does not answer on $VANTAGE_CONTROL"
 
-declare -A VT SQ VRUNS SRUNS VRSS SRSS AGREE
+declare -A VT SQ VRUNS SRUNS VRSS SRSS VCPU VDCPU SCPU AGREE
 
 # ---- a. the device count of the week ----
 W_LO=$F_first_window W_HI=$F_last_window
@@ -220,9 +231,9 @@ SELECT json_object('window', w.window, 'hosts', w.hosts, 'identified', COALESCE(
 EOF
 echo "  a. device count, $SINCE .. $UNTIL"
 timed count_vantage "$V" query --count devices --since "$SINCE" --until "$UNTIL" --format jsonl
-VT[a]=$BEST VRUNS[a]=$RUNS VRSS[a]=$RSS
+VT[a]=$BEST VRUNS[a]=$RUNS VRSS[a]=$RSS VCPU[a]=$CPU VDCPU[a]=$DCPU
 timed count_sqlite sh -c 'exec sqlite3 -readonly "$1" <"$2"' sh "$TMP/db.sqlite" "$TMP/count.sql"
-SQ[a]=$BEST SRUNS[a]=$RUNS SRSS[a]=$RSS
+SQ[a]=$BEST SRUNS[a]=$RUNS SRSS[a]=$RSS SCPU[a]=$CPU
 jq -c '{distinct_ips, host_windows: ([.windows[].hosts] | add), identified_devices,
         shared_defaults, shared_default_hosts}' "$TMP/count_vantage.best.out" >"$TMP/count_v.out"
 head -1 "$TMP/count_sqlite.best.out" | jq -c . >"$TMP/count_s.out"
@@ -253,9 +264,9 @@ ORDER BY o.window, o.ip, o.port;
 EOF
 echo "  b. $F_query_prefix in the window of $T"
 timed prefix_vantage "$V" query --prefix "$F_query_prefix" --since "$T" --until "$T" --format jsonl
-VT[b]=$BEST VRUNS[b]=$RUNS VRSS[b]=$RSS
+VT[b]=$BEST VRUNS[b]=$RUNS VRSS[b]=$RSS VCPU[b]=$CPU VDCPU[b]=$DCPU
 timed prefix_sqlite sh -c 'exec sqlite3 -readonly "$1" <"$2"' sh "$TMP/db.sqlite" "$TMP/prefix.sql"
-SQ[b]=$BEST SRUNS[b]=$RUNS SRSS[b]=$RSS
+SQ[b]=$BEST SRUNS[b]=$RUNS SRSS[b]=$RSS SCPU[b]=$CPU
 jq -r '"\(.ip) \(.port) \(.state) \(.labels."hw.serial" // "")"' "$TMP/prefix_vantage.best.out" >"$TMP/prefix_v.out"
 jq -r '"\(.ip) \(.port) \(.state) \(.labels."hw.serial" // "")"' "$TMP/prefix_sqlite.best.out" >"$TMP/prefix_s.out"
 if cmp -s "$TMP/prefix_v.out" "$TMP/prefix_s.out"; then
@@ -311,9 +322,9 @@ ORDER BY g.asn;
 EOF
 echo "  c. report by AS, $SINCE .. $UNTIL, $PREFIXES prefixes"
 timed report_vantage "$V" report --by asn --pfx2as "$TMP/pfx2as" --since "$SINCE" --until "$UNTIL"
-VT[c]=$BEST VRUNS[c]=$RUNS VRSS[c]=$RSS
+VT[c]=$BEST VRUNS[c]=$RUNS VRSS[c]=$RSS VCPU[c]=$CPU VDCPU[c]=$DCPU
 timed report_sqlite sh -c 'exec sqlite3 -readonly "$1" <"$2"' sh "$TMP/db.sqlite" "$TMP/report.sql"
-SQ[c]=$BEST SRUNS[c]=$RUNS SRSS[c]=$RSS
+SQ[c]=$BEST SRUNS[c]=$RUNS SRSS[c]=$RSS SCPU[c]=$CPU
 awk 'NR > 1 && $1 ~ /^[0-9]+$/ { print $1, $2, $3, $4 }' "$TMP/report_vantage.best.out" | sort >"$TMP/report_v.out"
 awk -F'|' '{ print ($1 == -1 ? "unrouted" : $1), $2, $3, $4 }' "$TMP/report_sqlite.best.out" |
     grep -v '^unrouted' | sort >"$TMP/report_s.out"
@@ -339,5 +350,6 @@ for k in a b c; do
 done
 echo "(speed-up: sqlite3's time / vantage's, > 1 when vantage is faster; target > 1 on each, and b < 50 ms;"
 echo " runs timed, vantage/sqlite3: a ${VRUNS[a]}/${SRUNS[a]}, b ${VRUNS[b]}/${SRUNS[b]}, c ${VRUNS[c]}/${SRUNS[c]}: best of those after a warm-up; 1: a single run over ${SLOW_S} s)"
+echo "CPU (ms) of the best runs: vantage CLI / daemon's main thread: a ${VCPU[a]} / ${VDCPU[a]}, b ${VCPU[b]} / ${VDCPU[b]}, c ${VCPU[c]} / ${VDCPU[c]}; sqlite3: a ${SCPU[a]}, b ${SCPU[b]}, c ${SCPU[c]}"
 echo "peak RSS (MiB): daemon $HWM; CLI count ${VRSS[a]}, prefix ${VRSS[b]}, report ${VRSS[c]}; sqlite3 ${SRSS[a]}, ${SRSS[b]}, ${SRSS[c]}"
 echo "load: store ${F_store_s} s (ingest's writes) + ${F_compact_s} s (compaction), ${STORE_MIB} MiB; sqlite3 $(awk -v m="$SQLITE_LOAD" 'BEGIN { printf "%.1f", m / 1000 }') s, ${SQLITE_MIB} MiB"
