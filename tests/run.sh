@@ -4,7 +4,7 @@
 #
 #   main  build/       RelWithDebInfo, -Werror; every test, unit and lab (CTest)
 #   asan  build-asan/  Debug (assertions on) with ASan and UBSan; the unit tests again
-#   fuzz  build-fuzz/  clang, -DVANTAGE_FUZZ=ON; every fuzz target for 45 s, two at once
+#   fuzz  build-fuzz/  clang, -DVANTAGE_FUZZ=ON; every fuzz target for 35 s, two at once
 #   pkg   build/       the Debian packages built from a fresh clone of HEAD, installed
 #                      on this machine and purged again (ctest -L pkg, about 1.5 min)
 #
@@ -15,7 +15,7 @@
 #
 # Environment:
 #   VANTAGE_CI_STEPS      the steps to run (default "main asan fuzz pkg")
-#   VANTAGE_FUZZ_SECONDS  time per fuzz target (default 45)
+#   VANTAGE_FUZZ_SECONDS  time per fuzz target (default 35)
 # Running the asan and fuzz steps by hand, and replaying a fuzz finding:
 # tests/README.md.
 set -euo pipefail
@@ -32,7 +32,7 @@ tests/lab/lab down >/dev/null 2>&1 || true
 
 jobs=$(nproc)
 steps=${VANTAGE_CI_STEPS:-main asan fuzz pkg}
-fuzz_seconds=${VANTAGE_FUZZ_SECONDS:-45}
+fuzz_seconds=${VANTAGE_FUZZ_SECONDS:-35}
 sanitize="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
 
 step_main() {
