@@ -108,18 +108,17 @@ static uint64_t text_hash(const char *s)
 /* The index of identity "key=value", added if new; -1 out of memory. */
 static int64_t ident_index(struct vt_count *k, const char *key, const char *value)
 {
-    size_t len = strlen(key) + 1 + strlen(value) + 1;
-    char *text = malloc(len);
-    if (!text)
+    /* Looked up in a buffer on the stack: most rows name an identity seen
+     * before, and only a new one is copied. */
+    char text[VT_LABEL_MAX_KEY + VT_LABEL_MAX_VALUE * 4 + 2];
+    int len = snprintf(text, sizeof text, "%s=%s", key, value);
+    if (len < 0 || (size_t)len >= sizeof text)
         return -1;
-    snprintf(text, len, "%s=%s", key, value);
     if (k->nidents * 2 >= k->nslots) { /* rehash at half full */
         size_t n = k->nslots ? k->nslots * 2 : 1024;
         uint32_t *slots = calloc(n, sizeof *slots);
-        if (!slots) {
-            free(text);
+        if (!slots)
             return -1;
-        }
         for (size_t i = 0; i < k->nidents; i++) {
             size_t j = text_hash(k->idents[i].text) & (n - 1);
             while (slots[j])
@@ -132,17 +131,14 @@ static int64_t ident_index(struct vt_count *k, const char *key, const char *valu
     }
     size_t j = text_hash(text) & (k->nslots - 1);
     for (; k->slots[j]; j = (j + 1) & (k->nslots - 1))
-        if (!strcmp(k->idents[k->slots[j] - 1].text, text)) {
-            free(text);
+        if (!strcmp(k->idents[k->slots[j] - 1].text, text))
             return k->slots[j] - 1;
-        }
-    if (grow((void **)&k->idents, &k->capidents, k->nidents + 1, sizeof *k->idents) != 0) {
-        free(text);
+    if (grow((void **)&k->idents, &k->capidents, k->nidents + 1, sizeof *k->idents) != 0)
         return -1;
-    }
     struct ident *id = &k->idents[k->nidents];
     memset(id, 0, sizeof *id);
-    id->text = text;
+    if (!(id->text = strdup(text)))
+        return -1;
     vt_device_id(key, value, id->id);
     k->slots[j] = (uint32_t)k->nidents + 1;
     return (int64_t)k->nidents++;

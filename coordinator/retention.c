@@ -127,20 +127,6 @@ void vt_retention_free(struct vt_coord *c)
     c->retention = NULL;
 }
 
-void vt_retention_note_banner(struct vt_coord *c, const uint8_t id[VT_BANNER_ID_LEN])
-{
-    struct vt_retention *r = c->retention;
-    if (r && r->phase != IDLE && idset_add(&r->touched, id) != 0) {
-        /* Out of memory: stop this sweep rather than risk deleting it. */
-        vt_log("retention: out of memory; the banner sweep stops, the next one will run");
-        r->phase = IDLE;
-        vt_obs_iter_free(r->marker);
-        r->marker = NULL;
-        idset_free(&r->named);
-        idset_free(&r->touched);
-    }
-}
-
 static void sweep_end(struct vt_retention *r)
 {
     vt_obs_iter_free(r->marker);
@@ -148,6 +134,16 @@ static void sweep_end(struct vt_retention *r)
     idset_free(&r->named);
     idset_free(&r->touched);
     r->phase = IDLE;
+}
+
+void vt_retention_note_banner(struct vt_coord *c, const uint8_t id[VT_BANNER_ID_LEN])
+{
+    struct vt_retention *r = c->retention;
+    if (r && r->phase != IDLE && idset_add(&r->touched, id) != 0) {
+        /* Out of memory: stop this sweep rather than risk deleting it. */
+        vt_log("retention: out of memory; the banner sweep stops, the next one will run");
+        sweep_end(r);
+    }
 }
 
 /* Mark: the ids that obs records still name. 1 when done, 0 more, -1 error. */

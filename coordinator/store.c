@@ -1272,7 +1272,7 @@ int vt_device_drop_windows(struct vt_store *s, uint32_t before, size_t *dropped)
      * family: a scan deletes them (the family holds identified hosts only). */
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro_scan, s->cf[CF_DEVICE]);
     struct vt_batch *b = vt_batch_new();
-    char err[256];
+    char err[256] = "cannot drop old device records: out of memory";
     int rc = b ? 0 : -1;
     *dropped = 0;
     for (rocksdb_iter_seek_to_first(it); rc == 0 && rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
