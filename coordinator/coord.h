@@ -466,7 +466,9 @@ struct vt_select_cursor {
     struct vt_obs_iter *it;
     struct vt_select_banner cache[VT_SELECT_BANNER_CACHE];
     size_t corrupt_banners;
-    bool done; /* nothing more can match */
+    bool done;       /* nothing more can match */
+    bool no_banners; /* the caller reads banners itself: *shown stays NULL
+                        unless a label filter needs the join */
 };
 /* Reads the filters of req (docs/control.md, `query`): 0, or -1 with err. */
 int vt_select_parse(struct vt_coord *c, json_t *req, struct vt_select *sel, char *err,

@@ -44,6 +44,13 @@ struct host_ident {
     uint32_t window, ip, idx;
 };
 
+/* A banner's identities, read once per count: a run of indices in bidx. */
+struct banner_idents {
+    uint8_t id[VT_BANNER_ID_LEN];
+    uint32_t first, n;
+    bool used;
+};
+
 struct window_hosts {
     uint32_t window;
     uint64_t hosts, identified;
@@ -80,6 +87,11 @@ struct vt_count {
     struct host_ident *hi;
     size_t nhi, caphi;
     size_t classify_next;
+
+    struct banner_idents *bmap; /* open addressing by banner id */
+    size_t nbmap, capbmap;
+    uint32_t *bidx; /* the identities of the banners in bmap, runs of them */
+    size_t nbidx, capbidx;
 };
 
 static int grow(void **p, size_t *cap, size_t need, size_t size)
@@ -192,7 +204,73 @@ static int host_end(struct vt_count *k)
     return 0;
 }
 
-static int host_row(struct vt_count *k, const struct vt_obs_row *row, json_t *shown)
+static uint32_t banner_hash(const uint8_t *id)
+{
+    uint32_t h; /* the id is a BLAKE2b hash: its first bytes are spread well */
+    memcpy(&h, id, sizeof h);
+    return h;
+}
+
+/* The identities of banner id as a run of k->bidx (*first, *n), read from
+ * the store the first time the count meets the banner: many records share
+ * one banner, and a banner with a serial number is met once per window.
+ * A banner that is absent or does not decode has none (the latter counted).
+ * 0, or -1 on a read error or ENOMEM. */
+static int banner_idents(struct vt_count *k, const uint8_t *id, uint32_t *first, uint32_t *n)
+{
+    if (k->nbmap * 2 >= k->capbmap) { /* rehash at half full */
+        size_t cap = k->capbmap ? k->capbmap * 2 : 4096;
+        struct banner_idents *m = calloc(cap, sizeof *m);
+        if (!m)
+            return -1;
+        for (size_t i = 0; i < k->capbmap; i++) {
+            if (!k->bmap[i].used)
+                continue;
+            size_t j = banner_hash(k->bmap[i].id) & (cap - 1);
+            while (m[j].used)
+                j = (j + 1) & (cap - 1);
+            m[j] = k->bmap[i];
+        }
+        free(k->bmap);
+        k->bmap = m;
+        k->capbmap = cap;
+    }
+    size_t j = banner_hash(id) & (k->capbmap - 1);
+    for (; k->bmap[j].used; j = (j + 1) & (k->capbmap - 1))
+        if (!memcmp(k->bmap[j].id, id, VT_BANNER_ID_LEN)) {
+            *first = k->bmap[j].first;
+            *n = k->bmap[j].n;
+            return 0;
+        }
+    Vantage__BannerRecord *rec = NULL;
+    int rc = vt_banner_get(k->cur.c->store, id, VT_BANNER_ID_LEN, &rec);
+    if (rc == -1)
+        return -1;
+    k->cur.corrupt_banners += rc == -2;
+    struct banner_idents e = {.first = (uint32_t)k->nbidx, .used = true};
+    memcpy(e.id, id, VT_BANNER_ID_LEN);
+    for (size_t i = 0; rc == 1 && i < rec->n_labels; i++) {
+        const char *key = rec->labels[i]->key, *value = rec->labels[i]->value;
+        if (!value || !*value || !vt_label_is_identity(key))
+            continue;
+        int64_t idx = ident_index(k, key, value);
+        if (idx < 0 || grow((void **)&k->bidx, &k->capbidx, k->nbidx + 1, sizeof *k->bidx) != 0) {
+            vantage__banner_record__free_unpacked(rec, NULL);
+            return -1;
+        }
+        k->bidx[k->nbidx++] = (uint32_t)idx;
+        e.n++;
+    }
+    if (rc == 1)
+        vantage__banner_record__free_unpacked(rec, NULL);
+    k->bmap[j] = e;
+    k->nbmap++;
+    *first = e.first;
+    *n = e.n;
+    return 0;
+}
+
+static int host_row(struct vt_count *k, const struct vt_obs_row *row)
 {
     if (k->in_host && (row->window != k->hw || row->ip != k->hip) && host_end(k) != 0)
         return -1;
@@ -201,21 +279,19 @@ static int host_row(struct vt_count *k, const struct vt_obs_row *row, json_t *sh
         k->hw = row->window;
         k->hip = row->ip;
     }
-    const char *key;
-    json_t *v;
-    json_object_foreach(json_object_get(shown, "labels"), key, v)
-    {
-        const char *value = json_string_value(v);
-        if (!value || !*value || !vt_label_is_identity(key))
-            continue;
-        int64_t idx = ident_index(k, key, value);
-        if (idx < 0)
-            return -1;
+    const Vantage__Observation *o = row->obs;
+    uint32_t first = 0, n = 0;
+    if (!o->has_banner_id || o->banner_id.len != VT_BANNER_ID_LEN)
+        return 0;
+    if (banner_idents(k, o->banner_id.data, &first, &n) != 0)
+        return -1;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t idx = k->bidx[first + i];
         bool have = false;
-        for (size_t i = 0; i < k->nhidents; i++)
-            have |= k->hidents[i] == (uint32_t)idx;
+        for (size_t h = 0; h < k->nhidents; h++)
+            have |= k->hidents[h] == idx;
         if (!have && k->nhidents < HOST_IDENTS_MAX)
-            k->hidents[k->nhidents++] = (uint32_t)idx;
+            k->hidents[k->nhidents++] = idx;
     }
     return 0;
 }
@@ -516,6 +592,8 @@ static void count_free(struct vt_count *k)
     free(k->idents);
     free(k->slots);
     free(k->hi);
+    free(k->bmap);
+    free(k->bidx);
     free(k);
 }
 
@@ -548,7 +626,7 @@ static int count_step(struct vt_count *k)
             k->phase = CLASSIFY;
             break;
         }
-        if (host_row(k, &row, shown) != 0)
+        if (host_row(k, &row) != 0)
             return -1;
     }
     while (k->phase == CLASSIFY) {
@@ -620,6 +698,7 @@ json_t *vt_count_run(struct vt_coord *c, json_t *req)
             count_free(k);
             return vt_reply_fail("out of memory");
         }
+        k->cur.no_banners = true; /* host_row reads each banner once (banner_idents) */
         k->id = ++c->count_next_id;
         c->counts[slot] = k;
     }

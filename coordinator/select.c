@@ -13,7 +13,10 @@
  *
  * A record with a banner id is joined with its banner record (labels decide
  * --label); many records share one banner (one firmware, many devices), so a
- * small cache keeps the join to about one read per distinct banner.
+ * small cache keeps the join to about one read per distinct banner. A caller
+ * that wants only some facts of each banner (count.c: the identities) sets
+ * no_banners and keeps its own map; the join is then made only for a label
+ * filter.
  *
  * Each call is given a budget of work (records read plus seeks): a request
  * stops when it is spent and says where it stopped, so a long read pages
@@ -259,8 +262,8 @@ int vt_select_next(struct vt_select_cursor *cur, size_t *budget, struct vt_obs_r
             continue;
         }
         const Vantage__Observation *o = row->obs;
-        json_t *b =
-            o->has_banner_id ? banner_shown(cur, o->banner_id.data, o->banner_id.len) : NULL;
+        bool join = o->has_banner_id && (!cur->no_banners || json_array_size(sel->labels));
+        json_t *b = join ? banner_shown(cur, o->banner_id.data, o->banner_id.len) : NULL;
         json_t *labels = json_object_get(b, "labels");
         size_t li;
         json_t *want;

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1117,14 +1118,61 @@ int vt_obs_scan(struct vt_store *s, const uint8_t *start, size_t limit,
 /* A reader over a range of windows: the RocksDB iterator pins the view it
  * was made on (an implicit snapshot), so a cursor kept over several control
  * requests reads one consistent store. */
+/* The records a reader decodes live in an arena that each row resets: one
+ * record's messages, strings and lists are a handful of small allocations,
+ * which malloc and free would pay for once each per row. */
+struct arena_chunk {
+    struct arena_chunk *next;
+    size_t cap, used;
+    max_align_t data[];
+};
+
+#define ARENA_CHUNK 8192
+
+static void *arena_alloc(void *arg, size_t size)
+{
+    struct arena_chunk **head = arg, *c = *head;
+    size = (size + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+    if (!c || c->cap - c->used < size) {
+        size_t cap = size > ARENA_CHUNK ? size : ARENA_CHUNK;
+        struct arena_chunk *n = malloc(sizeof *n + cap);
+        if (!n)
+            return NULL;
+        *n = (struct arena_chunk){.next = c, .cap = cap};
+        *head = c = n;
+    }
+    void *p = (char *)c->data + c->used;
+    c->used += size;
+    return p;
+}
+
+static void arena_free(void *arg, void *p)
+{
+    (void)arg, (void)p; /* all at once, by arena_reset */
+}
+
+/* Frees every chunk but the oldest (the common row fits one), which is emptied. */
+static void arena_reset(struct arena_chunk **head, bool all)
+{
+    while (*head && ((*head)->next || all)) {
+        struct arena_chunk *next = (*head)->next;
+        free(*head);
+        *head = next;
+    }
+    if (*head)
+        (*head)->used = 0;
+}
+
 struct vt_obs_iter {
+    struct arena_chunk *arena;
+    ProtobufCAllocator alloc;
     struct vt_store *s;
     rocksdb_readoptions_t *ro;
     rocksdb_iterator_t *it;
     uint8_t upper[VT_OBS_KEY_LEN];
     size_t corrupt;
     uint8_t corrupt_key[VT_OBS_KEY_LEN];
-    Vantage__Observation *cur; /* the decoded current record, or NULL */
+    Vantage__Observation *cur; /* the decoded current record (in arena), or NULL */
 };
 
 struct vt_obs_iter *vt_obs_iter_new(struct vt_store *s, uint32_t first_window, uint32_t last_window)
@@ -1133,6 +1181,7 @@ struct vt_obs_iter *vt_obs_iter_new(struct vt_store *s, uint32_t first_window, u
     if (!it)
         return NULL;
     it->s = s;
+    it->alloc = (ProtobufCAllocator){arena_alloc, arena_free, &it->arena};
     it->ro = rocksdb_readoptions_create();
     rocksdb_readoptions_set_total_order_seek(it->ro, 1);
     rocksdb_readoptions_set_fill_cache(it->ro, 0);
@@ -1178,14 +1227,14 @@ int vt_obs_iter_row(struct vt_obs_iter *it, struct vt_obs_row *row)
     size_t klen, vlen;
     const char *k = rocksdb_iter_key(it->it, &klen);
     const char *v = rocksdb_iter_value(it->it, &vlen);
-    vt_obs_free(it->cur);
+    arena_reset(&it->arena, false);
     it->cur = NULL;
     if (klen != VT_OBS_KEY_LEN)
         return 0;
     vt_obs_key_parse((const uint8_t *)k, &row->window, &row->ip, &row->port);
     if (vlen == 0)
         return 0; /* only garbage was ever merged here (see obs_full_merge) */
-    it->cur = vantage__observation__unpack(NULL, vlen, (const uint8_t *)v);
+    it->cur = vantage__observation__unpack(&it->alloc, vlen, (const uint8_t *)v);
     if (!it->cur) {
         it->corrupt++;
         memcpy(it->corrupt_key, k, VT_OBS_KEY_LEN);
@@ -1211,7 +1260,7 @@ void vt_obs_iter_free(struct vt_obs_iter *it)
 {
     if (!it)
         return;
-    vt_obs_free(it->cur);
+    arena_reset(&it->arena, true);
     rocksdb_iter_destroy(it->it);
     rocksdb_readoptions_destroy(it->ro);
     free(it);

@@ -318,7 +318,7 @@ struct writer {
     size_t nres[SITES];
     uint64_t seq[SITES], writes, found[2], device_puts;
     struct seen seen;
-    char site[SITES][8];
+    char site[SITES][16];
 };
 
 static void flush_batch(struct writer *w, int site)

@@ -249,6 +249,47 @@ static void test_unread_identifier_still_the_device(void **state)
     json_decref(r);
 }
 
+/* Many distinct identifiers (a serial per device: a banner per device) are
+ * each read once and all count; a label filter narrows the count to the
+ * hosts whose banner carries it; a record naming a banner the store does not
+ * hold is a host without identity, not an error. */
+static void test_many_banners_and_label_filter(void **state)
+{
+    struct fixture *f = *state;
+    struct vt_batch *b = vt_batch_new();
+    char serial[32];
+    for (uint32_t d = 0; d < 3000; d++) {
+        snprintf(serial, sizeof serial, "SN%06u", d);
+        for (uint32_t w = 1; w <= 2; w++)
+            host(f->c, b, w, IP(10, 1, 0, 0) + d * 2 + (w == 2 && d % 2), 23, "hw.serial",
+                 serial);
+    }
+    Vantage__Observation o = VANTAGE__OBSERVATION__INIT;
+    char *sites[1] = {"isp-a"};
+    uint8_t missing[VT_BANNER_ID_LEN] = {0xab};
+    o.sites = sites;
+    o.n_sites = 1;
+    o.open = true;
+    o.has_banner_id = true;
+    o.banner_id.data = missing;
+    o.banner_id.len = sizeof missing;
+    assert_int_equal(vt_batch_obs_merge(b, 1, IP(10, 2, 0, 1), 23, &o), 0);
+    assert_int_equal(vt_store_write(f->c->store, b, false, err, sizeof err), 0);
+    vt_batch_free(b);
+    int pages;
+    json_t *r = count(f->c, json_object(), &pages);
+    assert_int_equal(num(r, "identified_devices"), 3000);
+    assert_int_equal(num(r, "distinct_ips"), 3000 + 1500 + 1);
+    assert_int_equal(num(r, "devices_estimate"), 3001);
+    assert_int_equal(num(json_array_get(json_object_get(r, "windows"), 0), "hosts"), 3001);
+    assert_int_equal(num(r, "corrupt"), 0);
+    json_decref(r);
+    r = count(f->c, json_pack("{s:[s]}", "labels", "sn000007"), &pages);
+    assert_int_equal(num(r, "identified_devices"), 1);
+    assert_int_equal(num(r, "distinct_ips"), 2);
+    json_decref(r);
+}
+
 static void test_cursor_pages_and_errors(void **state)
 {
     struct fixture *f = *state;
@@ -309,6 +350,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_nothing_identified_gives_bounds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shared_default_seen_through_filters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unread_identifier_still_the_device, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_many_banners_and_label_filter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cursor_pages_and_errors, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
