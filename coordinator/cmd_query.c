@@ -506,8 +506,9 @@ int vt_cmd_query(int argc, char **argv)
         json_object_set_new(filters, "what", json_string("devices"));
         char err[512];
         bool drawn = false;
-        json_t *r = vt_count_devices_try(
-            &ctl, filters, isatty(STDERR_FILENO) ? count_progress : NULL, &drawn, err, sizeof err);
+        json_t *r =
+            vt_count_devices_try(&ctl, filters, isatty(STDERR_FILENO) ? count_progress : NULL, NULL,
+                                 &drawn, err, sizeof err);
         json_decref(filters);
         if (drawn)
             fputc('\n', stderr);

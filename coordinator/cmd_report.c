@@ -1,10 +1,11 @@
 /* cmd_report.c: `vantage report`, the exposed services of a period per
  * origin AS (or per /N prefix): what to send each network's abuse desk.
  *
- * Reads the prefix-to-AS file (pfx2as.c), pages `query` requests for the
- * open records of the period (docs/control.md), feeds every row to the
- * consolidation (report.c), asks the daemon's `count` for the devices
- * estimate of the same selection (count_client.c), and prints. */
+ * Reads the prefix-to-AS file (pfx2as.c), pages a `count` request with what
+ * "services" (docs/control.md; count_client.c): the daemon reads the open
+ * records of the period once and answers with the device count and every
+ * service consolidated over the period (services.c), which report.c puts in
+ * their groups and prints. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -129,23 +130,29 @@ static struct vt_pfx2as *load_table(const char *path, bool tty)
     return t;
 }
 
-static int add_row(void *arg, json_t *row)
+struct progress {
+    struct vt_report *r;
+    bool tty, drawn; /* show progress; a line to end */
+};
+
+static int add_service(void *arg, json_t *row)
 {
-    if (vt_report_add_row(arg, row) < 0)
-        vt_fatal("vantage", "out of memory");
-    return 0;
+    struct progress *p = arg;
+    return vt_report_add_service(p->r, row) < 0 ? -1 : 0;
 }
 
-static void show_rows(void *arg)
+static void show_progress(void *arg, uint64_t examined)
 {
-    struct vt_report_stats s = vt_report_stats(arg);
-    fprintf(stderr, "\r" PROG ": %" PRIu64 " rows read, %" PRIu64 " services", s.rows, s.services);
-}
-
-static void count_progress(void *arg, uint64_t examined)
-{
-    *(bool *)arg = true; /* a line to end */
-    fprintf(stderr, "\r" PROG ": counting devices: %" PRIu64 " records examined", examined);
+    struct progress *p = arg;
+    if (!p->tty)
+        return;
+    p->drawn = true;
+    struct vt_report_stats s = vt_report_stats(p->r);
+    if (s.services)
+        fprintf(stderr, "\r" PROG ": %" PRIu64 " records examined, %" PRIu64 " services read",
+                examined, s.services);
+    else
+        fprintf(stderr, "\r" PROG ": %" PRIu64 " records examined", examined);
 }
 
 int vt_cmd_report(int argc, char **argv)
@@ -224,28 +231,19 @@ int vt_cmd_report(int argc, char **argv)
 
     struct vt_pfx2as *table = group == VT_REPORT_BY_ASN ? load_table(pfx2as, tty) : NULL;
     struct vt_report *r = vt_report_new(group, table, (unsigned)prefix_len);
-    json_t *req = json_deep_copy(filters);
-    if (!r || !req || json_object_set_new(req, "cmd", json_string("query")) != 0 ||
-        json_object_set_new(req, "state", json_string("open")) != 0 ||
-        json_object_set_new(req, "limit", json_integer(PAGE_LIMIT)) != 0)
+    if (!r || json_object_set_new(filters, "what", json_string("services")) != 0)
         vt_fatal("vantage", "out of memory");
-    vt_query_pages(&ctl, req, add_row, tty ? show_rows : NULL, r);
-    json_decref(req);
-    if (tty)
-        fputc('\n', stderr);
-
+    /* One pass of the daemon over the open records gives both the services
+     * and the device count of the same selection. */
     char err[512];
-    bool counted = false;
+    struct progress prog = {.r = r, .tty = tty};
     json_t *count =
-        vt_count_devices_try(&ctl, filters, tty ? count_progress : NULL, &counted, err, sizeof err);
-    if (counted)
+        vt_count_devices_try(&ctl, filters, show_progress, add_service, &prog, err, sizeof err);
+    if (prog.drawn)
         fputc('\n', stderr);
     json_decref(filters);
     if (!count)
-        fprintf(stderr,
-                PROG ": warning: the coordinator did not count devices (%s): no devices "
-                     "estimate, only its bounds\n",
-                err);
+        vt_fatal("vantage", "%s", err);
     vt_report_set_count(r, count);
     bool estimated = json_is_number(json_object_get(count, "devices_estimate"));
     json_decref(count);
@@ -254,12 +252,12 @@ int vt_cmd_report(int argc, char **argv)
         vt_fatal("vantage", "cannot write the report to stdout");
     struct vt_report_stats s = vt_report_stats(r);
     if (s.skipped)
-        fprintf(stderr, PROG ": warning: %" PRIu64 " rows without an ip or port were skipped\n",
+        fprintf(stderr, PROG ": warning: %" PRIu64 " services without an ip or port were skipped\n",
                 s.skipped);
     if (s.unordered)
         fprintf(stderr,
-                PROG ": warning: %" PRIu64 " rows came out of key order: host-windows (and "
-                     "the estimates) may be too high\n",
+                PROG ": warning: %" PRIu64 " services came out of address order: host-windows "
+                     "(and the estimates) may be too high\n",
                 s.unordered);
     if (fmt == VT_QUERY_TABLE) {
         if (!s.services)

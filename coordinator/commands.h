@@ -27,9 +27,12 @@ struct vt_control;
 json_t *vt_count_devices(struct vt_control *ctl, json_t *filters);
 /* The same without exiting: NULL with err set to the daemon's reason or why
  * there was no usable answer. progress (if not NULL) gets the records
- * examined so far after each page. cmd and what are set if missing. */
+ * examined so far after each page. cmd and what are set if missing. With
+ * what "services", service (not NULL) gets every row of the replies'
+ * "services" in order, and a non-zero return stops with that error. */
 json_t *vt_count_devices_try(const struct vt_control *ctl, json_t *filters,
-                             void (*progress)(void *arg, uint64_t examined), void *arg, char *err,
+                             void (*progress)(void *arg, uint64_t examined),
+                             int (*service)(void *arg, json_t *row), void *arg, char *err,
                              size_t errlen);
 
 /* Output formats of `vantage query`, exposed for their unit tests. */

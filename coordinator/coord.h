@@ -57,6 +57,7 @@
 #define VT_MIN_SHARDS      4
 #define VT_QUERY_EXAMINE   200000 /* store records one query request may read */
 #define VT_COUNT_CURSORS   4      /* `count` requests paged at once */
+#define VT_SERVICES_PAGE   5000   /* services in one `count` reply (what "services") */
 #define VT_COUNT_IDLE_MS   60000  /* a `count` not continued for this long is dropped */
 #define VT_SHARED_MIN      3      /* addresses in one window that make an identifier shared */
 #define VT_MAX_CELLS       1024   /* pieces a run's space is cut into by scopes */
@@ -488,6 +489,26 @@ int vt_select_position(struct vt_select_cursor *cur, uint8_t key[VT_OBS_KEY_LEN]
 size_t vt_select_corrupt(const struct vt_select_cursor *cur);
 /* Logs what did not decode, with the last bad key, and frees. */
 void vt_select_close(struct vt_select_cursor *cur);
+
+/* The banner record of id as rows show it: {"proto", "banner", "labels"}
+ * (texts made safe), new; NULL when absent or when it does not decode (then
+ * *corrupt is counted up). */
+json_t *vt_banner_shown(struct vt_store *store, const uint8_t *id, size_t len, size_t *corrupt);
+
+/* services.c: the open services of a selection, for `vantage report` */
+struct vt_services;
+struct vt_services *vt_services_new(void);
+void vt_services_free(struct vt_services *s);
+/* Takes one selected open record, in key order: 0, or -1 on ENOMEM. */
+int vt_services_add(struct vt_services *s, const struct vt_obs_row *row);
+size_t vt_services_count(const struct vt_services *s);
+/* Sorts the services by (ip, port) for paging: 0, or -1 on ENOMEM. */
+int vt_services_finish(struct vt_services *s);
+/* The next at most limit services as rows (docs/control.md, `count` with
+ * what "services"), banners read from store; *more when some remain. NULL
+ * on ENOMEM. */
+json_t *vt_services_page(struct vt_services *s, struct vt_store *store, size_t limit,
+                         size_t *corrupt_banners, bool *more);
 
 /* query.c */
 json_t *vt_query_run(struct vt_coord *c, json_t *req);

@@ -92,6 +92,11 @@ struct vt_count {
     size_t nbmap, capbmap;
     uint32_t *bidx; /* the identities of the banners in bmap, runs of them */
     size_t nbidx, capbidx;
+
+    /* what "services": the services of the same records (services.c), paged
+     * out after the count; result: the count's, kept until the last page */
+    struct vt_services *svc;
+    json_t *result;
 };
 
 static int grow(void **p, size_t *cap, size_t need, size_t size)
@@ -279,6 +284,8 @@ static int host_row(struct vt_count *k, const struct vt_obs_row *row)
         k->hw = row->window;
         k->hip = row->ip;
     }
+    if (k->svc && vt_services_add(k->svc, row) != 0)
+        return -1;
     const Vantage__Observation *o = row->obs;
     uint32_t first = 0, n = 0;
     if (!o->has_banner_id || o->banner_id.len != VT_BANNER_ID_LEN)
@@ -594,6 +601,8 @@ static void count_free(struct vt_count *k)
     free(k->hi);
     free(k->bmap);
     free(k->bidx);
+    vt_services_free(k->svc);
+    json_decref(k->result);
     free(k);
 }
 
@@ -650,6 +659,39 @@ static int count_step(struct vt_count *k)
     return 1;
 }
 
+/* The count is done: the next page of services, and with the last the
+ * count's result (and the cursor is gone). */
+static json_t *services_page(struct vt_coord *c, size_t slot)
+{
+    struct vt_count *k = c->counts[slot];
+    if (!k->result) {
+        k->result = count_result(k);
+        if (!k->result || vt_services_finish(k->svc) != 0) {
+            count_free(k);
+            c->counts[slot] = NULL;
+            return vt_reply_fail("count: out of memory");
+        }
+    }
+    bool more = false;
+    json_t *rows =
+        vt_services_page(k->svc, c->store, VT_SERVICES_PAGE, &k->cur.corrupt_banners, &more);
+    if (!rows) {
+        count_free(k);
+        c->counts[slot] = NULL;
+        return vt_reply_fail("count: out of memory");
+    }
+    if (more)
+        return json_pack("{s:b, s:b, s:I, s:I, s:o}", "ok", 1, "done", 0, "cursor",
+                         (json_int_t)k->id, "examined", (json_int_t)k->examined, "services", rows);
+    json_t *result = json_incref(k->result);
+    json_object_set_new(result, "corrupt", json_integer((json_int_t)vt_select_corrupt(&k->cur)));
+    json_object_set_new(result, "services", json_integer((json_int_t)vt_services_count(k->svc)));
+    count_free(k);
+    c->counts[slot] = NULL;
+    return json_pack("{s:b, s:b, s:o, s:o}", "ok", 1, "done", 1, "services", rows, "result",
+                     result);
+}
+
 json_t *vt_count_run(struct vt_coord *c, json_t *req)
 {
     int64_t now = vt_mono_ms();
@@ -672,8 +714,9 @@ json_t *vt_count_run(struct vt_coord *c, json_t *req)
         k = c->counts[slot];
     } else {
         const char *what = vt_req_str(req, "what");
-        if (!what || strcmp(what, "devices"))
-            return vt_reply_fail("count: what is \"devices\"");
+        bool services = what && !strcmp(what, "services");
+        if (!what || (strcmp(what, "devices") && !services))
+            return vt_reply_fail("count: what is \"devices\" or \"services\"");
         if (json_object_get(req, "state"))
             return vt_reply_fail("count: counts open records only; give no state");
         for (slot = 0; slot < VT_COUNT_CURSORS && c->counts[slot]; slot++)
@@ -685,6 +728,10 @@ json_t *vt_count_run(struct vt_coord *c, json_t *req)
         if (!k)
             return vt_reply_fail("out of memory");
         k->req = json_deep_copy(req);
+        if (services && !(k->svc = vt_services_new())) {
+            count_free(k);
+            return vt_reply_fail("out of memory");
+        }
         json_object_set_new(k->req, "state", json_string("open"));
         struct vt_select sel;
         char err[256];
@@ -703,10 +750,12 @@ json_t *vt_count_run(struct vt_coord *c, json_t *req)
         c->counts[slot] = k;
     }
     k->used_ms = now;
-    int rc = count_step(k);
+    int rc = k->result ? 1 : count_step(k);
     if (rc == 0)
         return json_pack("{s:b, s:b, s:I, s:I}", "ok", 1, "done", 0, "cursor", (json_int_t)k->id,
                          "examined", (json_int_t)k->examined);
+    if (rc == 1 && k->svc)
+        return services_page(c, slot);
     json_t *result = rc == 1 ? count_result(k) : NULL;
     size_t corrupt = vt_select_corrupt(&k->cur);
     count_free(k);

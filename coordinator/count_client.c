@@ -6,7 +6,9 @@
  * the first request carries the filters and gets a cursor back
  * ({"done": false, "cursor": N, "examined": K}); each following request
  * names only the cursor; the last reply is {"done": true, "result": {...}}.
- * One function pages it to the end. */
+ * With what "services", the replies after the scan also carry "services",
+ * rows of one service each, until the last. One function pages it to the
+ * end. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,8 +17,32 @@
 #include "commands.h"
 #include "control_client.h"
 
+/* The rows of reply's "services" to service: 0, or -1 with err. */
+static int services_of(json_t *reply, int (*service)(void *arg, json_t *row), void *arg, char *err,
+                       size_t errlen)
+{
+    json_t *rows = json_object_get(reply, "services"), *row;
+    size_t i;
+    if (!service)
+        return 0;
+    if (rows && !json_is_array(rows)) {
+        vt_set_err(err, errlen,
+                   "the coordinator's count reply has a \"services\" that is not a list");
+        return -1;
+    }
+    json_array_foreach(rows, i, row)
+    {
+        if (service(arg, row) != 0) {
+            vt_set_err(err, errlen, "out of memory");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 json_t *vt_count_devices_try(const struct vt_control *ctl, json_t *filters,
-                             void (*progress)(void *arg, uint64_t examined), void *arg, char *err,
+                             void (*progress)(void *arg, uint64_t examined),
+                             int (*service)(void *arg, json_t *row), void *arg, char *err,
                              size_t errlen)
 {
     json_t *req = json_deep_copy(filters);
@@ -36,6 +62,10 @@ json_t *vt_count_devices_try(const struct vt_control *ctl, json_t *filters,
         json_decref(req);
         if (rc != 0)
             return NULL;
+        if (services_of(reply, service, arg, err, errlen) != 0) {
+            json_decref(reply);
+            return NULL;
+        }
         if (json_is_true(json_object_get(reply, "done"))) {
             json_t *result = json_incref(json_object_get(reply, "result"));
             json_decref(reply);
@@ -68,7 +98,7 @@ json_t *vt_count_devices_try(const struct vt_control *ctl, json_t *filters,
 json_t *vt_count_devices(struct vt_control *ctl, json_t *filters)
 {
     char err[512];
-    json_t *result = vt_count_devices_try(ctl, filters, NULL, NULL, err, sizeof err);
+    json_t *result = vt_count_devices_try(ctl, filters, NULL, NULL, NULL, err, sizeof err);
     if (!result)
         vt_fatal("vantage", "%s", err);
     return result;

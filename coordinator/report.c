@@ -1,12 +1,15 @@
-/* report.c: the consolidation of report.h: rows in, services per group out.
+/* report.c: the consolidation of report.h: services in, services per group
+ * out.
  *
- * Two hash maps of 64-bit keys carry the state: services by (ip, port) and
- * groups by ASN (UNROUTED for addresses no prefix holds) or by /N network.
- * Per row: the service's record is merged in place; at each new (window, ip)
- * of the row stream, every group of that ip counts one host-window. At the
- * end each service is placed in its groups (one per origin AS of a
- * multi-origin or AS-set prefix), the placements are sorted by (group, ip,
- * port), and each group's run of them is printed and summarized. */
+ * Hash maps of 64-bit keys carry the state: services by (ip, port), groups
+ * by ASN (UNROUTED for addresses no prefix holds) or by /N network, and
+ * hosts per (group, window). Services come sorted by (ip, port), so one
+ * address's services are together: when the address changes, the union of
+ * its services' windows is its host-windows, and each of its groups counts
+ * them, window by window. At the end each service is placed in its groups
+ * (one per origin AS of a multi-origin or AS-set prefix), the placements
+ * are sorted by (group, ip, port), and each group's run of them is printed
+ * and summarized. */
 #define _GNU_SOURCE /* qsort_r */
 #include "report.h"
 
@@ -112,18 +115,19 @@ static int64_t intern(struct intern *in, const char *key, json_t *val)
 struct service {
     int64_t first_ms, last_ms; /* 0: not known */
     uint32_t ip;
-    uint32_t vset;         /* the union of vantages: an id in r->vsets */
-    uint32_t ident;        /* {proto, labels} of the latest row with them: an id in r->idents */
-    uint32_t ident_window; /* that row's window */
+    uint32_t vset;  /* the union of vantages: an id in r->vsets */
+    uint32_t ident; /* {proto, labels}: an id in r->idents (0: none) */
     uint16_t port;
 };
 
 struct group {
     uint64_t key;
     uint64_t host_windows;
-    uint64_t cur_hosts, max_hosts; /* hosts in cur_window; the most in any window */
-    uint32_t cur_window;
-    bool seen;
+    uint64_t max_hosts; /* the most hosts in one window */
+};
+
+struct run {
+    uint32_t lo, hi;
 };
 
 struct vt_report {
@@ -140,8 +144,11 @@ struct vt_report {
     struct intern vsets;  /* "3,7" → id; vals: arrays of site ids, ascending */
     struct intern idents; /* dumped {proto, labels} → id; vals: the objects (id 0: none) */
     json_t *count;        /* the count request's result, or NULL */
-    uint32_t prev_window, prev_ip;
-    bool any_row;
+    struct map hosts;     /* group index << 32 | window → hosts */
+    uint32_t ip;          /* the address whose services are being read */
+    bool any_service;
+    struct run *runs; /* the windows of ip's services so far */
+    size_t nruns, runs_cap;
     struct vt_report_stats stats;
 };
 
@@ -175,6 +182,8 @@ void vt_report_free(struct vt_report *r)
     free(r->grp);
     map_free(&r->svc_map);
     map_free(&r->grp_map);
+    map_free(&r->hosts);
+    free(r->runs);
     struct intern *all[] = {&r->sites, &r->vsets, &r->idents};
     for (size_t i = 0; i < 3; i++) {
         json_decref(all[i]->ids);
@@ -243,25 +252,80 @@ static struct group *group_get(struct vt_report *r, uint64_t key)
     return &r->grp[r->ngrp++];
 }
 
-/* A new (window, ip) of the row stream: one host-window for each of ip's groups. */
-static int host_window(struct vt_report *r, uint32_t window, uint32_t ip)
+static int cmp_run(const void *a, const void *b)
 {
-    uint64_t keys[VT_PFX2AS_MAX_ORIGINS];
-    struct vt_pfx2as_match m;
-    size_t n = groups_of(r, ip, keys, &m);
-    for (size_t i = 0; i < n; i++) {
-        struct group *g = group_get(r, keys[i]);
-        if (!g)
-            return -1;
-        if (!g->seen || g->cur_window != window) {
-            if (g->cur_hosts > g->max_hosts)
-                g->max_hosts = g->cur_hosts;
-            g->cur_window = window;
-            g->cur_hosts = 0;
-            g->seen = true;
+    const struct run *x = a, *y = b;
+    return (x->lo > y->lo) - (x->lo < y->lo);
+}
+
+/* The services of r->ip are all read: the union of their windows is its
+ * host-windows, which each of its groups counts, window by window. */
+static int address_end(struct vt_report *r)
+{
+    if (!r->any_service)
+        return 0;
+    if (r->nruns > 1)
+        qsort(r->runs, r->nruns, sizeof *r->runs, cmp_run);
+    size_t m = 0; /* merged in place: overlapping or adjacent runs are one */
+    for (size_t i = 0; i < r->nruns; i++) {
+        if (m && r->runs[i].lo <= r->runs[m - 1].hi + (uint64_t)1) {
+            if (r->runs[i].hi > r->runs[m - 1].hi)
+                r->runs[m - 1].hi = r->runs[i].hi;
+        } else {
+            r->runs[m++] = r->runs[i];
         }
-        g->cur_hosts++;
-        g->host_windows++;
+    }
+    r->nruns = 0;
+    uint64_t keys[VT_PFX2AS_MAX_ORIGINS];
+    struct vt_pfx2as_match pm;
+    size_t n = groups_of(r, r->ip, keys, &pm);
+    for (size_t g = 0; g < n; g++) {
+        struct group *grp = group_get(r, keys[g]);
+        if (!grp)
+            return -1;
+        uint64_t gi = (uint64_t)(grp - r->grp);
+        for (size_t i = 0; i < m; i++)
+            for (uint64_t w = r->runs[i].lo; w <= r->runs[i].hi; w++) {
+                uint64_t key = gi << 32 | w;
+                int64_t before = map_get(&r->hosts, key); /* -1: none yet */
+                uint64_t hosts = before < 0 ? 1 : (uint64_t)before + 1;
+                if (hosts >= UINT32_MAX - 1 || map_put(&r->hosts, key, (uint32_t)hosts) != 0)
+                    return -1;
+                grp->host_windows++;
+                if (hosts > grp->max_hosts)
+                    grp->max_hosts = hosts;
+            }
+    }
+    return 0;
+}
+
+/* "7-9,12" (a service's windows) appended to r->runs; a malformed text adds
+ * what it could read. 0, or -1 on ENOMEM. */
+static int add_windows(struct vt_report *r, const char *text)
+{
+    while (text && *text) {
+        char *end;
+        unsigned long lo = strtoul(text, &end, 10), hi = lo;
+        if (end == text || lo > UINT32_MAX)
+            return 0;
+        if (*end == '-') {
+            const char *h = end + 1;
+            hi = strtoul(h, &end, 10);
+            if (end == h || hi > UINT32_MAX || hi < lo)
+                return 0;
+        }
+        if (r->nruns == r->runs_cap) {
+            size_t cap = r->runs_cap ? r->runs_cap * 2 : 16;
+            struct run *n = realloc(r->runs, cap * sizeof *n);
+            if (!n)
+                return -1;
+            r->runs = n;
+            r->runs_cap = cap;
+        }
+        r->runs[r->nruns++] = (struct run){(uint32_t)lo, (uint32_t)hi};
+        if (*end != ',')
+            return 0;
+        text = end + 1;
     }
     return 0;
 }
@@ -376,10 +440,10 @@ static int64_t ident_of(struct vt_report *r, json_t *row)
     return id;
 }
 
-int vt_report_add_row(struct vt_report *r, json_t *row)
+int vt_report_add_service(struct vt_report *r, json_t *row)
 {
     const char *ips = json_string_value(json_object_get(row, "ip"));
-    json_t *pv = json_object_get(row, "port"), *wv = json_object_get(row, "window");
+    json_t *pv = json_object_get(row, "port");
     uint32_t ip;
     if (!ips || vt_ip_parse(ips, &ip) != 0 || !json_is_integer(pv) || json_integer_value(pv) < 1 ||
         json_integer_value(pv) > 65535) {
@@ -387,21 +451,17 @@ int vt_report_add_row(struct vt_report *r, json_t *row)
         return 1;
     }
     uint16_t port = (uint16_t)json_integer_value(pv);
-    uint32_t window = 0;
-    if (json_is_integer(wv) && json_integer_value(wv) >= 0 && json_integer_value(wv) <= UINT32_MAX)
-        window = (uint32_t)json_integer_value(wv);
     r->stats.rows++;
-
-    if (!r->any_row || window != r->prev_window || ip != r->prev_ip) {
-        if (r->any_row &&
-            (window < r->prev_window || (window == r->prev_window && ip < r->prev_ip)))
+    if (!r->any_service || ip != r->ip) {
+        if (r->any_service && ip < r->ip)
             r->stats.unordered++;
-        if (host_window(r, window, ip) != 0)
+        if (address_end(r) != 0)
             return -1;
-        r->prev_window = window;
-        r->prev_ip = ip;
-        r->any_row = true;
+        r->ip = ip;
+        r->any_service = true;
     }
+    if (add_windows(r, json_string_value(json_object_get(row, "windows"))) != 0)
+        return -1;
 
     uint64_t key = (uint64_t)ip << 16 | port;
     int64_t at = map_get(&r->svc_map, key);
@@ -420,7 +480,7 @@ int vt_report_add_row(struct vt_report *r, json_t *row)
         s = &r->svc[r->nsvc++];
         *s = (struct service){.ip = ip, .port = port};
     } else {
-        s = &r->svc[at];
+        s = &r->svc[at]; /* the same service twice: merged */
     }
     int64_t first = row_time(row, "first_seen"), last = row_time(row, "last_seen");
     if (first && (!s->first_ms || first < s->first_ms))
@@ -432,10 +492,8 @@ int vt_report_add_row(struct vt_report *r, json_t *row)
     if (vset < 0 || ident < 0)
         return -1;
     s->vset = (uint32_t)vset;
-    if (ident && (!s->ident || window >= s->ident_window)) {
+    if (ident)
         s->ident = (uint32_t)ident;
-        s->ident_window = window;
-    }
     return 0;
 }
 
@@ -614,7 +672,7 @@ struct estimate {
 static struct estimate group_estimate(const struct vt_report *r, const struct group *g,
                                       uint64_t addresses)
 {
-    uint64_t most = g->max_hosts > g->cur_hosts ? g->max_hosts : g->cur_hosts;
+    uint64_t most = g->max_hosts;
     struct estimate e = {false, 0, (json_int_t)most, (json_int_t)addresses};
     json_t *ge = json_object_get(r->count, "devices_estimate"),
            *per = json_object_get(r->count, "host_windows_per_device");
@@ -682,7 +740,7 @@ static json_t *number_or_null(bool known, json_int_t v)
 static json_t *summarize(struct vt_report *r, const struct place *p, size_t n)
 {
     int64_t gi = map_get(&r->grp_map, p[0].key);
-    assert(gi >= 0); /* host_window() made every group of every row's address */
+    assert(gi >= 0); /* address_end() made every group of every service's address */
     if (gi < 0)
         return NULL;
     const struct group *g = &r->grp[gi];
@@ -787,6 +845,8 @@ static int summary_out(const struct vt_report *r, json_t *sum, FILE *out, struct
 
 int vt_report_print(struct vt_report *r, FILE *out, enum vt_query_format fmt)
 {
+    if (address_end(r) != 0) /* the last address's host-windows */
+        return -1;
     /* Every service in each of its groups. */
     size_t nplace = 0, cap = r->nsvc ? r->nsvc : 1;
     struct place *p = malloc(cap * sizeof *p);

@@ -1,30 +1,29 @@
-/* report.h: the consolidation behind `vantage report` (cmd_report.c): the
- * rows of `query` replies (docs/control.md) in, one entry per exposed
- * service out, grouped by origin AS or by /N prefix, with a summary per
- * group.
+/* report.h: the grouping behind `vantage report` (cmd_report.c): the
+ * services of a `count` request with what "services" (docs/control.md) in,
+ * each service under its groups out (origin AS or /N prefix), with a
+ * summary per group.
  *
- * A service is one (ip, port) over the whole period: the first first_seen,
- * the last last_seen, the union of the vantages, and the proto and labels
- * of the latest row that has them. Each service is one compact record (no
- * JSON kept per row or per service: labels are interned, since a firmware's
- * labels repeat over thousands of devices), so a report over millions of
- * rows holds only its services.
+ * The daemon consolidates (services.c): a service is one (ip, port) over the
+ * whole period, with its first first_seen, last last_seen, the union of the
+ * vantages, the proto and labels of its latest banner, and the windows it
+ * was open in ("7-9,12"). Services come sorted by (ip, port). Each is kept
+ * as one compact record (labels are interned, since a firmware's labels
+ * repeat over thousands of devices).
  *
  * Per group it also counts host-windows, the distinct (window, ip) pairs of
- * its rows, which the rows' key order (window, then ip, then port) makes a
- * count of changes. With the `count` request's result for the same filters,
- * a group's devices estimate is its host-windows divided by the global
- * host-windows per device, and its interval the global one's relative
- * bounds applied to it; that assumes churn and availability are alike in
- * every group. Each figure is kept between the most hosts the group had in
- * one window and its host-windows. With no estimate (nothing identified, or
- * no count), the estimate is null, the low bound the most hosts the group
- * had in one window and the high bound its distinct addresses, as the
- * global count gives them.
+ * its services: per address, the union of its services' windows. With the
+ * count's result for the same filters, a group's devices estimate is its
+ * host-windows divided by the global host-windows per device, and its
+ * interval the global one's relative bounds applied to it; that assumes
+ * churn and availability are alike in every group. Each figure is kept
+ * between the most hosts the group had in one window and its host-windows.
+ * With no estimate (nothing identified, or no count), the estimate is null,
+ * the low bound the most hosts the group had in one window and the high
+ * bound its distinct addresses, as the global count gives them.
  *
- * Life cycle: vt_report_new, vt_report_add_row for every row in the order
- * the daemon sends them, vt_report_set_count (optional), vt_report_print,
- * vt_report_free. */
+ * Life cycle: vt_report_new, vt_report_add_service for every service in the
+ * order the daemon sends them, vt_report_set_count (optional),
+ * vt_report_print, vt_report_free. */
 #ifndef VANTAGE_REPORT_H
 #define VANTAGE_REPORT_H
 
@@ -50,18 +49,18 @@ struct vt_report *vt_report_new(enum vt_report_by by, const struct vt_pfx2as *ta
                                 unsigned prefix_len);
 void vt_report_free(struct vt_report *r);
 
-/* Takes one row of a `query` reply. Fields are read defensively: a row
- * without a dotted-quad "ip" or a "port" 1..65535 is skipped (returns 1,
- * counted); a missing time, window, list or label is taken as absent.
- * 0, 1, or -1 on ENOMEM. */
-int vt_report_add_row(struct vt_report *r, json_t *row);
+/* Takes one service row. Fields are read defensively: a row without a
+ * dotted-quad "ip" or a "port" 1..65535 is skipped (returns 1, counted); a
+ * missing time, list, label or window is taken as absent. The same service
+ * twice is merged. 0, 1, or -1 on ENOMEM. */
+int vt_report_add_service(struct vt_report *r, json_t *row);
 
 /* The `count` request's result for the same filters (borrowed; the report
  * keeps a reference), or NULL when there is none. */
 void vt_report_set_count(struct vt_report *r, json_t *count_result);
 
-/* Counts so far: rows taken, rows skipped, rows that broke the key order
- * (their host-windows may be counted twice), services. */
+/* Counts so far: rows taken, rows skipped, rows that broke the (ip, port)
+ * order (their address's host-windows may be counted twice), services. */
 struct vt_report_stats {
     uint64_t rows, skipped, unordered, services;
 };

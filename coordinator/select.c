@@ -140,21 +140,12 @@ size_t vt_select_corrupt(const struct vt_select_cursor *cur)
     return vt_obs_iter_corrupt(cur->it, NULL) + cur->corrupt_banners;
 }
 
-/* The banner of id as rows show it (borrowed from the cache), or NULL when
- * it is absent or does not decode (counted: the row is shown without it). */
-static json_t *banner_shown(struct vt_select_cursor *cur, const uint8_t *id, size_t len)
+json_t *vt_banner_shown(struct vt_store *store, const uint8_t *id, size_t len, size_t *corrupt)
 {
-    if (len != VT_BANNER_ID_LEN)
-        return NULL;
-    uint32_t h;
-    memcpy(&h, id, sizeof h);
-    struct vt_select_banner *cb = &cur->cache[h % VT_SELECT_BANNER_CACHE];
-    if (cb->shown && !memcmp(cb->id, id, VT_BANNER_ID_LEN))
-        return cb->shown;
     Vantage__BannerRecord *rec;
-    int rc = vt_banner_get(cur->c->store, id, len, &rec);
+    int rc = vt_banner_get(store, id, len, &rec);
     if (rc != 1) {
-        cur->corrupt_banners += rc == -2;
+        *corrupt += rc == -2;
         return NULL;
     }
     json_t *shown = json_object(), *labels = json_object();
@@ -174,6 +165,22 @@ static json_t *banner_shown(struct vt_select_cursor *cur, const uint8_t *id, siz
     }
     json_object_set_new(shown, "labels", labels);
     vantage__banner_record__free_unpacked(rec, NULL);
+    return shown;
+}
+
+/* The banner of id as rows show it (borrowed from the cache), or NULL. */
+static json_t *banner_shown(struct vt_select_cursor *cur, const uint8_t *id, size_t len)
+{
+    if (len != VT_BANNER_ID_LEN)
+        return NULL;
+    uint32_t h;
+    memcpy(&h, id, sizeof h);
+    struct vt_select_banner *cb = &cur->cache[h % VT_SELECT_BANNER_CACHE];
+    if (cb->shown && !memcmp(cb->id, id, VT_BANNER_ID_LEN))
+        return cb->shown;
+    json_t *shown = vt_banner_shown(cur->c->store, id, len, &cur->corrupt_banners);
+    if (!shown)
+        return NULL;
     json_decref(cb->shown);
     memcpy(cb->id, id, VT_BANNER_ID_LEN);
     cb->shown = shown;

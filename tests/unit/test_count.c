@@ -261,8 +261,7 @@ static void test_many_banners_and_label_filter(void **state)
     for (uint32_t d = 0; d < 3000; d++) {
         snprintf(serial, sizeof serial, "SN%06u", d);
         for (uint32_t w = 1; w <= 2; w++)
-            host(f->c, b, w, IP(10, 1, 0, 0) + d * 2 + (w == 2 && d % 2), 23, "hw.serial",
-                 serial);
+            host(f->c, b, w, IP(10, 1, 0, 0) + d * 2 + (w == 2 && d % 2), 23, "hw.serial", serial);
     }
     Vantage__Observation o = VANTAGE__OBSERVATION__INIT;
     char *sites[1] = {"isp-a"};
@@ -288,6 +287,146 @@ static void test_many_banners_and_label_filter(void **state)
     assert_int_equal(num(r, "identified_devices"), 1);
     assert_int_equal(num(r, "distinct_ips"), 2);
     json_decref(r);
+}
+
+/* A record of (w, ip, port) seen by site at ms, with the banner of label
+ * hw.serial=serial (NULL: none). */
+static void seen(struct vt_coord *c, struct vt_batch *b, uint32_t w, uint32_t ip, uint16_t port,
+                 const char *site, uint64_t ms, const char *serial)
+{
+    Vantage__Observation o = VANTAGE__OBSERVATION__INIT;
+    char *sites[1] = {(char *)site};
+    o.first_seen_ms = o.last_seen_ms = ms;
+    o.open = true;
+    o.sites = sites;
+    o.n_sites = 1;
+    uint8_t id[VT_BANNER_ID_LEN];
+    if (serial) {
+        Vantage__BannerRecord rec = VANTAGE__BANNER_RECORD__INIT;
+        Vantage__Label l = VANTAGE__LABEL__INIT, *lp[1] = {&l};
+        l.key = "hw.serial";
+        l.value = (char *)serial;
+        rec.labels = lp;
+        rec.n_labels = 1;
+        rec.proto = "telnet";
+        vt_banner_id("telnet", serial, strlen(serial), NULL, 0, id);
+        assert_int_equal(vt_batch_banner_put(b, id, &rec), 0);
+        o.has_banner_id = true;
+        o.banner_id.data = id;
+        o.banner_id.len = sizeof id;
+    }
+    assert_int_equal(vt_batch_obs_merge(b, w, ip, port, &o), 0);
+    (void)c;
+}
+
+/* Runs a count of what "services" to its end: the services in order (the
+ * caller frees), the count's result in *result. */
+static json_t *services(struct vt_coord *c, json_t *req, json_t **result, int *pages)
+{
+    json_object_set_new(req, "what", json_string("services"));
+    json_t *all = json_array(), *reply = vt_count_run(c, req);
+    json_decref(req);
+    *pages = 0;
+    for (;;) {
+        if (!json_is_true(json_object_get(reply, "ok")))
+            fail_msg("%s", json_string_value(json_object_get(reply, "error")));
+        json_t *rows = json_object_get(reply, "services");
+        *pages += rows != NULL;
+        json_array_extend(all, rows ? rows : json_array());
+        if (json_is_true(json_object_get(reply, "done")))
+            break;
+        json_t *next = json_pack("{s:O}", "cursor", json_object_get(reply, "cursor"));
+        json_decref(reply);
+        reply = vt_count_run(c, next);
+        json_decref(next);
+    }
+    *result = json_incref(json_object_get(reply, "result"));
+    json_decref(reply);
+    return all;
+}
+
+/* The daemon's consolidation for `vantage report`: one row per (ip, port)
+ * over the period, in (ip, port) order, with the earliest first sighting,
+ * the latest last, every vantage, the labels of the latest banner and the
+ * windows it was open in; the device count of the same records with the
+ * last page; many services page. */
+static void test_services_consolidate_over_the_period(void **state)
+{
+    struct fixture *f = *state;
+    struct vt_batch *b = vt_batch_new();
+    uint64_t h = 3600 * 1000;
+    seen(f->c, b, 1, IP(10, 0, 0, 9), 23, "isp-b", 1 * h + 5, "OLD1");
+    seen(f->c, b, 2, IP(10, 0, 0, 9), 23, "isp-a", 2 * h + 5, NULL);
+    seen(f->c, b, 4, IP(10, 0, 0, 9), 23, "isp-a", 4 * h + 9, "NEW1");
+    seen(f->c, b, 5, IP(10, 0, 0, 9), 23, "isp-c", 5 * h + 1, NULL);
+    seen(f->c, b, 2, IP(10, 0, 0, 9), 80, "isp-a", 2 * h + 7, NULL);
+    seen(f->c, b, 1, IP(10, 0, 0, 3), 23, "isp-a", 1 * h + 1, NULL);
+    assert_int_equal(vt_store_write(f->c->store, b, false, err, sizeof err), 0);
+    vt_batch_free(b);
+    json_t *result;
+    int pages;
+    json_t *rows = services(f->c, json_object(), &result, &pages);
+    assert_int_equal(json_array_size(rows), 3);
+    json_t *a = json_array_get(rows, 0), *s23 = json_array_get(rows, 1),
+           *s80 = json_array_get(rows, 2);
+    assert_string_equal(json_string_value(json_object_get(a, "ip")), "10.0.0.3");
+    assert_string_equal(json_string_value(json_object_get(s23, "ip")), "10.0.0.9");
+    assert_int_equal(num(s23, "port"), 23);
+    assert_int_equal(num(s80, "port"), 80);
+    assert_string_equal(json_string_value(json_object_get(s23, "windows")), "1-2,4-5");
+    assert_string_equal(json_string_value(json_object_get(s80, "windows")), "2");
+    assert_string_equal(json_string_value(json_object_get(s23, "first_seen")),
+                        "1970-01-01T01:00:00.005Z");
+    assert_string_equal(json_string_value(json_object_get(s23, "last_seen")),
+                        "1970-01-01T05:00:00.001Z");
+    assert_int_equal(json_array_size(json_object_get(s23, "vantages")), 3);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(s23, "labels"), "hw.serial")), "NEW1");
+    assert_string_equal(json_string_value(json_object_get(s23, "proto")), "telnet");
+    assert_null(json_object_get(s80, "labels"));
+    /* The count of the same records came with it. */
+    assert_int_equal(num(result, "distinct_ips"), 2);
+    assert_int_equal(num(result, "services"), 3);
+    assert_int_equal(num(result, "identified_devices"), 2); /* OLD1 and NEW1 (no device CF) */
+    json_decref(rows);
+    json_decref(result);
+    /* Filters hold: a port, a window range. */
+    rows = services(f->c, json_pack("{s:i, s:I}", "port", 80, "since_ms", (json_int_t)(2 * h)),
+                    &result, &pages);
+    assert_int_equal(json_array_size(rows), 1);
+    json_decref(rows);
+    json_decref(result);
+
+    /* More services than one reply holds: they page, each once, in order. */
+    b = vt_batch_new();
+    for (uint32_t i = 0; i < 12000; i++)
+        seen(f->c, b, 7, IP(10, 1, 0, 0) + i, 23, "isp-a", 7 * h, NULL);
+    assert_int_equal(vt_store_write(f->c->store, b, false, err, sizeof err), 0);
+    vt_batch_free(b);
+    rows = services(f->c, json_pack("{s:s}", "prefix", "10.1.0.0/16"), &result, &pages);
+    assert_int_equal(json_array_size(rows), 12000);
+    assert_true(pages >= 3);
+    uint32_t prev = 0;
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row)
+    {
+        uint32_t ip;
+        assert_int_equal(vt_ip_parse(json_string_value(json_object_get(row, "ip")), &ip), 0);
+        assert_true(i == 0 || ip > prev);
+        prev = ip;
+    }
+    assert_int_equal(num(result, "services"), 12000);
+    json_decref(rows);
+    json_decref(result);
+
+    /* what is devices or services. */
+    json_t *req = json_pack("{s:s}", "what", "ports");
+    json_t *reply = vt_count_run(f->c, req);
+    assert_false(json_is_true(json_object_get(reply, "ok")));
+    assert_non_null(strstr(json_string_value(json_object_get(reply, "error")), "services"));
+    json_decref(reply);
+    json_decref(req);
 }
 
 static void test_cursor_pages_and_errors(void **state)
@@ -351,6 +490,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_shared_default_seen_through_filters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unread_identifier_still_the_device, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_banners_and_label_filter, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_services_consolidate_over_the_period, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cursor_pages_and_errors, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -44,14 +44,14 @@ static struct vt_pfx2as *table_of(const char *text)
     return t;
 }
 
-/* A row as the daemon sends it (docs/control.md); labels NULL: no banner. */
-static json_t *row(unsigned window, const char *ip, int port, const char *first, const char *last,
-                   const char *vantages, const char *labels)
+/* A service row as the daemon sends it (docs/control.md, `count` with what
+ * "services"); labels NULL: no banner. */
+static json_t *service(const char *windows, const char *ip, int port, const char *first,
+                       const char *last, const char *vantages, const char *labels)
 {
     json_t *r =
-        json_pack("{s:s, s:i, s:s, s:i, s:I, s:s, s:s, s:o, s:[s]}", "ip", ip, "port", port,
-                  "state", "open", "ttl", 57, "window", (json_int_t)window, "first_seen", first,
-                  "last_seen", last, "vantages", json_loads(vantages, 0, NULL), "campaigns", "iot");
+        json_pack("{s:s, s:i, s:s, s:s, s:o, s:s}", "ip", ip, "port", port, "first_seen", first,
+                  "last_seen", last, "vantages", json_loads(vantages, 0, NULL), "windows", windows);
     assert_non_null(r);
     if (labels) {
         json_object_set_new(r, "proto", json_string(port == 80 ? "http" : "telnet"));
@@ -62,7 +62,7 @@ static json_t *row(unsigned window, const char *ip, int port, const char *first,
 
 static void add(struct vt_report *r, json_t *row)
 {
-    assert_int_equal(vt_report_add_row(r, row), 0);
+    assert_int_equal(vt_report_add_service(r, row), 0);
     json_decref(row);
 }
 
@@ -121,30 +121,25 @@ static const char PFX2AS[] = "198.18.0.0\t15\t64500\n"
 #define CAMERA "{\"vendor\":\"Hikvision\",\"device\":\"IP Camera\",\"exposure\":\"http-login\"}"
 #define DVR    "{\"vendor\":\"Dahua, Inc.\",\"device\":\"DVR\",\"exposure\":\"telnet-login\"}"
 
-/* Rows of three windows in key order (window, ip, port). */
+/* The services of three windows (100-102), in (ip, port) order, as the
+ * daemon consolidates them. */
 static void feed(struct vt_report *r)
 {
-    add(r, row(100, "198.18.0.7", 23, "2026-11-28T10:00:00.007Z", "2026-11-28T10:00:01.007Z",
-               "[\"isp-a\"]", ZTE_GW));
-    add(r, row(100, "198.18.0.7", 80, "2026-11-28T10:00:02.000Z", "2026-11-28T10:00:02.000Z",
-               "[\"isp-a\"]", NULL));
-    add(r, row(100, "198.18.4.1", 23, "2026-11-28T10:10:00.000Z", "2026-11-28T10:10:00.000Z",
-               "[\"isp-b\"]", CAMERA));
-    add(r, row(100, "198.18.9.5", 23, "2026-11-28T10:20:00.000Z", "2026-11-28T10:20:00.000Z",
-               "[\"isp-a\"]", DVR));
-    add(r, row(100, "203.0.113.9", 23, "2026-11-28T10:30:00.000Z", "2026-11-28T10:30:00.000Z",
-               "[\"isp-a\"]", NULL));
-    add(r, row(101, "198.18.0.7", 23, "2026-11-28T11:00:00.000Z", "2026-11-28T11:59:00.500Z",
-               "[\"isp-b\",\"isp-c\"]", ZTE_RT));
-    add(r, row(101, "198.18.8.8", 80, "2026-11-28T11:10:00.000Z", "2026-11-28T11:10:00.000Z",
-               "[\"isp-a\"]", CAMERA));
-    add(r, row(101, "203.0.113.9", 23, "2026-11-28T11:30:00.000Z", "2026-11-28T11:30:00.000Z",
-               "[\"isp-a\"]", NULL));
-    /* A later row without a banner keeps the labels the service had. */
-    add(r, row(102, "198.18.0.7", 23, "2026-11-28T12:00:00.000Z", "2026-11-28T12:00:00.000Z",
-               "[\"isp-a\"]", NULL));
-    add(r, row(102, "198.18.0.9", 23, "2026-11-28T12:10:00.000Z", "2026-11-28T12:10:00.000Z",
-               "[\"isp-a\"]", NULL));
+    /* Seen in all three windows; labels of the latest banner (window 101). */
+    add(r, service("100-102", "198.18.0.7", 23, "2026-11-28T10:00:00.007Z",
+                   "2026-11-28T12:00:00.000Z", "[\"isp-a\",\"isp-b\",\"isp-c\"]", ZTE_RT));
+    add(r, service("100", "198.18.0.7", 80, "2026-11-28T10:00:02.000Z", "2026-11-28T10:00:02.000Z",
+                   "[\"isp-a\"]", NULL));
+    add(r, service("102", "198.18.0.9", 23, "2026-11-28T12:10:00.000Z", "2026-11-28T12:10:00.000Z",
+                   "[\"isp-a\"]", NULL));
+    add(r, service("100", "198.18.4.1", 23, "2026-11-28T10:10:00.000Z", "2026-11-28T10:10:00.000Z",
+                   "[\"isp-b\"]", CAMERA));
+    add(r, service("101", "198.18.8.8", 80, "2026-11-28T11:10:00.000Z", "2026-11-28T11:10:00.000Z",
+                   "[\"isp-a\"]", CAMERA));
+    add(r, service("100", "198.18.9.5", 23, "2026-11-28T10:20:00.000Z", "2026-11-28T10:20:00.000Z",
+                   "[\"isp-a\"]", DVR));
+    add(r, service("100-101", "203.0.113.9", 23, "2026-11-28T10:30:00.000Z",
+                   "2026-11-28T11:30:00.000Z", "[\"isp-a\"]", NULL));
 }
 
 /* ---- consolidation and grouping ---- */
@@ -155,7 +150,7 @@ static void test_one_entry_per_service_under_each_origin(void **state)
     struct vt_report *r = vt_report_new(VT_REPORT_BY_ASN, t, 0);
     feed(r);
     struct vt_report_stats s = vt_report_stats(r);
-    assert_int_equal(s.rows, 10);
+    assert_int_equal(s.rows, 7);
     assert_int_equal(s.services, 7);
     assert_int_equal(s.skipped, 0);
     assert_int_equal(s.unordered, 0);
@@ -202,7 +197,7 @@ static void test_one_entry_per_service_under_each_origin(void **state)
     assert_string_equal(json_string_value(json_array_get(v, 0)), "isp-a");
     assert_string_equal(json_string_value(json_array_get(v, 1)), "isp-b");
     assert_string_equal(json_string_value(json_array_get(v, 2)), "isp-c");
-    /* Labels of the latest row that had them (window 101), not window 100's. */
+    /* Labels as the daemon gave them. */
     assert_string_equal(str(json_object_get(gw, "labels"), "device"), "Router");
     assert_string_equal(str(gw, "proto"), "telnet");
     assert_string_equal(str(gw, "exposure"), "telnet-login");
@@ -240,22 +235,23 @@ static void test_one_entry_per_service_under_each_origin(void **state)
     vt_pfx2as_free(t);
 }
 
-static void test_host_windows_count_changes_of_window_and_ip(void **state)
+static void test_host_windows_are_the_union_of_an_address_windows(void **state)
 {
     struct vt_pfx2as *t = table_of(PFX2AS);
     struct vt_report *r = vt_report_new(VT_REPORT_BY_ASN, t, 0);
-    /* Three ports of one host in one window are one host-window. */
-    for (int port = 21; port <= 23; port++)
-        add(r, row(7, "198.18.0.1", port, "2026-11-28T10:00:00.000Z", "2026-11-28T10:00:00.000Z",
+    /* Three ports of one host: windows 7-9, 8 and 9,12 are 4 host-windows. */
+    add(r, service("7-9", "198.18.0.1", 21, "2026-11-28T10:00:00.000Z", "2026-11-28T10:00:00.000Z",
                    "[\"isp-a\"]", NULL));
-    add(r, row(7, "198.18.0.2", 23, "2026-11-28T10:00:00.000Z", "2026-11-28T10:00:00.000Z",
-               "[\"isp-a\"]", NULL));
-    add(r, row(8, "198.18.0.1", 23, "2026-11-28T11:00:00.000Z", "2026-11-28T11:00:00.000Z",
-               "[\"isp-a\"]", NULL));
+    add(r, service("8", "198.18.0.1", 22, "2026-11-28T10:00:00.000Z", "2026-11-28T10:00:00.000Z",
+                   "[\"isp-a\"]", NULL));
+    add(r, service("9,12", "198.18.0.1", 23, "2026-11-28T10:00:00.000Z", "2026-11-28T10:00:00.000Z",
+                   "[\"isp-a\"]", NULL));
+    add(r, service("7", "198.18.0.2", 23, "2026-11-28T10:00:00.000Z", "2026-11-28T10:00:00.000Z",
+                   "[\"isp-a\"]", NULL));
     char *out = printed(r, VT_QUERY_JSONL);
     json_t *lines = lines_of(out);
     json_t *sum = json_array_get(lines, json_array_size(lines) - 1);
-    assert_int_equal(num(sum, "host_windows"), 3);
+    assert_int_equal(num(sum, "host_windows"), 5);
     assert_int_equal(num(sum, "services"), 4);
     assert_int_equal(num(sum, "addresses"), 2);
     /* No count: no estimate; the bounds are the most hosts in one window
@@ -264,9 +260,9 @@ static void test_host_windows_count_changes_of_window_and_ip(void **state)
     assert_int_equal(num(sum, "devices_low"), 2);
     assert_int_equal(num(sum, "devices_high"), 2);
     assert_int_equal(vt_report_stats(r).unordered, 0);
-    /* A row out of key order is noticed. */
-    add(r, row(7, "198.18.0.3", 23, "2026-11-28T10:00:00.000Z", "2026-11-28T10:00:00.000Z",
-               "[\"isp-a\"]", NULL));
+    /* A service out of address order is noticed. */
+    add(r, service("7", "198.18.0.0", 23, "2026-11-28T10:00:00.000Z", "2026-11-28T10:00:00.000Z",
+                   "[\"isp-a\"]", NULL));
     assert_int_equal(vt_report_stats(r).unordered, 1);
     json_decref(lines);
     free(out);
@@ -412,14 +408,14 @@ static void test_rows_read_defensively(void **state)
         json_pack("{s:s, s:s}", "ip", "198.18.0.1", "port", "23"),
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        assert_int_equal(vt_report_add_row(r, bad[i]), 1);
+        assert_int_equal(vt_report_add_service(r, bad[i]), 1);
         json_decref(bad[i]);
     }
-    /* The least a row can be: ip and port. Times as ms, the old "campaign". */
+    /* The least a row can be: ip and port. Times as ms; bad windows text. */
     add(r, json_pack("{s:s, s:i}", "ip", "198.18.0.1", "port", 23));
     add(r, json_pack("{s:s, s:i, s:I, s:I, s:s, s:o}", "ip", "198.18.0.1", "port", 23, "first_seen",
-                     (json_int_t)1764324000000, "last_seen", (json_int_t)1764324001000, "campaign",
-                     "iot", "labels", json_null()));
+                     (json_int_t)1764324000000, "last_seen", (json_int_t)1764324001000, "windows",
+                     "3-x,,9-2", "labels", json_null()));
     struct vt_report_stats s = vt_report_stats(r);
     assert_int_equal(s.skipped, 5);
     assert_int_equal(s.rows, 2);
@@ -537,7 +533,7 @@ static void test_count_pages_to_the_end(void **state)
     start_fake(e);
     json_t *filters = json_pack("{s:i, s:I}", "port", 23, "since_ms", (json_int_t)1764324000000);
     char err[512] = "";
-    json_t *result = vt_count_devices_try(&e->ctl, filters, NULL, NULL, err, sizeof err);
+    json_t *result = vt_count_devices_try(&e->ctl, filters, NULL, NULL, NULL, err, sizeof err);
     if (!result)
         fail_msg("count failed: %s", err);
     assert_int_equal(num(result, "devices_estimate"), 9);
@@ -564,9 +560,9 @@ static void test_count_refused(void **state)
     start_fake(e);
     json_t *filters = json_object();
     char err[512] = "";
-    assert_null(vt_count_devices_try(&e->ctl, filters, NULL, NULL, err, sizeof err));
+    assert_null(vt_count_devices_try(&e->ctl, filters, NULL, NULL, NULL, err, sizeof err));
     assert_string_equal(err, "unknown command count (this coordinator is older than the CLI?)");
-    assert_null(vt_count_devices_try(&e->ctl, filters, NULL, NULL, err, sizeof err));
+    assert_null(vt_count_devices_try(&e->ctl, filters, NULL, NULL, NULL, err, sizeof err));
     assert_non_null(strstr(err, "cursor"));
     json_decref(filters);
 }
@@ -610,18 +606,18 @@ static void test_report_command_pages_and_counts(void **state)
     FILE *f = fopen(pfx2as, "w");
     fputs(PFX2AS, f);
     fclose(f);
-    e->fake.replies[0] =
-        "{\"ok\":true,\"next\":\"000000640a00000200170000\",\"rows\":["
-        "{\"ip\":\"198.18.0.7\",\"port\":23,\"state\":\"open\",\"window\":100,"
+    e->fake.replies[0] = "{\"ok\":true,\"done\":false,\"cursor\":3,\"examined\":200000}";
+    e->fake.replies[1] =
+        "{\"ok\":true,\"done\":false,\"cursor\":3,\"examined\":250000,\"services\":["
+        "{\"ip\":\"198.18.0.7\",\"port\":23,\"windows\":\"100\","
         "\"first_seen\":\"2026-11-28T10:00:00.007Z\",\"last_seen\":\"2026-11-28T10:00:01.007Z\","
-        "\"vantages\":[\"isp-a\"],\"campaigns\":[\"iot\"],\"proto\":\"telnet\","
-        "\"labels\":{\"device\":\"Router\"}}]}";
-    e->fake.replies[1] = "{\"ok\":true,\"next\":null,\"rows\":["
-                         "{\"ip\":\"198.18.4.1\",\"port\":23,\"state\":\"open\",\"window\":101,"
+        "\"vantages\":[\"isp-a\"],\"proto\":\"telnet\",\"labels\":{\"device\":\"Router\"}}]}";
+    e->fake.replies[2] = "{\"ok\":true,\"done\":true,\"services\":["
+                         "{\"ip\":\"198.18.4.1\",\"port\":23,\"windows\":\"101\","
                          "\"first_seen\":\"2026-11-28T11:00:00.000Z\","
-                         "\"last_seen\":\"2026-11-28T11:00:00.000Z\",\"vantages\":[\"isp-b\"]}]}";
-    e->fake.replies[2] = "{\"ok\":true,\"done\":true,\"result\":{\"devices_estimate\":4,"
-                         "\"devices_low\":2,\"devices_high\":8,\"host_windows_per_device\":0.5}}";
+                         "\"last_seen\":\"2026-11-28T11:00:00.000Z\",\"vantages\":[\"isp-b\"]}],"
+                         "\"result\":{\"devices_estimate\":4,\"devices_low\":2,"
+                         "\"devices_high\":8,\"host_windows_per_device\":0.5}}";
     start_fake(e);
     char *argv[] = {"report",    "--by",           "asn",     "--pfx2as",   pfx2as,
                     "--since",   "2026-11-28",     "--until", "2026-11-29", "--port",
@@ -629,24 +625,22 @@ static void test_report_command_pages_and_counts(void **state)
                     "--control", e->fake.endpoint, "--quiet", NULL};
     char *out;
     assert_int_equal(run_cmd(e, vt_cmd_report, argv, &out), 0);
-    /* Two pages of rows, then the count. */
+    /* One request with the filters, then the cursor to the last page. */
     assert_int_equal(e->fake.n, 3);
     json_t *q = e->fake.got[0];
-    assert_string_equal(str(q, "cmd"), "query");
-    assert_string_equal(str(q, "state"), "open");
+    assert_string_equal(str(q, "cmd"), "count");
+    assert_string_equal(str(q, "what"), "services");
+    assert_null(json_object_get(q, "state"));
+    assert_null(json_object_get(q, "limit"));
     assert_int_equal(num(q, "port"), 23);
     assert_int_equal(num(q, "since_ms"), 1795824000000);
     assert_int_equal(num(q, "until_ms"), 1795910400000);
     assert_string_equal(json_string_value(json_array_get(json_object_get(q, "labels"), 0)),
                         "telnet");
-    assert_null(json_object_get(q, "after"));
-    assert_string_equal(str(e->fake.got[1], "after"), "000000640a00000200170000");
-    json_t *c = e->fake.got[2];
-    assert_string_equal(str(c, "cmd"), "count");
-    assert_string_equal(str(c, "what"), "devices");
-    assert_null(json_object_get(c, "state"));
-    assert_null(json_object_get(c, "limit"));
-    assert_int_equal(num(c, "since_ms"), 1795824000000);
+    json_t *want = json_pack("{s:s, s:i}", "cmd", "count", "cursor", 3);
+    assert_true(json_equal(e->fake.got[1], want));
+    assert_true(json_equal(e->fake.got[2], want));
+    json_decref(want);
     /* 64500's service, the multi-origin one twice, then the summaries. */
     json_t *lines = lines_of(out);
     assert_int_equal(json_array_size(lines), 3 + 3);
@@ -691,7 +685,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_one_entry_per_service_under_each_origin),
-        cmocka_unit_test(test_host_windows_count_changes_of_window_and_ip),
+        cmocka_unit_test(test_host_windows_are_the_union_of_an_address_windows),
         cmocka_unit_test(test_estimates_scale_the_global_count),
         cmocka_unit_test(test_by_prefix),
         cmocka_unit_test(test_csv_and_table),
