@@ -38,7 +38,15 @@ struct map {
 
 static size_t map_slot(const struct map *m, uint64_t key)
 {
-    size_t i = (size_t)((key * 0x9e3779b97f4a7c15ull) >> 20) & (m->cap - 1);
+    /* Every bit of the key moves the slot: a key of group << 32 | window
+     * under a plain multiply would put one window of all groups together. */
+    uint64_t h = key;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    size_t i = (size_t)h & (m->cap - 1);
     while (m->vals[i] && m->keys[i] != key)
         i = (i + 1) & (m->cap - 1);
     return i;
@@ -414,7 +422,35 @@ static int64_t vset_union(struct vt_report *r, json_t *vantages, uint32_t old)
     return id;
 }
 
-/* The row's {proto, labels} as an ident id (0: it has neither). */
+/* A growing text. */
+struct text {
+    char *s;
+    size_t len, cap;
+};
+
+/* Appends t and the separator sep: false on ENOMEM. */
+static bool text_add(struct text *x, const char *t, char sep)
+{
+    size_t n = strlen(t);
+    if (x->len + n + 2 > x->cap) {
+        size_t cap = (x->len + n + 2) * 2;
+        char *g = realloc(x->s, cap);
+        if (!g)
+            return false;
+        x->s = g;
+        x->cap = cap;
+    }
+    memcpy(x->s + x->len, t, n);
+    x->len += n;
+    x->s[x->len++] = sep;
+    x->s[x->len] = '\0';
+    return true;
+}
+
+/* The row's {proto, labels} as an ident id (0: it has neither). The key is
+ * the texts joined (no JSON is made for it): a firmware's labels come in the
+ * same order every time, and the same labels in another order are only a
+ * second id for the same output. */
 static int64_t ident_of(struct vt_report *r, json_t *row)
 {
     json_t *proto = json_object_get(row, "proto"), *labels = json_object_get(row, "labels");
@@ -424,19 +460,38 @@ static int64_t ident_of(struct vt_report *r, json_t *row)
         labels = NULL;
     if (!proto && !labels)
         return 0;
-    json_t *o = json_object();
-    if (!o || json_object_set(o, "proto", proto ? proto : json_null()) != 0 ||
-        json_object_set_new(o, "labels", labels ? json_deep_copy(labels) : json_object()) != 0) {
-        json_decref(o);
+    struct text key = {0};
+    bool ok = text_add(&key, proto ? json_string_value(proto) : "", '\x1e');
+    const char *k;
+    json_t *v;
+    json_object_foreach(labels, k, v)
+    {
+        if (json_is_string(v)) /* labels are texts: anything else is left out */
+            ok = ok && text_add(&key, k, '\x1f') && text_add(&key, json_string_value(v), '\x1e');
+    }
+    if (!ok) {
+        free(key.s);
         return -1;
     }
-    char *key = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-    if (!key) {
+    int64_t id;
+    json_t *known = json_object_get(r->idents.ids, key.s);
+    if (known) {
+        id = json_integer_value(known);
+    } else {
+        json_t *o = json_object(), *kept = json_object();
+        json_object_foreach(labels, k, v)
+        {
+            if (json_is_string(v) && kept)
+                ok = ok && json_object_set(kept, k, v) == 0;
+        }
+        id = !ok || !o || !kept || json_object_set(o, "proto", proto ? proto : json_null()) != 0 ||
+                     json_object_set(o, "labels", kept) != 0
+                 ? -1
+                 : intern(&r->idents, key.s, json_incref(o));
+        json_decref(kept);
         json_decref(o);
-        return -1;
     }
-    int64_t id = intern(&r->idents, key, o);
-    free(key);
+    free(key.s);
     return id;
 }
 
