@@ -69,6 +69,12 @@ int vt_batch_obs_merge(struct vt_batch *b, uint32_t window, uint32_t ip, uint16_
  * tests): the merge operator skips an operand it cannot decode. */
 int vt_batch_obs_merge_packed(struct vt_batch *b, uint32_t window, uint32_t ip, uint16_t port,
                               const void *packed, size_t len);
+/* Packs an observation exactly as vantage__observation__pack does (the same
+ * bytes: test_store compares them), without protobuf-c's generic walk of the
+ * descriptor: vt_batch_obs_merge packs one per result. _size is how many
+ * bytes vt_obs_pack writes to out. */
+size_t vt_obs_packed_size(const Vantage__Observation *o);
+size_t vt_obs_pack(const Vantage__Observation *o, uint8_t *out);
 void vt_batch_meta_put(struct vt_batch *b, const char *key, const void *val, size_t len);
 void vt_batch_meta_delete(struct vt_batch *b, const char *key);
 

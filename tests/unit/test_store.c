@@ -700,6 +700,88 @@ static void test_merge_random_groupings(void **state)
     }
 }
 
+/* Random values of every width a varint takes, the edges included. */
+static uint64_t rnd_varint(void)
+{
+    static const uint64_t edge[] = {0, 1, 127, 128, 16383, 16384, UINT32_MAX, UINT64_MAX};
+    if (rnd() % 4 == 0)
+        return edge[rnd() % 8];
+    return rnd() >> (rnd() % 64);
+}
+
+/* vt_batch_obs_merge packs operands by hand (vt_obs_pack): they must be
+ * the bytes protobuf-c packs, or old records and the merge operator would
+ * meet another encoding. Random observations with every field, set or not. */
+static void test_obs_pack_matches_protobuf_c(void **state)
+{
+    (void)state;
+    static char *strs[] = {"", "isp-0", "a-site-name-longer-than-most-0123456789", "iot", NULL};
+    char long_str[300];
+    memset(long_str, 'x', sizeof long_str - 1);
+    long_str[sizeof long_str - 1] = '\0';
+    strs[4] = long_str; /* a length of two varint bytes */
+    static char *typical_site[] = {"isp-0"}, *typical_campaign[] = {"iot"};
+    for (int round = 0; round < 20000; round++) {
+        Vantage__Observation o = VANTAGE__OBSERVATION__INIT;
+        char *sites[4], *campaigns[4];
+        uint8_t banner[200];
+        o.first_seen_ms = rnd_varint();
+        o.last_seen_ms = rnd_varint();
+        o.open = rnd() % 2;
+        o.has_ttl = rnd() % 2;
+        o.ttl = (uint32_t)rnd_varint();
+        o.n_sites = rnd() % 5;
+        for (size_t i = 0; i < o.n_sites; i++)
+            sites[i] = strs[rnd() % 5]; /* not NULL: protobuf-c's sizing would crash */
+        o.sites = sites;
+        o.campaign = rnd() % 3 ? NULL : strs[rnd() % 5];
+        o.has_banner_id = rnd() % 2;
+        o.banner_id.len = rnd() % 3 ? VT_BANNER_ID_LEN : rnd() % sizeof banner;
+        for (size_t i = 0; i < o.banner_id.len; i++)
+            banner[i] = (uint8_t)rnd();
+        o.banner_id.data = o.banner_id.len ? banner : NULL;
+        o.has_truncated = rnd() % 2;
+        o.truncated = rnd() % 2;
+        o.n_campaigns = rnd() % 5;
+        for (size_t i = 0; i < o.n_campaigns; i++)
+            campaigns[i] = strs[rnd() % 5];
+        o.campaigns = campaigns;
+        o.has_ttl_min = rnd() % 2;
+        o.ttl_min = (uint32_t)rnd_varint();
+        o.has_ttl_max = rnd() % 2;
+        o.ttl_max = (uint32_t)rnd_varint();
+        o.has_answers = rnd() % 2;
+        o.answers = rnd_varint();
+        o.has_banner_seen_ms = rnd() % 2;
+        o.banner_seen_ms = rnd_varint();
+        if (round == 0) /* what ingest writes for a typical result: 39 bytes */
+            o = (Vantage__Observation){.base = o.base,
+                                       .first_seen_ms = 1750000000000ull,
+                                       .last_seen_ms = 1750000000000ull,
+                                       .open = true,
+                                       .has_ttl = true,
+                                       .ttl = 52,
+                                       .n_sites = 1,
+                                       .sites = typical_site,
+                                       .n_campaigns = 1,
+                                       .campaigns = typical_campaign,
+                                       .has_answers = true,
+                                       .answers = 1ull << 63};
+
+        size_t want_n = vantage__observation__get_packed_size(&o);
+        uint8_t want[4096], got[4096];
+        assert_true(want_n <= sizeof want);
+        assert_int_equal(vantage__observation__pack(&o, want), want_n);
+        assert_int_equal(vt_obs_packed_size(&o), want_n);
+        memset(got, 0xa5, sizeof got);
+        assert_int_equal(vt_obs_pack(&o, got), want_n);
+        assert_memory_equal(got, want, want_n);
+        assert_int_equal(got[want_n], 0xa5); /* nothing written past it */
+        if (round == 0)
+            assert_int_equal(want_n, 39);
+    }
+}
+
 static void test_open_wins_in_window(void **state)
 {
     struct fixture *f = *state;
@@ -909,6 +991,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_drop_windows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_operand, setup, teardown),
         cmocka_unit_test(test_merge_random_groupings),
+        cmocka_unit_test(test_obs_pack_matches_protobuf_c),
         cmocka_unit_test(test_campaigns_bounded),
         cmocka_unit_test(test_answers_sketch),
         cmocka_unit_test(test_key_order_random),
