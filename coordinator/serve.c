@@ -565,8 +565,8 @@ static void serve_reload(struct vt_coord *c, const struct serve_opts *o)
                vt_rules_count(c->rules), o->rules ? " and --rules " : "", o->rules ? o->rules : "");
     }
     c->reload_failures += failed;
-    vt_log("reload: done; --listen, --control, --db, --key, --window, --metrics and --retention need a "
-           "restart");
+    vt_log("reload: done; --listen, --control, --db, --key, --window, --metrics and --retention "
+           "need a restart");
 }
 
 static int serve(struct vt_coord *c, struct serve_opts *o)
