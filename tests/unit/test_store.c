@@ -499,6 +499,9 @@ static void test_drop_windows(void **state)
     const uint32_t windows[] = {0, 1, 9, 10, 11, UINT32_MAX};
     struct rows rows;
 
+    /* Window 0 holds records in the memtable the range tombstone goes to:
+     * the tombstone must not take the merges' insert hint (store.c,
+     * vt_store_drop_windows; RocksDB asserts or breaks its skip lists). */
     for (size_t i = 0; i < sizeof windows / sizeof windows[0]; i++) {
         merge_one(f->s, windows[i], IP(198, 18, 0, 1), 23, &o);
         merge_one(f->s, windows[i], UINT32_MAX, UINT16_MAX, &o);
@@ -698,6 +701,58 @@ static void test_merge_random_groupings(void **state)
             vt_obs_free(r);
         }
     }
+}
+
+/* vt_store_write hands RocksDB a batch's merges in key order, not in the
+ * order they were added: the records must not show it. 1200 operands over
+ * 30 keys, shuffled, in one batch with meta puts among them, make the same
+ * records (byte for byte) as the same operands written one per batch in
+ * the order they were made. */
+static void test_batch_order_changes_nothing(void **state)
+{
+    struct fixture *f = *state;
+    enum { KEYS = 30, OPS = 1200 };
+    static struct op ops[OPS];
+    static size_t order[OPS];
+    struct vt_batch *b = vt_batch_new();
+    static struct rows rows;
+    void *v;
+    size_t len;
+
+    for (size_t i = 0; i < OPS; i++) {
+        random_op(&ops[i]);
+        order[i] = i;
+    }
+    for (size_t i = OPS - 1; i > 0; i--) {
+        size_t j = rnd() % (i + 1), x = order[i];
+        order[i] = order[j];
+        order[j] = x;
+    }
+    for (size_t i = 0; i < OPS; i++) {
+        size_t k = order[i];
+        assert_int_equal(vt_batch_obs_merge(b, 7, IP(198, 18, 2, k % KEYS), 23, &ops[k].o), 0);
+        if (i == OPS / 2)
+            vt_batch_meta_put(b, "seq/w1", "7", 1);
+    }
+    vt_batch_meta_put(b, "seq/w1", "8", 1); /* the later put of a key wins, as added */
+    write_ok(f->s, b, false);
+    vt_batch_free(b);
+    for (size_t k = 0; k < OPS; k++)
+        merge_one(f->s, 8, IP(198, 18, 2, k % KEYS), 23, &ops[k].o);
+
+    scan_all(f->s, &rows);
+    assert_int_equal(rows.n, 2 * KEYS);
+    for (size_t i = 0; i < KEYS; i++) {
+        assert_int_equal(rows.window[i], 7);
+        assert_int_equal(rows.window[KEYS + i], 8);
+        assert_int_equal(rows.ip[i], rows.ip[KEYS + i]);
+        assert_int_equal(rows.len[i], rows.len[KEYS + i]);
+        assert_memory_equal(rows.packed[i], rows.packed[KEYS + i], rows.len[i]);
+    }
+    assert_int_equal(vt_meta_get(f->s, "seq/w1", &v, &len), 1);
+    assert_int_equal(len, 1);
+    assert_memory_equal(v, "8", 1);
+    free(v);
 }
 
 /* Random values of every width a varint takes, the edges included. */
@@ -992,6 +1047,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_corrupt_operand, setup, teardown),
         cmocka_unit_test(test_merge_random_groupings),
         cmocka_unit_test(test_obs_pack_matches_protobuf_c),
+        cmocka_unit_test_setup_teardown(test_batch_order_changes_nothing, setup, teardown),
         cmocka_unit_test(test_campaigns_bounded),
         cmocka_unit_test(test_answers_sketch),
         cmocka_unit_test(test_key_order_random),
