@@ -307,19 +307,26 @@ static int address_end(struct vt_report *r)
     return 0;
 }
 
-/* "7-9,12" (a service's windows) appended to r->runs; a malformed text adds
- * what it could read. 0, or -1 on ENOMEM. */
+/* "498720:0-5,9" (an address's windows: FIRST, then runs of offsets from
+ * it) appended to r->runs; a malformed text adds what it could read. 0, or
+ * -1 on ENOMEM. */
 static int add_windows(struct vt_report *r, const char *text)
 {
-    while (text && *text) {
-        char *end;
-        unsigned long lo = strtoul(text, &end, 10), hi = lo;
-        if (end == text || lo > UINT32_MAX)
+    char *end;
+    if (!text)
+        return 0;
+    unsigned long long base = strtoull(text, &end, 10);
+    if (end == text || *end != ':' || base > UINT32_MAX)
+        return 0;
+    text = end + 1;
+    while (*text) {
+        unsigned long long lo = strtoull(text, &end, 10), hi = lo;
+        if (end == text || lo > UINT32_MAX || base + lo > UINT32_MAX)
             return 0;
         if (*end == '-') {
             const char *h = end + 1;
-            hi = strtoul(h, &end, 10);
-            if (end == h || hi > UINT32_MAX || hi < lo)
+            hi = strtoull(h, &end, 10);
+            if (end == h || hi > UINT32_MAX || base + hi > UINT32_MAX || hi < lo)
                 return 0;
         }
         if (r->nruns == r->runs_cap) {
@@ -330,7 +337,7 @@ static int add_windows(struct vt_report *r, const char *text)
             r->runs = n;
             r->runs_cap = cap;
         }
-        r->runs[r->nruns++] = (struct run){(uint32_t)lo, (uint32_t)hi};
+        r->runs[r->nruns++] = (struct run){(uint32_t)(base + lo), (uint32_t)(base + hi)};
         if (*end != ',')
             return 0;
         text = end + 1;
@@ -515,7 +522,7 @@ int vt_report_add_service(struct vt_report *r, json_t *row)
         r->ip = ip;
         r->any_service = true;
     }
-    if (add_windows(r, json_string_value(json_object_get(row, "windows"))) != 0)
+    if (add_windows(r, json_string_value(json_object_get(row, "host_windows"))) != 0)
         return -1;
 
     uint64_t key = (uint64_t)ip << 16 | port;

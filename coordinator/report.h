@@ -5,13 +5,15 @@
  *
  * The daemon consolidates (services.c): a service is one (ip, port) over the
  * whole period, with its first first_seen, last last_seen, the union of the
- * vantages, the proto and labels of its latest banner, and the windows it
- * was open in ("7-9,12"). Services come sorted by (ip, port). Each is kept
+ * vantages, the proto and labels of its latest banner; an address's first
+ * service also carries the windows the address was a host in
+ * ("498720:0-5,9": FIRST, then runs of offsets from it). Services come
+ * sorted by (ip, port). Each is kept
  * as one compact record (labels are interned, since a firmware's labels
  * repeat over thousands of devices).
  *
  * Per group it also counts host-windows, the distinct (window, ip) pairs of
- * its services: per address, the union of its services' windows. With the
+ * its services: per address, the windows given with its services. With the
  * count's result for the same filters, a group's devices estimate is its
  * host-windows divided by the global host-windows per device, and its
  * interval the global one's relative bounds applied to it; that assumes

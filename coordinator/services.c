@@ -4,7 +4,9 @@
  *
  * A service is one (ip, port) over the whole period: the first first_seen,
  * the last last_seen, the union of the vantages, the banner of the latest
- * window that had one, and the windows it was open in. The count's scan
+ * window that had one, and the windows it was open in (the first service of
+ * each address carries the union of its services' windows, the address's
+ * host-windows, which is what a report counts). The count's scan
  * hands every selected open record here in key order (window, ip, port);
  * at the end the services are sorted by (ip, port) and paged out as rows.
  *
@@ -331,28 +333,59 @@ int vt_services_finish(struct vt_services *s)
     return 0;
 }
 
-/* "7-9,12": the service's windows as runs. */
-static char *windows_text(const struct vt_services *s, const struct svc *v)
+static int cmp_run(const void *a, const void *b)
 {
-    size_t cap = 64, len = 0;
-    char *t = malloc(cap);
-    if (!t)
-        return NULL;
-    t[0] = '\0';
-    for (uint32_t r = v->run_first; r != NONE; r = s->runs[r].next) {
-        if (cap - len < 24) {
-            char *n = realloc(t, cap *= 2);
-            if (!n) {
-                free(t);
-                return NULL;
+    const struct run *x = a, *y = b;
+    return (x->lo > y->lo) - (x->lo < y->lo);
+}
+
+/* The windows the address of service i had any of its services open in
+ * (services i.. of the same ip), as "FIRST:RUNS" with the runs' windows
+ * offsets from FIRST: "498720:0-5,9" is 498720-498725 and 498729. Offsets
+ * keep the text short (a week of hourly windows: three digits a number). */
+static char *host_windows_text(const struct vt_services *s, size_t i)
+{
+    size_t n = 0, cap = 16;
+    struct run *u = malloc(cap * sizeof *u);
+    for (size_t j = i; u && j < s->nsvc && s->svc[j].ip == s->svc[i].ip; j++)
+        for (uint32_t r = s->svc[j].run_first; u && r != NONE; r = s->runs[r].next) {
+            if (n == cap) {
+                struct run *g = realloc(u, (cap *= 2) * sizeof *u);
+                if (!g) {
+                    free(u);
+                    u = NULL;
+                    break;
+                }
+                u = g;
             }
-            t = n;
+            u[n++] = s->runs[r];
         }
-        const struct run *x = &s->runs[r];
-        len += (size_t)(x->lo == x->hi ? snprintf(t + len, cap - len, "%s%u", len ? "," : "", x->lo)
-                                       : snprintf(t + len, cap - len, "%s%u-%u", len ? "," : "",
-                                                  x->lo, x->hi));
+    if (!u)
+        return NULL;
+    if (n > 1)
+        qsort(u, n, sizeof *u, cmp_run);
+    size_t m = 0; /* merged in place: overlapping or adjacent runs are one */
+    for (size_t k = 0; k < n; k++) {
+        if (m && u[k].lo <= (uint64_t)u[m - 1].hi + 1) {
+            if (u[k].hi > u[m - 1].hi)
+                u[m - 1].hi = u[k].hi;
+        } else {
+            u[m++] = u[k];
+        }
     }
+    size_t tcap = 24 + m * 24, len = 0;
+    char *t = malloc(tcap);
+    if (t) {
+        uint32_t base = m ? u[0].lo : 0;
+        len = (size_t)snprintf(t, tcap, "%u:", base);
+        for (size_t k = 0; k < m; k++)
+            len +=
+                (size_t)(u[k].lo == u[k].hi
+                             ? snprintf(t + len, tcap - len, "%s%u", k ? "," : "", u[k].lo - base)
+                             : snprintf(t + len, tcap - len, "%s%u-%u", k ? "," : "",
+                                        u[k].lo - base, u[k].hi - base));
+    }
+    free(u);
     return t;
 }
 
@@ -379,14 +412,19 @@ json_t *vt_services_page(struct vt_services *s, struct vt_store *store, size_t l
         for (uint32_t i = 0; vantages && i < s->setlen[v->vset]; i++)
             json_array_append_new(vantages,
                                   json_string(s->sites[s->setpool[s->setat[v->vset] + i]]));
-        char *windows = windows_text(s, v);
-        json_t *r =
-            vantages && windows
-                ? json_pack("{s:s, s:i, s:s, s:s, s:O, s:s}", "ip", vt_ip_str(v->ip, ip), "port",
-                            (int)v->port, "first_seen", vt_rfc3339_ms(v->first_ms, fs, sizeof fs),
-                            "last_seen", vt_rfc3339_ms(v->last_ms, ls, sizeof ls), "vantages",
-                            vantages, "windows", windows)
-                : NULL;
+        /* The address's windows go with its first service only. */
+        bool first = s->next == 0 || s->svc[s->next - 1].ip != v->ip;
+        char *windows = first ? host_windows_text(s, s->next) : NULL;
+        json_t *r = vantages && (windows || !first)
+                        ? json_pack("{s:s, s:i, s:s, s:s, s:O}", "ip", vt_ip_str(v->ip, ip), "port",
+                                    (int)v->port, "first_seen",
+                                    vt_rfc3339_ms(v->first_ms, fs, sizeof fs), "last_seen",
+                                    vt_rfc3339_ms(v->last_ms, ls, sizeof ls), "vantages", vantages)
+                        : NULL;
+        if (r && windows && json_object_set_new(r, "host_windows", json_string(windows)) != 0) {
+            json_decref(r);
+            r = NULL;
+        }
         json_decref(vantages);
         free(windows);
         if (r && v->banner != NONE) {

@@ -373,8 +373,10 @@ static void test_services_consolidate_over_the_period(void **state)
     assert_string_equal(json_string_value(json_object_get(s23, "ip")), "10.0.0.9");
     assert_int_equal(num(s23, "port"), 23);
     assert_int_equal(num(s80, "port"), 80);
-    assert_string_equal(json_string_value(json_object_get(s23, "windows")), "1-2,4-5");
-    assert_string_equal(json_string_value(json_object_get(s80, "windows")), "2");
+    /* The address's windows (23's 1, 2, 4, 5 and 80's 2) with its first service. */
+    assert_string_equal(json_string_value(json_object_get(s23, "host_windows")), "1:0-1,3-4");
+    assert_null(json_object_get(s80, "host_windows"));
+    assert_string_equal(json_string_value(json_object_get(a, "host_windows")), "1:0");
     assert_string_equal(json_string_value(json_object_get(s23, "first_seen")),
                         "1970-01-01T01:00:00.005Z");
     assert_string_equal(json_string_value(json_object_get(s23, "last_seen")),

@@ -45,14 +45,16 @@ static struct vt_pfx2as *table_of(const char *text)
 }
 
 /* A service row as the daemon sends it (docs/control.md, `count` with what
- * "services"); labels NULL: no banner. */
+ * "services"): windows, the address's host-windows ("FIRST:RUNS"), goes
+ * with an address's first service (NULL: none); labels NULL: no banner. */
 static json_t *service(const char *windows, const char *ip, int port, const char *first,
                        const char *last, const char *vantages, const char *labels)
 {
-    json_t *r =
-        json_pack("{s:s, s:i, s:s, s:s, s:o, s:s}", "ip", ip, "port", port, "first_seen", first,
-                  "last_seen", last, "vantages", json_loads(vantages, 0, NULL), "windows", windows);
+    json_t *r = json_pack("{s:s, s:i, s:s, s:s, s:o}", "ip", ip, "port", port, "first_seen", first,
+                          "last_seen", last, "vantages", json_loads(vantages, 0, NULL));
     assert_non_null(r);
+    if (windows)
+        json_object_set_new(r, "host_windows", json_string(windows));
     if (labels) {
         json_object_set_new(r, "proto", json_string(port == 80 ? "http" : "telnet"));
         json_object_set_new(r, "labels", json_loads(labels, 0, NULL));
@@ -126,19 +128,19 @@ static const char PFX2AS[] = "198.18.0.0\t15\t64500\n"
 static void feed(struct vt_report *r)
 {
     /* Seen in all three windows; labels of the latest banner (window 101). */
-    add(r, service("100-102", "198.18.0.7", 23, "2026-11-28T10:00:00.007Z",
+    add(r, service("100:0-2", "198.18.0.7", 23, "2026-11-28T10:00:00.007Z",
                    "2026-11-28T12:00:00.000Z", "[\"isp-a\",\"isp-b\",\"isp-c\"]", ZTE_RT));
-    add(r, service("100", "198.18.0.7", 80, "2026-11-28T10:00:02.000Z", "2026-11-28T10:00:02.000Z",
+    add(r, service(NULL, "198.18.0.7", 80, "2026-11-28T10:00:02.000Z", "2026-11-28T10:00:02.000Z",
                    "[\"isp-a\"]", NULL));
-    add(r, service("102", "198.18.0.9", 23, "2026-11-28T12:10:00.000Z", "2026-11-28T12:10:00.000Z",
-                   "[\"isp-a\"]", NULL));
-    add(r, service("100", "198.18.4.1", 23, "2026-11-28T10:10:00.000Z", "2026-11-28T10:10:00.000Z",
-                   "[\"isp-b\"]", CAMERA));
-    add(r, service("101", "198.18.8.8", 80, "2026-11-28T11:10:00.000Z", "2026-11-28T11:10:00.000Z",
-                   "[\"isp-a\"]", CAMERA));
-    add(r, service("100", "198.18.9.5", 23, "2026-11-28T10:20:00.000Z", "2026-11-28T10:20:00.000Z",
-                   "[\"isp-a\"]", DVR));
-    add(r, service("100-101", "203.0.113.9", 23, "2026-11-28T10:30:00.000Z",
+    add(r, service("102:0", "198.18.0.9", 23, "2026-11-28T12:10:00.000Z",
+                   "2026-11-28T12:10:00.000Z", "[\"isp-a\"]", NULL));
+    add(r, service("100:0", "198.18.4.1", 23, "2026-11-28T10:10:00.000Z",
+                   "2026-11-28T10:10:00.000Z", "[\"isp-b\"]", CAMERA));
+    add(r, service("101:0", "198.18.8.8", 80, "2026-11-28T11:10:00.000Z",
+                   "2026-11-28T11:10:00.000Z", "[\"isp-a\"]", CAMERA));
+    add(r, service("100:0", "198.18.9.5", 23, "2026-11-28T10:20:00.000Z",
+                   "2026-11-28T10:20:00.000Z", "[\"isp-a\"]", DVR));
+    add(r, service("100:0-1", "203.0.113.9", 23, "2026-11-28T10:30:00.000Z",
                    "2026-11-28T11:30:00.000Z", "[\"isp-a\"]", NULL));
 }
 
@@ -239,14 +241,15 @@ static void test_host_windows_are_the_union_of_an_address_windows(void **state)
 {
     struct vt_pfx2as *t = table_of(PFX2AS);
     struct vt_report *r = vt_report_new(VT_REPORT_BY_ASN, t, 0);
-    /* Three ports of one host: windows 7-9, 8 and 9,12 are 4 host-windows. */
-    add(r, service("7-9", "198.18.0.1", 21, "2026-11-28T10:00:00.000Z", "2026-11-28T10:00:00.000Z",
+    /* Windows given on several rows of one address are one union: 7-9, 8
+     * and 9,12 are 4 host-windows. */
+    add(r, service("7:0-2", "198.18.0.1", 21, "2026-11-28T10:00:00.000Z",
+                   "2026-11-28T10:00:00.000Z", "[\"isp-a\"]", NULL));
+    add(r, service("8:0", "198.18.0.1", 22, "2026-11-28T10:00:00.000Z", "2026-11-28T10:00:00.000Z",
                    "[\"isp-a\"]", NULL));
-    add(r, service("8", "198.18.0.1", 22, "2026-11-28T10:00:00.000Z", "2026-11-28T10:00:00.000Z",
-                   "[\"isp-a\"]", NULL));
-    add(r, service("9,12", "198.18.0.1", 23, "2026-11-28T10:00:00.000Z", "2026-11-28T10:00:00.000Z",
-                   "[\"isp-a\"]", NULL));
-    add(r, service("7", "198.18.0.2", 23, "2026-11-28T10:00:00.000Z", "2026-11-28T10:00:00.000Z",
+    add(r, service("9:0,3", "198.18.0.1", 23, "2026-11-28T10:00:00.000Z",
+                   "2026-11-28T10:00:00.000Z", "[\"isp-a\"]", NULL));
+    add(r, service("7:0", "198.18.0.2", 23, "2026-11-28T10:00:00.000Z", "2026-11-28T10:00:00.000Z",
                    "[\"isp-a\"]", NULL));
     char *out = printed(r, VT_QUERY_JSONL);
     json_t *lines = lines_of(out);
@@ -261,7 +264,7 @@ static void test_host_windows_are_the_union_of_an_address_windows(void **state)
     assert_int_equal(num(sum, "devices_high"), 2);
     assert_int_equal(vt_report_stats(r).unordered, 0);
     /* A service out of address order is noticed. */
-    add(r, service("7", "198.18.0.0", 23, "2026-11-28T10:00:00.000Z", "2026-11-28T10:00:00.000Z",
+    add(r, service("7:0", "198.18.0.0", 23, "2026-11-28T10:00:00.000Z", "2026-11-28T10:00:00.000Z",
                    "[\"isp-a\"]", NULL));
     assert_int_equal(vt_report_stats(r).unordered, 1);
     json_decref(lines);
@@ -414,8 +417,8 @@ static void test_rows_read_defensively(void **state)
     /* The least a row can be: ip and port. Times as ms; bad windows text. */
     add(r, json_pack("{s:s, s:i}", "ip", "198.18.0.1", "port", 23));
     add(r, json_pack("{s:s, s:i, s:I, s:I, s:s, s:o}", "ip", "198.18.0.1", "port", 23, "first_seen",
-                     (json_int_t)1764324000000, "last_seen", (json_int_t)1764324001000, "windows",
-                     "3-x,,9-2", "labels", json_null()));
+                     (json_int_t)1764324000000, "last_seen", (json_int_t)1764324001000,
+                     "host_windows", "3:1-x,,9-2", "labels", json_null()));
     struct vt_report_stats s = vt_report_stats(r);
     assert_int_equal(s.skipped, 5);
     assert_int_equal(s.rows, 2);
@@ -609,11 +612,11 @@ static void test_report_command_pages_and_counts(void **state)
     e->fake.replies[0] = "{\"ok\":true,\"done\":false,\"cursor\":3,\"examined\":200000}";
     e->fake.replies[1] =
         "{\"ok\":true,\"done\":false,\"cursor\":3,\"examined\":250000,\"services\":["
-        "{\"ip\":\"198.18.0.7\",\"port\":23,\"windows\":\"100\","
+        "{\"ip\":\"198.18.0.7\",\"port\":23,\"host_windows\":\"100:0\","
         "\"first_seen\":\"2026-11-28T10:00:00.007Z\",\"last_seen\":\"2026-11-28T10:00:01.007Z\","
         "\"vantages\":[\"isp-a\"],\"proto\":\"telnet\",\"labels\":{\"device\":\"Router\"}}]}";
     e->fake.replies[2] = "{\"ok\":true,\"done\":true,\"services\":["
-                         "{\"ip\":\"198.18.4.1\",\"port\":23,\"windows\":\"101\","
+                         "{\"ip\":\"198.18.4.1\",\"port\":23,\"host_windows\":\"101:0\","
                          "\"first_seen\":\"2026-11-28T11:00:00.000Z\","
                          "\"last_seen\":\"2026-11-28T11:00:00.000Z\",\"vantages\":[\"isp-b\"]}],"
                          "\"result\":{\"devices_estimate\":4,\"devices_low\":2,"
