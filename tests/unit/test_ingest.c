@@ -676,8 +676,18 @@ static void test_run_straddling_windows_is_one_record(void **state)
     uint32_t run_window = (uint32_t)((uint64_t)x.k->run_started_ms / 1000 / 2);
     struct batch b;
     batch_init(&b, 1, x.la->id);
-    for (int i = 0; i < 4; i++) /* answers 2.5 s apart: each in its own window */
-        batch_add(&b, IP(1, 0, 0, 9), 23, i != 2, now - 7000 + 2500 * (uint64_t)i);
+    /* Answers 2.5 s apart: each in its own window. Their sketch bits must
+     * differ, or two answers count as one (a 1 in 11 chance, by the clock). */
+    uint64_t t0 = now - 7000;
+    for (;; t0++) {
+        uint64_t bits = 0;
+        for (int i = 0; i < 4; i++)
+            bits |= vt_obs_answer_bit("site-a", t0 + 2500 * (uint64_t)i);
+        if (__builtin_popcountll(bits) == 4)
+            break;
+    }
+    for (int i = 0; i < 4; i++)
+        batch_add(&b, IP(1, 0, 0, 9), 23, i != 2, t0 + 2500 * (uint64_t)i);
     batch_add(&b, IP(1, 0, 0, 10), 23, true, now);
     ingest(f->c, x.a, &b);
     struct rows r;
