@@ -254,6 +254,11 @@ int vt_cmd_report(int argc, char **argv)
     if (s.skipped)
         fprintf(stderr, PROG ": warning: %" PRIu64 " services without an ip or port were skipped\n",
                 s.skipped);
+    if (s.bad_windows)
+        fprintf(stderr,
+                PROG ": warning: %" PRIu64 " services had host_windows that do not read as "
+                     "FIRST:RUNS: their host-windows (and the estimates) may be too low\n",
+                s.bad_windows);
     if (s.unordered)
         fprintf(stderr,
                 PROG ": warning: %" PRIu64 " services came out of address order: host-windows "

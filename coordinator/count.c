@@ -32,6 +32,8 @@
 #include <string.h>
 
 #define HOST_IDENTS_MAX 8 /* identities kept per host (more are ignored) */
+#define COUNT_OOM                                                                                  \
+    "count: out of memory (narrow the selection: a shorter period, a prefix or a port)"
 
 struct ident {
     char *text; /* "key=value" */
@@ -97,6 +99,7 @@ struct vt_count {
      * out after the count; result: the count's, kept until the last page */
     struct vt_services *svc;
     json_t *result;
+    bool oom; /* the count failed for want of memory, not of the store */
 };
 
 static int grow(void **p, size_t *cap, size_t need, size_t size)
@@ -226,8 +229,10 @@ static int banner_idents(struct vt_count *k, const uint8_t *id, uint32_t *first,
     if (k->nbmap * 2 >= k->capbmap) { /* rehash at half full */
         size_t cap = k->capbmap ? k->capbmap * 2 : 4096;
         struct banner_idents *m = calloc(cap, sizeof *m);
-        if (!m)
+        if (!m) {
+            k->oom = true;
             return -1;
+        }
         for (size_t i = 0; i < k->capbmap; i++) {
             if (!k->bmap[i].used)
                 continue;
@@ -261,6 +266,7 @@ static int banner_idents(struct vt_count *k, const uint8_t *id, uint32_t *first,
         int64_t idx = ident_index(k, key, value);
         if (idx < 0 || grow((void **)&k->bidx, &k->capbidx, k->nbidx + 1, sizeof *k->bidx) != 0) {
             vantage__banner_record__free_unpacked(rec, NULL);
+            k->oom = true;
             return -1;
         }
         k->bidx[k->nbidx++] = (uint32_t)idx;
@@ -277,15 +283,19 @@ static int banner_idents(struct vt_count *k, const uint8_t *id, uint32_t *first,
 
 static int host_row(struct vt_count *k, const struct vt_obs_row *row)
 {
-    if (k->in_host && (row->window != k->hw || row->ip != k->hip) && host_end(k) != 0)
+    if (k->in_host && (row->window != k->hw || row->ip != k->hip) && host_end(k) != 0) {
+        k->oom = true;
         return -1;
+    }
     if (!k->in_host) {
         k->in_host = true;
         k->hw = row->window;
         k->hip = row->ip;
     }
-    if (k->svc && vt_services_add(k->svc, row) != 0)
+    if (k->svc && vt_services_add(k->svc, row) != 0) {
+        k->oom = true;
         return -1;
+    }
     const Vantage__Observation *o = row->obs;
     uint32_t first = 0, n = 0;
     if (!o->has_banner_id || o->banner_id.len != VT_BANNER_ID_LEN)
@@ -629,8 +639,10 @@ static int count_step(struct vt_count *k)
         if (rc < 0)
             return -1;
         if (rc == 0) {
-            if (host_end(k) != 0)
+            if (host_end(k) != 0) {
+                k->oom = true;
                 return -1;
+            }
             scan_spread(k);
             k->phase = CLASSIFY;
             break;
@@ -669,16 +681,16 @@ static json_t *services_page(struct vt_coord *c, size_t slot)
         if (!k->result || vt_services_finish(k->svc) != 0) {
             count_free(k);
             c->counts[slot] = NULL;
-            return vt_reply_fail("count: out of memory");
+            return vt_reply_fail(COUNT_OOM);
         }
     }
     bool more = false;
-    json_t *rows =
-        vt_services_page(k->svc, c->store, VT_SERVICES_PAGE, &k->cur.corrupt_banners, &more);
+    size_t again = 0; /* banners that do not decode: the scan counted them once */
+    json_t *rows = vt_services_page(k->svc, c->store, VT_SERVICES_PAGE, &again, &more);
     if (!rows) {
         count_free(k);
         c->counts[slot] = NULL;
-        return vt_reply_fail("count: out of memory");
+        return vt_reply_fail(COUNT_OOM);
     }
     if (more)
         return json_pack("{s:b, s:b, s:I, s:I, s:o}", "ok", 1, "done", 0, "cursor",
@@ -758,11 +770,13 @@ json_t *vt_count_run(struct vt_coord *c, json_t *req)
         return services_page(c, slot);
     json_t *result = rc == 1 ? count_result(k) : NULL;
     size_t corrupt = vt_select_corrupt(&k->cur);
+    bool oom = k->oom;
     count_free(k);
     c->counts[slot] = NULL;
     if (!result)
-        return rc < 0 ? vt_reply_fail("cannot read the store: %s", vt_store_errmsg(c->store))
-                      : vt_reply_fail("count: out of memory");
+        return rc < 0 && !oom
+                   ? vt_reply_fail("cannot read the store: %s", vt_store_errmsg(c->store))
+                   : vt_reply_fail(COUNT_OOM);
     json_object_set_new(result, "corrupt", json_integer((json_int_t)corrupt));
     return json_pack("{s:b, s:b, s:o}", "ok", 1, "done", 1, "result", result);
 }

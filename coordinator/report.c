@@ -24,9 +24,12 @@
 #include "control_client.h"
 #include "targets.h"
 
-#define UNROUTED       (UINT64_C(1) << 32) /* the group of addresses no prefix holds */
-#define TOP_SHOWN      3                   /* device kinds named in the table */
-#define NOT_IDENTIFIED "(not identified)"
+#define UNROUTED (UINT64_C(1) << 32) /* the group of addresses no prefix holds */
+/* Windows one address may name: a year of 30 s windows. A reply naming more
+ * is malformed (counted in bad_windows), not a reason to loop for hours. */
+#define ADDRESS_WINDOWS_MAX (UINT64_C(1) << 20)
+#define TOP_SHOWN           3 /* device kinds named in the table */
+#define NOT_IDENTIFIED      "(not identified)"
 
 /* ---- a map of 64-bit keys to 32-bit values ---- */
 
@@ -157,6 +160,7 @@ struct vt_report {
     bool any_service;
     struct run *runs; /* the windows of ip's services so far */
     size_t nruns, runs_cap;
+    uint64_t addr_windows; /* how many they name (bounded: ADDRESS_WINDOWS_MAX) */
     struct vt_report_stats stats;
 };
 
@@ -284,6 +288,7 @@ static int address_end(struct vt_report *r)
         }
     }
     r->nruns = 0;
+    r->addr_windows = 0;
     uint64_t keys[VT_PFX2AS_MAX_ORIGINS];
     struct vt_pfx2as_match pm;
     size_t n = groups_of(r, r->ip, keys, &pm);
@@ -308,26 +313,31 @@ static int address_end(struct vt_report *r)
 }
 
 /* "498720:0-5,9" (an address's windows: FIRST, then runs of offsets from
- * it) appended to r->runs; a malformed text adds what it could read. 0, or
- * -1 on ENOMEM. */
+ * it) appended to r->runs; a malformed text adds what it could read and is
+ * counted. 0, or -1 on ENOMEM. */
 static int add_windows(struct vt_report *r, const char *text)
 {
     char *end;
     if (!text)
         return 0;
     unsigned long long base = strtoull(text, &end, 10);
-    if (end == text || *end != ':' || base > UINT32_MAX)
+    if (end == text || *end != ':' || base > UINT32_MAX) {
+        r->stats.bad_windows++;
         return 0;
+    }
     text = end + 1;
     while (*text) {
         unsigned long long lo = strtoull(text, &end, 10), hi = lo;
-        if (end == text || lo > UINT32_MAX || base + lo > UINT32_MAX)
-            return 0;
-        if (*end == '-') {
+        bool ok = end != text && lo <= UINT32_MAX - base;
+        if (ok && *end == '-') {
             const char *h = end + 1;
             hi = strtoull(h, &end, 10);
-            if (end == h || hi > UINT32_MAX || base + hi > UINT32_MAX || hi < lo)
-                return 0;
+            ok = end != h && hi <= UINT32_MAX - base && hi >= lo;
+        }
+        ok = ok && hi - lo + 1 <= ADDRESS_WINDOWS_MAX - r->addr_windows;
+        if (!ok) {
+            r->stats.bad_windows++;
+            return 0;
         }
         if (r->nruns == r->runs_cap) {
             size_t cap = r->runs_cap ? r->runs_cap * 2 : 16;
@@ -338,8 +348,11 @@ static int add_windows(struct vt_report *r, const char *text)
             r->runs_cap = cap;
         }
         r->runs[r->nruns++] = (struct run){(uint32_t)(base + lo), (uint32_t)(base + hi)};
-        if (*end != ',')
+        r->addr_windows += hi - lo + 1;
+        if (*end != ',') {
+            r->stats.bad_windows += *end != '\0';
             return 0;
+        }
         text = end + 1;
     }
     return 0;

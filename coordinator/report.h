@@ -62,9 +62,11 @@ int vt_report_add_service(struct vt_report *r, json_t *row);
 void vt_report_set_count(struct vt_report *r, json_t *count_result);
 
 /* Counts so far: rows taken, rows skipped, rows that broke the (ip, port)
- * order (their address's host-windows may be counted twice), services. */
+ * order (their address's host-windows may be counted twice), rows whose
+ * host_windows did not parse (or named more than a year of 30 s windows:
+ * what could be read of them counts), services. */
 struct vt_report_stats {
-    uint64_t rows, skipped, unordered, services;
+    uint64_t rows, skipped, unordered, bad_windows, services;
 };
 struct vt_report_stats vt_report_stats(const struct vt_report *r);
 

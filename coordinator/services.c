@@ -51,7 +51,7 @@ struct vt_services {
     uint32_t *setpool; /* sets: ascending site ids; set i at setpool[setat[i]], setlen[i] */
     size_t npool, cappool;
     uint32_t *setat, *setlen;
-    size_t nsets, capsets;
+    size_t nsets, capsets, caplen;
 
     uint8_t (*banners)[VT_BANNER_ID_LEN];
     size_t nbanners, capbanners;
@@ -84,10 +84,11 @@ struct vt_services *vt_services_new(void)
         return NULL;
     /* Set 0 is the empty set. */
     if (grow((void **)&s->setat, &s->capsets, 1, sizeof *s->setat) != 0 ||
-        !(s->setlen = calloc(s->capsets, sizeof *s->setlen))) {
+        grow((void **)&s->setlen, &s->caplen, 1, sizeof *s->setlen) != 0) {
         vt_services_free(s);
         return NULL;
     }
+    s->setlen[0] = 0;
     s->setat[0] = 0;
     s->nsets = 1;
     return s;
@@ -175,16 +176,10 @@ static int64_t site_id(struct vt_services *s, const char *name)
 /* A new set of the m ascending ids; its index, or -1 on ENOMEM. */
 static int64_t set_add(struct vt_services *s, const uint32_t *ids, uint32_t m)
 {
-    size_t capsets = s->capsets;
     if (grow((void **)&s->setpool, &s->cappool, s->npool + m, sizeof *s->setpool) != 0 ||
-        grow((void **)&s->setat, &s->capsets, s->nsets + 1, sizeof *s->setat) != 0)
+        grow((void **)&s->setat, &s->capsets, s->nsets + 1, sizeof *s->setat) != 0 ||
+        grow((void **)&s->setlen, &s->caplen, s->nsets + 1, sizeof *s->setlen) != 0)
         return -1;
-    if (s->capsets != capsets) {
-        uint32_t *len = realloc(s->setlen, s->capsets * sizeof *len);
-        if (!len)
-            return -1;
-        s->setlen = len;
-    }
     memcpy(s->setpool + s->npool, ids, m * sizeof *ids);
     s->setat[s->nsets] = (uint32_t)s->npool;
     s->setlen[s->nsets] = m;
@@ -196,8 +191,8 @@ static int64_t set_add(struct vt_services *s, const uint32_t *ids, uint32_t m)
  * are few) or a new one; -1 on ENOMEM. */
 static int64_t set_with(struct vt_services *s, uint32_t of, uint32_t id)
 {
-    const uint32_t *a = s->setpool + s->setat[of];
     uint32_t n = s->setlen[of];
+    const uint32_t *a = n ? s->setpool + s->setat[of] : NULL;
     for (uint32_t i = 0; i < n; i++)
         if (a[i] == id)
             return of;
@@ -390,6 +385,9 @@ static char *host_windows_text(const struct vt_services *s, size_t i)
 }
 
 #define SHOWN_CACHE 1024 /* banners as shown, by banner index */
+/* A page's JSON, about: well under the 4 MiB a CLI takes in one reply, however
+ * long the addresses' windows are. */
+#define PAGE_BYTES (1u << 20)
 
 json_t *vt_services_page(struct vt_services *s, struct vt_store *store, size_t limit,
                          size_t *corrupt_banners, bool *more)
@@ -397,7 +395,9 @@ json_t *vt_services_page(struct vt_services *s, struct vt_store *store, size_t l
     json_t *rows = json_array();
     struct {
         uint32_t banner;
-        json_t *shown;
+        bool read;     /* banner's record was read (shown NULL: absent or bad) */
+        size_t bytes;  /* its proto and labels as JSON, about */
+        json_t *shown; /* proto and labels */
     } *cache = calloc(SHOWN_CACHE, sizeof *cache);
     if (!rows || !cache) {
         json_decref(rows);
@@ -405,7 +405,9 @@ json_t *vt_services_page(struct vt_services *s, struct vt_store *store, size_t l
         return NULL;
     }
     bool failed = false;
-    for (; !failed && s->next < s->nsvc && json_array_size(rows) < limit; s->next++) {
+    size_t start = s->next, bytes = 0;
+    for (; !failed && s->next < s->nsvc && json_array_size(rows) < limit && bytes < PAGE_BYTES;
+         s->next++) {
         const struct svc *v = &s->svc[s->next];
         char ip[16], fs[32], ls[32];
         json_t *vantages = json_array();
@@ -421,6 +423,7 @@ json_t *vt_services_page(struct vt_services *s, struct vt_store *store, size_t l
                                     vt_rfc3339_ms(v->first_ms, fs, sizeof fs), "last_seen",
                                     vt_rfc3339_ms(v->last_ms, ls, sizeof ls), "vantages", vantages)
                         : NULL;
+        bytes += 160 + (windows ? strlen(windows) : 0);
         if (r && windows && json_object_set_new(r, "host_windows", json_string(windows)) != 0) {
             json_decref(r);
             r = NULL;
@@ -429,12 +432,16 @@ json_t *vt_services_page(struct vt_services *s, struct vt_store *store, size_t l
         free(windows);
         if (r && v->banner != NONE) {
             size_t c = v->banner % SHOWN_CACHE;
-            if (!cache[c].shown || cache[c].banner != v->banner) {
+            if (!cache[c].read || cache[c].banner != v->banner) {
                 json_decref(cache[c].shown);
                 cache[c].banner = v->banner;
+                cache[c].read = true;
                 cache[c].shown = vt_banner_shown(store, s->banners[v->banner], VT_BANNER_ID_LEN,
                                                  corrupt_banners);
+                json_object_del(cache[c].shown, "banner"); /* a report shows no banner text */
+                cache[c].bytes = cache[c].shown ? json_dumpb(cache[c].shown, NULL, 0, 0) : 0;
             }
+            bytes += cache[c].bytes;
             if (cache[c].shown) {
                 json_t *proto = json_object_get(cache[c].shown, "proto");
                 if (proto)
@@ -448,6 +455,7 @@ json_t *vt_services_page(struct vt_services *s, struct vt_store *store, size_t l
         json_decref(cache[i].shown);
     free(cache);
     if (failed) {
+        s->next = start; /* the page can be asked for again */
         json_decref(rows);
         return NULL;
     }

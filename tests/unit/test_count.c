@@ -431,6 +431,53 @@ static void test_services_consolidate_over_the_period(void **state)
     json_decref(req);
 }
 
+/* A page of services is bounded in bytes as well as rows: addresses seen in
+ * every other window carry long host_windows, and a reply must stay well
+ * under what a CLI takes in one message (4 MiB). */
+static void test_services_pages_bounded_in_bytes(void **state)
+{
+    struct fixture *f = *state;
+    struct vt_batch *b = vt_batch_new();
+    for (uint32_t a = 0; a < 900; a++) {
+        for (uint32_t w = 0; w < 600; w += 2)
+            seen(f->c, b, 1000 + w, IP(10, 3, 0, 0) + a, 23, "isp-a", 1, NULL);
+        if (vt_batch_count(b) > 20000) {
+            assert_int_equal(vt_store_write(f->c->store, b, false, err, sizeof err), 0);
+            vt_batch_clear(b);
+        }
+    }
+    assert_int_equal(vt_store_write(f->c->store, b, false, err, sizeof err), 0);
+    vt_batch_free(b);
+    char want[4096] = "1000:0";
+    for (uint32_t w = 2; w < 600; w += 2)
+        snprintf(want + strlen(want), sizeof want - strlen(want), ",%u", w);
+    json_t *req = json_pack("{s:s}", "what", "services"), *reply = vt_count_run(f->c, req);
+    json_decref(req);
+    size_t rows = 0, pages = 0;
+    for (;;) {
+        assert_true(json_is_true(json_object_get(reply, "ok")));
+        json_t *page = json_object_get(reply, "services");
+        if (page) {
+            pages++;
+            rows += json_array_size(page);
+            char *text = json_dumps(page, JSON_COMPACT);
+            assert_true(strlen(text) < 1536 * 1024);
+            free(text);
+            json_t *row = json_array_get(page, 0);
+            assert_string_equal(json_string_value(json_object_get(row, "host_windows")), want);
+        }
+        if (json_is_true(json_object_get(reply, "done")))
+            break;
+        json_t *next = json_pack("{s:O}", "cursor", json_object_get(reply, "cursor"));
+        json_decref(reply);
+        reply = vt_count_run(f->c, next);
+        json_decref(next);
+    }
+    json_decref(reply);
+    assert_int_equal(rows, 900);
+    assert_true(pages >= 2); /* 900 rows would fit one page by count */
+}
+
 static void test_cursor_pages_and_errors(void **state)
 {
     struct fixture *f = *state;
@@ -493,6 +540,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unread_identifier_still_the_device, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_banners_and_label_filter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_services_consolidate_over_the_period, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_services_pages_bounded_in_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cursor_pages_and_errors, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

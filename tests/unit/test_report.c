@@ -419,15 +419,22 @@ static void test_rows_read_defensively(void **state)
     add(r, json_pack("{s:s, s:i, s:I, s:I, s:s, s:o}", "ip", "198.18.0.1", "port", 23, "first_seen",
                      (json_int_t)1764324000000, "last_seen", (json_int_t)1764324001000,
                      "host_windows", "3:1-x,,9-2", "labels", json_null()));
+    /* A run of 2^32 windows (a hostile reply) is refused, not expanded; what
+     * came before it counts. */
+    add(r, json_pack("{s:s, s:i, s:s}", "ip", "198.18.0.2", "port", 23, "host_windows",
+                     "5:0-2,0-4294967290"));
     struct vt_report_stats s = vt_report_stats(r);
     assert_int_equal(s.skipped, 5);
-    assert_int_equal(s.rows, 2);
-    assert_int_equal(s.services, 1);
+    assert_int_equal(s.rows, 3);
+    assert_int_equal(s.services, 2);
+    assert_int_equal(s.bad_windows, 2);
     char *out = printed(r, VT_QUERY_JSONL);
     json_t *lines = lines_of(out);
     json_t *o = json_array_get(lines, 0);
     assert_string_equal(str(o, "first_seen"), "2025-11-28T10:00:00.000Z");
     assert_int_equal(json_array_size(json_object_get(o, "vantages")), 0);
+    /* 198.18.0.1: none ("1-x" is its first run); 198.18.0.2: 5-7, before the bad run. */
+    assert_int_equal(num(json_array_get(lines, 2), "host_windows"), 3);
     json_decref(lines);
     free(out);
     vt_report_free(r);
