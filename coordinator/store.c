@@ -969,7 +969,8 @@ static long long sorted_obs_refs(struct vt_batch *b)
         }
         off += OP_HEAD + klen + vlen;
     }
-    obs_refs_sort(b->refs, b->refs + b->refs_cap, n);
+    if (n > 1) /* (a batch of no merges has no refs: NULL) */
+        obs_refs_sort(b->refs, b->refs + b->refs_cap, n);
     return (long long)n;
 }
 
