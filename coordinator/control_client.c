@@ -106,12 +106,16 @@ static int check_reply(json_t *r, char *err, size_t errlen)
     return 0;
 }
 
-int vt_control_call(const struct vt_control *c, json_t *req, json_t **reply, char *err,
-                    size_t errlen)
+struct vt_control_pending {
+    const struct vt_control *c;
+    zsock_t *s;
+};
+
+struct vt_control_pending *vt_control_begin(const struct vt_control *c, json_t *req, char *err,
+                                            size_t errlen)
 {
-    *reply = NULL;
     if (check_socket_file(c->endpoint, err, errlen) != 0)
-        return -1;
+        return NULL;
 
     /* CZMQ would otherwise catch SIGINT and leave it to us to notice; an
      * operator's Ctrl-C should simply end the command. */
@@ -120,38 +124,57 @@ int vt_control_call(const struct vt_control *c, json_t *req, json_t **reply, cha
     char *text = json_dumps(req, JSON_COMPACT);
     if (!text) {
         snprintf(err, errlen, "cannot encode the request as JSON");
-        return -1;
+        return NULL;
     }
-    int rc = -1;
-    zpoller_t *poller = NULL;
-    zframe_t *frame = NULL;
-    zsock_t *s = zsock_new(ZMQ_REQ);
+    struct vt_control_pending *p = calloc(1, sizeof *p);
+    zsock_t *s = p ? zsock_new(ZMQ_REQ) : NULL;
     if (!s) {
-        snprintf(err, errlen, "cannot create a ZeroMQ socket: %s", zmq_strerror(zmq_errno()));
-        goto out;
+        snprintf(err, errlen, "cannot create a ZeroMQ socket: %s",
+                 p ? zmq_strerror(zmq_errno()) : "out of memory");
+        goto fail;
     }
     zsock_set_maxmsgsize(s, VT_CONTROL_MAX_MSGSIZE);
     zsock_set_linger(s, 0);
     zsock_set_sndtimeo(s, c->timeout_ms);
     if (zsock_connect(s, "%s", c->endpoint) != 0) {
         snprintf(err, errlen, "cannot connect to %s: %s", c->endpoint, zmq_strerror(zmq_errno()));
-        goto out;
+        goto fail;
     }
-    char tbuf[32];
-    timeout_text(c->timeout_ms, tbuf, sizeof tbuf);
     if (zstr_send(s, text) != 0) {
+        char tbuf[32];
+        timeout_text(c->timeout_ms, tbuf, sizeof tbuf);
         snprintf(err, errlen,
                  "cannot send to the coordinator at %s within %s (is `vantage serve` running? "
                  "set --control or %s)",
                  c->endpoint, tbuf, VT_CONTROL_ENV);
-        goto out;
+        goto fail;
     }
-    poller = zpoller_new(s, NULL);
+    free(text);
+    *p = (struct vt_control_pending){c, s};
+    return p;
+fail:
+    zsock_destroy(&s);
+    free(p);
+    free(text);
+    return NULL;
+}
+
+int vt_control_end(struct vt_control_pending *p, json_t **reply, char *err, size_t errlen)
+{
+    *reply = NULL;
+    if (!p)
+        return -1;
+    const struct vt_control *c = p->c;
+    int rc = -1;
+    zframe_t *frame = NULL;
+    zpoller_t *poller = zpoller_new(p->s, NULL);
+    char tbuf[32];
+    timeout_text(c->timeout_ms, tbuf, sizeof tbuf);
     if (!poller) {
         snprintf(err, errlen, "cannot create a ZeroMQ poller");
         goto out;
     }
-    if (zpoller_wait(poller, c->timeout_ms) != s) {
+    if (zpoller_wait(poller, c->timeout_ms) != p->s) {
         if (zpoller_terminated(poller))
             snprintf(err, errlen, "interrupted while waiting for the coordinator");
         else
@@ -161,7 +184,7 @@ int vt_control_call(const struct vt_control *c, json_t *req, json_t **reply, cha
                      c->endpoint, tbuf, VT_CONTROL_ENV);
         goto out;
     }
-    frame = zframe_recv(s);
+    frame = zframe_recv(p->s);
     if (!frame) {
         snprintf(err, errlen, "cannot read the coordinator's reply: %s", zmq_strerror(zmq_errno()));
         goto out;
@@ -181,9 +204,25 @@ int vt_control_call(const struct vt_control *c, json_t *req, json_t **reply, cha
 out:
     zframe_destroy(&frame);
     zpoller_destroy(&poller);
-    zsock_destroy(&s);
-    free(text);
+    zsock_destroy(&p->s);
+    free(p);
     return rc;
+}
+
+void vt_control_cancel(struct vt_control_pending *p)
+{
+    if (!p)
+        return;
+    zsock_destroy(&p->s); /* linger 0: the reply, when it comes, is dropped */
+    free(p);
+}
+
+int vt_control_call(const struct vt_control *c, json_t *req, json_t **reply, char *err,
+                    size_t errlen)
+{
+    *reply = NULL;
+    struct vt_control_pending *p = vt_control_begin(c, req, err, errlen);
+    return p ? vt_control_end(p, reply, err, errlen) : -1;
 }
 
 void vt_control_setup(struct vt_control *c, const char *prog, const char *flag)

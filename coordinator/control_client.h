@@ -47,7 +47,19 @@ int vt_control_init(struct vt_control *c, const char *flag, char *err, size_t er
 int vt_control_call(const struct vt_control *c, json_t *req, json_t **reply, char *err,
                     size_t errlen);
 
-/* The two calls above for a command's main path: a bad endpoint is a usage
+/* vt_control_call in two halves, so that a client can send its next request
+ * and work on the last reply while the daemon makes the next one: begin
+ * sends req (not consumed) on a socket of its own and returns it, or NULL
+ * with err set; end waits for that reply as vt_control_call does, and frees
+ * the pending request whatever the outcome (NULL: returns -1). */
+struct vt_control_pending;
+struct vt_control_pending *vt_control_begin(const struct vt_control *c, json_t *req, char *err,
+                                            size_t errlen);
+int vt_control_end(struct vt_control_pending *p, json_t **reply, char *err, size_t errlen);
+/* Drops a pending request without waiting for its reply (NULL: nothing). */
+void vt_control_cancel(struct vt_control_pending *p);
+
+/* vt_control_init and vt_control_call for a command's main path: a bad endpoint is a usage
  * error (exit 2, naming prog); a failed call prints "vantage: <why>" and
  * exits 1. req is consumed; the reply is the caller's to json_decref(). */
 void vt_control_setup(struct vt_control *c, const char *prog, const char *flag);

@@ -21,6 +21,7 @@
  * every window), which links its windows into one device's history. The
  * estimator (devices.c) turns hosts per window and those histories into the
  * estimate and its interval. */
+#define _GNU_SOURCE /* qsort_r */
 #include "coord.h"
 
 #include "cli.h"
@@ -100,6 +101,10 @@ struct vt_count {
     struct vt_services *svc;
     json_t *result;
     bool oom; /* the count failed for want of memory, not of the store */
+
+    /* classify: the identities in device id order, read through one reader */
+    uint32_t *by_id;
+    struct vt_device_reader *dev;
 };
 
 static int grow(void **p, size_t *cap, size_t need, size_t size)
@@ -611,6 +616,8 @@ static void count_free(struct vt_count *k)
     free(k->hi);
     free(k->bmap);
     free(k->bidx);
+    free(k->by_id);
+    vt_device_reader_free(k->dev);
     vt_services_free(k->svc);
     json_decref(k->result);
     free(k);
@@ -622,6 +629,13 @@ void vt_counts_free(struct vt_coord *c)
         count_free(c->counts[i]);
         c->counts[i] = NULL;
     }
+}
+
+static int cmp_ident_id(const void *a, const void *b, void *arg)
+{
+    const struct ident *idents = arg;
+    return memcmp(idents[*(const uint32_t *)a].id, idents[*(const uint32_t *)b].id,
+                  VT_DEVICE_ID_LEN);
 }
 
 /* One budget of work: 0 more to do, 1 done, -1 error. */
@@ -650,6 +664,20 @@ static int count_step(struct vt_count *k)
         if (host_row(k, &row) != 0)
             return -1;
     }
+    if (k->phase == CLASSIFY && !k->dev) {
+        /* One reader for every identity, which are read in id order: each
+         * seek lands after the last. */
+        k->by_id = malloc((k->nidents ? k->nidents : 1) * sizeof *k->by_id);
+        k->dev = k->by_id ? vt_device_reader_new(k->cur.c->store) : NULL;
+        if (!k->dev) {
+            k->oom = true;
+            return -1;
+        }
+        for (size_t i = 0; i < k->nidents; i++)
+            k->by_id[i] = (uint32_t)i;
+        if (k->nidents > 1)
+            qsort_r(k->by_id, k->nidents, sizeof *k->by_id, cmp_ident_id, k->idents);
+    }
     while (k->phase == CLASSIFY) {
         if (k->classify_next == k->nidents) {
             for (size_t i = 0; i < k->nidents; i++)
@@ -660,10 +688,9 @@ static int count_step(struct vt_count *k)
         if (budget < 1000)
             return 0;
         budget -= 1000; /* a seek and a short read, roughly */
-        struct ident *id = &k->idents[k->classify_next++];
+        struct ident *id = &k->idents[k->by_id[k->classify_next++]];
         struct per_window p = {0};
-        if (vt_device_scan(k->cur.c->store, id->id, k->cur.sel.w_lo, k->cur.sel.w_hi, device_cb,
-                           &p) != 0)
+        if (vt_device_read(k->dev, id->id, k->cur.sel.w_lo, k->cur.sel.w_hi, device_cb, &p) != 0)
             return -1;
         if (p.max > id->max_per_window)
             id->max_per_window = p.max;

@@ -8,7 +8,8 @@
  * names only the cursor; the last reply is {"done": true, "result": {...}}.
  * With what "services", the replies after the scan also carry "services",
  * rows of one service each, until the last. One function pages it to the
- * end. */
+ * end, sending each next request before it works on the rows it got, so
+ * the daemon makes a page while the CLI reads the last one. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -56,17 +57,43 @@ json_t *vt_count_devices_try(const struct vt_control *ctl, json_t *filters,
     /* Paging of query rows means nothing to a count. */
     json_object_del(req, "limit");
     json_object_del(req, "after");
+    struct vt_control_pending *p = vt_control_begin(ctl, req, err, errlen);
+    json_decref(req);
     for (;;) {
         json_t *reply = NULL;
-        int rc = vt_control_call(ctl, req, &reply, err, errlen);
-        json_decref(req);
-        if (rc != 0)
+        if (!p || vt_control_end(p, &reply, err, errlen) != 0)
             return NULL;
+        p = NULL;
+        bool done = json_is_true(json_object_get(reply, "done"));
+        if (!done) {
+            /* Ask for the next page first: the daemon makes it while this
+             * one's rows are worked on. */
+            json_t *cursor = json_object_get(reply, "cursor");
+            if (!json_is_integer(cursor) && !json_is_string(cursor)) {
+                json_decref(reply);
+                vt_set_err(err, errlen,
+                           "the coordinator's count reply is neither done nor has a \"cursor\"");
+                return NULL;
+            }
+            req = json_pack("{s:s, s:O}", "cmd", "count", "cursor", cursor);
+            p = req ? vt_control_begin(ctl, req, err, errlen) : NULL;
+            if (!req)
+                vt_set_err(err, errlen, "out of memory");
+            json_decref(req);
+            if (!p) {
+                json_decref(reply);
+                return NULL;
+            }
+        }
         if (services_of(reply, service, arg, err, errlen) != 0) {
+            vt_control_cancel(p);
             json_decref(reply);
             return NULL;
         }
-        if (json_is_true(json_object_get(reply, "done"))) {
+        json_t *examined = json_object_get(reply, "examined");
+        if (!done && progress && json_is_integer(examined) && json_integer_value(examined) >= 0)
+            progress(arg, (uint64_t)json_integer_value(examined));
+        if (done) {
             json_t *result = json_incref(json_object_get(reply, "result"));
             json_decref(reply);
             if (!json_is_object(result)) {
@@ -76,22 +103,7 @@ json_t *vt_count_devices_try(const struct vt_control *ctl, json_t *filters,
             }
             return result;
         }
-        json_t *cursor = json_object_get(reply, "cursor");
-        if (!json_is_integer(cursor) && !json_is_string(cursor)) {
-            json_decref(reply);
-            vt_set_err(err, errlen,
-                       "the coordinator's count reply is neither done nor has a \"cursor\"");
-            return NULL;
-        }
-        json_t *examined = json_object_get(reply, "examined");
-        if (progress && json_is_integer(examined) && json_integer_value(examined) >= 0)
-            progress(arg, (uint64_t)json_integer_value(examined));
-        req = json_pack("{s:s, s:O}", "cmd", "count", "cursor", cursor);
         json_decref(reply);
-        if (!req) {
-            vt_set_err(err, errlen, "out of memory");
-            return NULL;
-        }
     }
 }
 

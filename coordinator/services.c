@@ -21,7 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NONE UINT32_MAX
+#define NONE        UINT32_MAX
+#define SHOWN_CACHE 8192 /* banners as shown, by banner index: a direct-mapped cache */
 
 struct svc {
     uint64_t first_ms, last_ms;
@@ -35,6 +36,13 @@ struct svc {
 
 struct run {
     uint32_t lo, hi, next; /* windows lo..hi; the next run, or NONE */
+};
+
+struct shown {
+    uint32_t banner;
+    bool read;    /* banner's record was read (json NULL: absent or bad) */
+    size_t bytes; /* its proto and labels as JSON, about */
+    json_t *json; /* proto and labels */
 };
 
 struct vt_services {
@@ -58,8 +66,9 @@ struct vt_services {
     uint32_t *bslots; /* open addressing over banners: index + 1 */
     size_t nbslots;
 
-    bool sorted; /* by (ip, port), by vt_services_finish: no more adds */
-    size_t next; /* the next to page out */
+    struct shown *shown; /* banners as pages show them, kept from page to page */
+    bool sorted;         /* by (ip, port), by vt_services_finish: no more adds */
+    size_t next;         /* the next to page out */
 };
 
 static int grow(void **p, size_t *cap, size_t need, size_t size)
@@ -110,6 +119,9 @@ void vt_services_free(struct vt_services *s)
     free(s->setlen);
     free(s->banners);
     free(s->bslots);
+    for (size_t i = 0; s->shown && i < SHOWN_CACHE; i++)
+        json_decref(s->shown[i].json);
+    free(s->shown);
     free(s);
 }
 
@@ -384,7 +396,6 @@ static char *host_windows_text(const struct vt_services *s, size_t i)
     return t;
 }
 
-#define SHOWN_CACHE 1024 /* banners as shown, by banner index */
 /* A page's JSON, about: well under the 4 MiB a CLI takes in one reply, however
  * long the addresses' windows are. */
 #define PAGE_BYTES (1u << 20)
@@ -393,15 +404,11 @@ json_t *vt_services_page(struct vt_services *s, struct vt_store *store, size_t l
                          size_t *corrupt_banners, bool *more)
 {
     json_t *rows = json_array();
-    struct {
-        uint32_t banner;
-        bool read;     /* banner's record was read (shown NULL: absent or bad) */
-        size_t bytes;  /* its proto and labels as JSON, about */
-        json_t *shown; /* proto and labels */
-    } *cache = calloc(SHOWN_CACHE, sizeof *cache);
+    if (!s->shown)
+        s->shown = calloc(SHOWN_CACHE, sizeof *s->shown);
+    struct shown *cache = s->shown;
     if (!rows || !cache) {
         json_decref(rows);
-        free(cache);
         return NULL;
     }
     bool failed = false;
@@ -433,27 +440,24 @@ json_t *vt_services_page(struct vt_services *s, struct vt_store *store, size_t l
         if (r && v->banner != NONE) {
             size_t c = v->banner % SHOWN_CACHE;
             if (!cache[c].read || cache[c].banner != v->banner) {
-                json_decref(cache[c].shown);
+                json_decref(cache[c].json);
                 cache[c].banner = v->banner;
                 cache[c].read = true;
-                cache[c].shown = vt_banner_shown(store, s->banners[v->banner], VT_BANNER_ID_LEN,
-                                                 corrupt_banners);
-                json_object_del(cache[c].shown, "banner"); /* a report shows no banner text */
-                cache[c].bytes = cache[c].shown ? json_dumpb(cache[c].shown, NULL, 0, 0) : 0;
+                cache[c].json = vt_banner_shown(store, s->banners[v->banner], VT_BANNER_ID_LEN,
+                                                corrupt_banners);
+                json_object_del(cache[c].json, "banner"); /* a report shows no banner text */
+                cache[c].bytes = cache[c].json ? json_dumpb(cache[c].json, NULL, 0, 0) : 0;
             }
             bytes += cache[c].bytes;
-            if (cache[c].shown) {
-                json_t *proto = json_object_get(cache[c].shown, "proto");
+            if (cache[c].json) {
+                json_t *proto = json_object_get(cache[c].json, "proto");
                 if (proto)
                     json_object_set(r, "proto", proto);
-                json_object_set(r, "labels", json_object_get(cache[c].shown, "labels"));
+                json_object_set(r, "labels", json_object_get(cache[c].json, "labels"));
             }
         }
         failed = !r || json_array_append_new(rows, r) != 0;
     }
-    for (size_t i = 0; i < SHOWN_CACHE; i++)
-        json_decref(cache[i].shown);
-    free(cache);
     if (failed) {
         s->next = start; /* the page can be asked for again */
         json_decref(rows);

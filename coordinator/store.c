@@ -1530,18 +1530,40 @@ int vt_batch_device_put(struct vt_batch *b, const uint8_t id[VT_DEVICE_ID_LEN], 
     return batch_append(b, OP_DEVICE_PUT, key, sizeof key, 0) ? 0 : -1;
 }
 
-int vt_device_scan(struct vt_store *s, const uint8_t id[VT_DEVICE_ID_LEN], uint32_t first_window,
-                   uint32_t last_window, int (*cb)(void *arg, uint32_t window, uint32_t ip),
-                   void *arg)
+struct vt_device_reader {
+    struct vt_store *s;
+    rocksdb_iterator_t *it;
+};
+
+struct vt_device_reader *vt_device_reader_new(struct vt_store *s)
+{
+    struct vt_device_reader *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->s = s;
+    r->it = rocksdb_create_iterator_cf(s->db, s->ro_scan, s->cf[CF_DEVICE]);
+    return r;
+}
+
+void vt_device_reader_free(struct vt_device_reader *r)
+{
+    if (!r)
+        return;
+    rocksdb_iter_destroy(r->it);
+    free(r);
+}
+
+int vt_device_read(struct vt_device_reader *r, const uint8_t id[VT_DEVICE_ID_LEN],
+                   uint32_t first_window, uint32_t last_window,
+                   int (*cb)(void *arg, uint32_t window, uint32_t ip), void *arg)
 {
     uint8_t lo[VT_DEVICE_KEY_LEN];
     device_key(lo, id, first_window, 0);
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ro_scan, s->cf[CF_DEVICE]);
     int stop = 0;
-    for (rocksdb_iter_seek(it, (const char *)lo, sizeof lo); rocksdb_iter_valid(it) && !stop;
-         rocksdb_iter_next(it)) {
+    for (rocksdb_iter_seek(r->it, (const char *)lo, sizeof lo); rocksdb_iter_valid(r->it) && !stop;
+         rocksdb_iter_next(r->it)) {
         size_t klen;
-        const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &klen);
+        const uint8_t *k = (const uint8_t *)rocksdb_iter_key(r->it, &klen);
         if (klen != VT_DEVICE_KEY_LEN || memcmp(k, id, VT_DEVICE_ID_LEN) != 0)
             break;
         uint32_t window = get_be32(k + VT_DEVICE_ID_LEN);
@@ -1549,7 +1571,27 @@ int vt_device_scan(struct vt_store *s, const uint8_t id[VT_DEVICE_ID_LEN], uint3
             break;
         stop = cb(arg, window, get_be32(k + VT_DEVICE_ID_LEN + 4)) != 0;
     }
-    return iter_end(s, it, "cannot read devices");
+    char *rerr = NULL;
+    rocksdb_iter_get_error(r->it, &rerr);
+    if (rerr) {
+        take_err(r->s->errmsg, sizeof r->s->errmsg, "cannot read devices", rerr);
+        return -1;
+    }
+    return 0;
+}
+
+int vt_device_scan(struct vt_store *s, const uint8_t id[VT_DEVICE_ID_LEN], uint32_t first_window,
+                   uint32_t last_window, int (*cb)(void *arg, uint32_t window, uint32_t ip),
+                   void *arg)
+{
+    struct vt_device_reader *r = vt_device_reader_new(s);
+    if (!r) {
+        snprintf(s->errmsg, sizeof s->errmsg, "cannot read devices: out of memory");
+        return -1;
+    }
+    int rc = vt_device_read(r, id, first_window, last_window, cb, arg);
+    vt_device_reader_free(r);
+    return rc;
 }
 
 int vt_device_drop_windows(struct vt_store *s, uint32_t before, size_t *dropped)

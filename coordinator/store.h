@@ -155,6 +155,15 @@ int vt_batch_device_put(struct vt_batch *b, const uint8_t id[VT_DEVICE_ID_LEN], 
 int vt_device_scan(struct vt_store *s, const uint8_t id[VT_DEVICE_ID_LEN], uint32_t first_window,
                    uint32_t last_window, int (*cb)(void *arg, uint32_t window, uint32_t ip),
                    void *arg);
+/* The same for many identities through one reader (an iterator made once,
+ * on one view of the store): cheaper than vt_device_scan each, and cheaper
+ * still when the ids come in ascending order. */
+struct vt_device_reader;
+struct vt_device_reader *vt_device_reader_new(struct vt_store *s);
+int vt_device_read(struct vt_device_reader *r, const uint8_t id[VT_DEVICE_ID_LEN],
+                   uint32_t first_window, uint32_t last_window,
+                   int (*cb)(void *arg, uint32_t window, uint32_t ip), void *arg);
+void vt_device_reader_free(struct vt_device_reader *r);
 /* Retention: deletes every device record of windows < before (synced);
  * *dropped gets their number. 0 or -1 (see vt_store_errmsg). */
 int vt_device_drop_windows(struct vt_store *s, uint32_t before, size_t *dropped);
