@@ -24,6 +24,7 @@
 #define _GNU_SOURCE /* qsort_r */
 #include "coord.h"
 
+#include "array.h"
 #include "cli.h"
 #include "devices.h"
 #include "labels.h"
@@ -107,21 +108,6 @@ struct vt_count {
     struct vt_device_reader *dev;
 };
 
-static int grow(void **p, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return 0;
-    size_t n = *cap ? *cap * 2 : 1024;
-    while (n < need)
-        n *= 2;
-    void *q = realloc(*p, n * size);
-    if (!q)
-        return -1;
-    *p = q;
-    *cap = n;
-    return 0;
-}
-
 static uint64_t text_hash(const char *s)
 {
     uint64_t h = 1469598103934665603ull;
@@ -158,7 +144,7 @@ static int64_t ident_index(struct vt_count *k, const char *key, const char *valu
     for (; k->slots[j]; j = (j + 1) & (k->nslots - 1))
         if (!strcmp(k->idents[k->slots[j] - 1].text, text))
             return k->slots[j] - 1;
-    if (grow((void **)&k->idents, &k->capidents, k->nidents + 1, sizeof *k->idents) != 0)
+    if (vt_grow((void **)&k->idents, &k->capidents, k->nidents + 1, sizeof *k->idents) != 0)
         return -1;
     struct ident *id = &k->idents[k->nidents];
     memset(id, 0, sizeof *id);
@@ -193,15 +179,15 @@ static int host_end(struct vt_count *k)
         return 0;
     k->in_host = false;
     if (!k->nwin || k->win[k->nwin - 1].window != k->hw) {
-        if (grow((void **)&k->win, &k->capwin, k->nwin + 1, sizeof *k->win) != 0)
+        if (vt_grow((void **)&k->win, &k->capwin, k->nwin + 1, sizeof *k->win) != 0)
             return -1;
         k->win[k->nwin++] = (struct window_hosts){.window = k->hw};
     }
     k->win[k->nwin - 1].hosts++;
-    if (grow((void **)&k->ips, &k->capips, k->nips + 1, sizeof *k->ips) != 0)
+    if (vt_grow((void **)&k->ips, &k->capips, k->nips + 1, sizeof *k->ips) != 0)
         return -1;
     k->ips[k->nips++] = k->hip;
-    if (grow((void **)&k->hostv, &k->caphostv, k->nhostv + 1, sizeof *k->hostv) != 0)
+    if (vt_grow((void **)&k->hostv, &k->caphostv, k->nhostv + 1, sizeof *k->hostv) != 0)
         return -1;
     k->hostv[k->nhostv++] = (struct vt_dev_sighting){k->hw, k->hip};
     if (k->nips > 2 * k->ips_sorted + (1u << 20)) { /* keep memory to the distinct count */
@@ -209,7 +195,7 @@ static int host_end(struct vt_count *k)
         k->ips_sorted = k->nips;
     }
     for (size_t i = 0; i < k->nhidents; i++) {
-        if (grow((void **)&k->hi, &k->caphi, k->nhi + 1, sizeof *k->hi) != 0)
+        if (vt_grow((void **)&k->hi, &k->caphi, k->nhi + 1, sizeof *k->hi) != 0)
             return -1;
         k->hi[k->nhi++] = (struct host_ident){k->hw, k->hip, k->hidents[i]};
     }
@@ -269,7 +255,8 @@ static int banner_idents(struct vt_count *k, const uint8_t *id, uint32_t *first,
         if (!value || !*value || !vt_label_is_identity(key))
             continue;
         int64_t idx = ident_index(k, key, value);
-        if (idx < 0 || grow((void **)&k->bidx, &k->capbidx, k->nbidx + 1, sizeof *k->bidx) != 0) {
+        if (idx < 0 ||
+            vt_grow((void **)&k->bidx, &k->capbidx, k->nbidx + 1, sizeof *k->bidx) != 0) {
             vantage__banner_record__free_unpacked(rec, NULL);
             k->oom = true;
             return -1;
@@ -511,7 +498,7 @@ static json_t *count_result(struct vt_count *k)
     size_t n2 = 0, *from = malloc((ndev ? ndev : 1) * sizeof *from);
     bool failed = !from;
     for (size_t d = 0; !failed && d < ndev; d++) {
-        if (grow((void **)&s2, &cap2, n2 + dev[d].n + k->nwin, sizeof *s2) != 0) {
+        if (vt_grow((void **)&s2, &cap2, n2 + dev[d].n + k->nwin, sizeof *s2) != 0) {
             failed = true;
             break;
         }

@@ -12,6 +12,7 @@
  * over the starts. */
 #include "pfx2as.h"
 
+#include "array.h"
 #include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -258,21 +259,6 @@ static int index_grow(struct vt_pfx2as *t)
     return 0;
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return 0;
-    size_t c = *cap ? *cap : 256;
-    while (c < need)
-        c *= 2;
-    void *n = realloc(*p, c * size);
-    if (!n)
-        return -1;
-    *p = n;
-    *cap = c;
-    return 0;
-}
-
 /* Adds p; *replaced is the entry it replaces, or NULL. 0, or -1 on ENOMEM. */
 static int add_parsed(struct vt_pfx2as *t, const struct parsed *p, struct entry *replaced)
 {
@@ -280,9 +266,9 @@ static int add_parsed(struct vt_pfx2as *t, const struct parsed *p, struct entry 
         return -1;
     if ((t->n + 1) * 2 > t->index_cap && index_grow(t) != 0)
         return -1;
-    if (grow((void **)&t->e, &t->cap, t->n + 1, sizeof *t->e) != 0 ||
-        grow((void **)&t->origins, &t->origins_cap, t->norigins + p->norigins,
-             sizeof *t->origins) != 0)
+    if (vt_grow((void **)&t->e, &t->cap, t->n + 1, sizeof *t->e) != 0 ||
+        vt_grow((void **)&t->origins, &t->origins_cap, t->norigins + p->norigins,
+                sizeof *t->origins) != 0)
         return -1;
     size_t slot = find_slot(t, p->prefix, p->len);
     replaced->norigins = 0;

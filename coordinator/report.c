@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "cli.h"
 #include "control_client.h"
 #include "targets.h"
@@ -137,10 +138,6 @@ struct group {
     uint64_t max_hosts; /* the most hosts in one window */
 };
 
-struct run {
-    uint32_t lo, hi;
-};
-
 struct vt_report {
     enum vt_report_by by;
     const struct vt_pfx2as *table;
@@ -158,7 +155,7 @@ struct vt_report {
     struct map hosts;     /* group index << 32 | window → hosts */
     uint32_t ip;          /* the address whose services are being read */
     bool any_service;
-    struct run *runs; /* the windows of ip's services so far */
+    struct vt_run *runs; /* the windows of ip's services so far */
     size_t nruns, runs_cap;
     uint64_t addr_windows; /* how many they name (bounded: ADDRESS_WINDOWS_MAX) */
     struct vt_report_stats stats;
@@ -264,29 +261,13 @@ static struct group *group_get(struct vt_report *r, uint64_t key)
     return &r->grp[r->ngrp++];
 }
 
-static int cmp_run(const void *a, const void *b)
-{
-    const struct run *x = a, *y = b;
-    return (x->lo > y->lo) - (x->lo < y->lo);
-}
-
 /* The services of r->ip are all read: the union of their windows is its
  * host-windows, which each of its groups counts, window by window. */
 static int address_end(struct vt_report *r)
 {
     if (!r->any_service)
         return 0;
-    if (r->nruns > 1)
-        qsort(r->runs, r->nruns, sizeof *r->runs, cmp_run);
-    size_t m = 0; /* merged in place: overlapping or adjacent runs are one */
-    for (size_t i = 0; i < r->nruns; i++) {
-        if (m && r->runs[i].lo <= r->runs[m - 1].hi + (uint64_t)1) {
-            if (r->runs[i].hi > r->runs[m - 1].hi)
-                r->runs[m - 1].hi = r->runs[i].hi;
-        } else {
-            r->runs[m++] = r->runs[i];
-        }
-    }
+    size_t m = vt_runs_union(r->runs, r->nruns);
     r->nruns = 0;
     r->addr_windows = 0;
     uint64_t keys[VT_PFX2AS_MAX_ORIGINS];
@@ -339,15 +320,9 @@ static int add_windows(struct vt_report *r, const char *text)
             r->stats.bad_windows++;
             return 0;
         }
-        if (r->nruns == r->runs_cap) {
-            size_t cap = r->runs_cap ? r->runs_cap * 2 : 16;
-            struct run *n = realloc(r->runs, cap * sizeof *n);
-            if (!n)
-                return -1;
-            r->runs = n;
-            r->runs_cap = cap;
-        }
-        r->runs[r->nruns++] = (struct run){(uint32_t)(base + lo), (uint32_t)(base + hi)};
+        if (vt_grow((void **)&r->runs, &r->runs_cap, r->nruns + 1, sizeof *r->runs) != 0)
+            return -1;
+        r->runs[r->nruns++] = (struct vt_run){(uint32_t)(base + lo), (uint32_t)(base + hi)};
         r->addr_windows += hi - lo + 1;
         if (*end != ',') {
             r->stats.bad_windows += *end != '\0';

@@ -16,6 +16,7 @@
  * and a service's windows are runs of consecutive windows in one pool. */
 #include "coord.h"
 
+#include "array.h"
 #include "cli.h"
 
 #include <stdlib.h>
@@ -71,29 +72,14 @@ struct vt_services {
     size_t next;         /* the next to page out */
 };
 
-static int grow(void **p, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return 0;
-    size_t n = *cap ? *cap * 2 : 256;
-    while (n < need)
-        n *= 2;
-    void *q = realloc(*p, n * size);
-    if (!q)
-        return -1;
-    *p = q;
-    *cap = n;
-    return 0;
-}
-
 struct vt_services *vt_services_new(void)
 {
     struct vt_services *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
     /* Set 0 is the empty set. */
-    if (grow((void **)&s->setat, &s->capsets, 1, sizeof *s->setat) != 0 ||
-        grow((void **)&s->setlen, &s->caplen, 1, sizeof *s->setlen) != 0) {
+    if (vt_grow((void **)&s->setat, &s->capsets, 1, sizeof *s->setat) != 0 ||
+        vt_grow((void **)&s->setlen, &s->caplen, 1, sizeof *s->setlen) != 0) {
         vt_services_free(s);
         return NULL;
     }
@@ -164,7 +150,7 @@ static struct svc *service_of(struct vt_services *s, uint32_t ip, uint16_t port)
         if (s->keys[j] == key)
             return &s->svc[s->vals[j] - 1];
     if (s->nsvc >= UINT32_MAX - 1 ||
-        grow((void **)&s->svc, &s->capsvc, s->nsvc + 1, sizeof *s->svc) != 0)
+        vt_grow((void **)&s->svc, &s->capsvc, s->nsvc + 1, sizeof *s->svc) != 0)
         return NULL;
     s->keys[j] = key;
     s->vals[j] = (uint32_t)++s->nsvc;
@@ -179,7 +165,7 @@ static int64_t site_id(struct vt_services *s, const char *name)
     for (size_t i = 0; i < s->nsites; i++)
         if (!strcmp(s->sites[i], name))
             return (int64_t)i;
-    if (grow((void **)&s->sites, &s->capsites, s->nsites + 1, sizeof *s->sites) != 0 ||
+    if (vt_grow((void **)&s->sites, &s->capsites, s->nsites + 1, sizeof *s->sites) != 0 ||
         !(s->sites[s->nsites] = strdup(name)))
         return -1;
     return (int64_t)s->nsites++;
@@ -188,9 +174,9 @@ static int64_t site_id(struct vt_services *s, const char *name)
 /* A new set of the m ascending ids; its index, or -1 on ENOMEM. */
 static int64_t set_add(struct vt_services *s, const uint32_t *ids, uint32_t m)
 {
-    if (grow((void **)&s->setpool, &s->cappool, s->npool + m, sizeof *s->setpool) != 0 ||
-        grow((void **)&s->setat, &s->capsets, s->nsets + 1, sizeof *s->setat) != 0 ||
-        grow((void **)&s->setlen, &s->caplen, s->nsets + 1, sizeof *s->setlen) != 0)
+    if (vt_grow((void **)&s->setpool, &s->cappool, s->npool + m, sizeof *s->setpool) != 0 ||
+        vt_grow((void **)&s->setat, &s->capsets, s->nsets + 1, sizeof *s->setat) != 0 ||
+        vt_grow((void **)&s->setlen, &s->caplen, s->nsets + 1, sizeof *s->setlen) != 0)
         return -1;
     memcpy(s->setpool + s->npool, ids, m * sizeof *ids);
     s->setat[s->nsets] = (uint32_t)s->npool;
@@ -254,7 +240,7 @@ static int64_t banner_index(struct vt_services *s, const uint8_t *id)
         if (!memcmp(s->banners[s->bslots[j] - 1], id, VT_BANNER_ID_LEN))
             return s->bslots[j] - 1;
     if (s->nbanners >= NONE - 1 ||
-        grow((void **)&s->banners, &s->capbanners, s->nbanners + 1, sizeof *s->banners) != 0)
+        vt_grow((void **)&s->banners, &s->capbanners, s->nbanners + 1, sizeof *s->banners) != 0)
         return -1;
     memcpy(s->banners[s->nbanners], id, VT_BANNER_ID_LEN);
     s->bslots[j] = (uint32_t)s->nbanners + 1;
@@ -301,7 +287,7 @@ int vt_services_add(struct vt_services *s, const struct vt_obs_row *row)
         }
     }
     if (s->nruns >= NONE - 1 ||
-        grow((void **)&s->runs, &s->capruns, s->nruns + 1, sizeof *s->runs) != 0)
+        vt_grow((void **)&s->runs, &s->capruns, s->nruns + 1, sizeof *s->runs) != 0)
         return -1;
     s->runs[s->nruns] = (struct run){row->window, row->window, NONE};
     if (v->run_last == NONE)
@@ -340,46 +326,26 @@ int vt_services_finish(struct vt_services *s)
     return 0;
 }
 
-static int cmp_run(const void *a, const void *b)
-{
-    const struct run *x = a, *y = b;
-    return (x->lo > y->lo) - (x->lo < y->lo);
-}
-
 /* The windows the address of service i had any of its services open in
  * (services i.. of the same ip), as "FIRST:RUNS" with the runs' windows
  * offsets from FIRST: "498720:0-5,9" is 498720-498725 and 498729. Offsets
  * keep the text short (a week of hourly windows: three digits a number). */
 static char *host_windows_text(const struct vt_services *s, size_t i)
 {
-    size_t n = 0, cap = 16;
-    struct run *u = malloc(cap * sizeof *u);
-    for (size_t j = i; u && j < s->nsvc && s->svc[j].ip == s->svc[i].ip; j++)
-        for (uint32_t r = s->svc[j].run_first; u && r != NONE; r = s->runs[r].next) {
-            if (n == cap) {
-                struct run *g = realloc(u, (cap *= 2) * sizeof *u);
-                if (!g) {
-                    free(u);
-                    u = NULL;
-                    break;
-                }
-                u = g;
-            }
-            u[n++] = s->runs[r];
+    size_t n = 0, cap = 0;
+    struct vt_run *u = NULL;
+    bool oom = false;
+    for (size_t j = i; !oom && j < s->nsvc && s->svc[j].ip == s->svc[i].ip; j++)
+        for (uint32_t r = s->svc[j].run_first; !oom && r != NONE; r = s->runs[r].next) {
+            oom = vt_grow((void **)&u, &cap, n + 1, sizeof *u) != 0;
+            if (!oom)
+                u[n++] = (struct vt_run){s->runs[r].lo, s->runs[r].hi};
         }
-    if (!u)
+    if (oom) {
+        free(u);
         return NULL;
-    if (n > 1)
-        qsort(u, n, sizeof *u, cmp_run);
-    size_t m = 0; /* merged in place: overlapping or adjacent runs are one */
-    for (size_t k = 0; k < n; k++) {
-        if (m && u[k].lo <= (uint64_t)u[m - 1].hi + 1) {
-            if (u[k].hi > u[m - 1].hi)
-                u[m - 1].hi = u[k].hi;
-        } else {
-            u[m++] = u[k];
-        }
     }
+    size_t m = vt_runs_union(u, n);
     size_t tcap = 24 + m * 24, len = 0;
     char *t = malloc(tcap);
     if (t) {

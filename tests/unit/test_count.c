@@ -35,14 +35,14 @@ static uint32_t rnd(uint32_t n)
     return (uint32_t)((z >> 32) * n >> 32);
 }
 
-/* One host of one window: its record on port, with a banner whose label
+/* A record of (w, ip, port) seen by site at ms, with a banner whose label
  * key=value (value NULL: no banner). */
-static void host(struct vt_coord *c, struct vt_batch *b, uint32_t w, uint32_t ip, uint16_t port,
-                 const char *key, const char *value)
+static void seen_label(struct vt_batch *b, uint32_t w, uint32_t ip, uint16_t port, const char *site,
+                       uint64_t ms, const char *key, const char *value)
 {
     Vantage__Observation o = VANTAGE__OBSERVATION__INIT;
-    char *sites[1] = {"isp-a"};
-    o.first_seen_ms = o.last_seen_ms = (uint64_t)w * c->window_s * 1000 + 1;
+    char *sites[1] = {(char *)site};
+    o.first_seen_ms = o.last_seen_ms = ms;
     o.open = true;
     o.sites = sites;
     o.n_sites = 1;
@@ -60,11 +60,29 @@ static void host(struct vt_coord *c, struct vt_batch *b, uint32_t w, uint32_t ip
         o.has_banner_id = true;
         o.banner_id.data = id;
         o.banner_id.len = sizeof id;
+    }
+    assert_int_equal(vt_batch_obs_merge(b, w, ip, port, &o), 0);
+}
+
+/* The same with a hw.serial label (serial NULL: none), as the services tests write it. */
+static void seen(struct vt_batch *b, uint32_t w, uint32_t ip, uint16_t port, const char *site,
+                 uint64_t ms, const char *serial)
+{
+    seen_label(b, w, ip, port, site, ms, "hw.serial", serial);
+}
+
+/* One host of one window as ingest writes it: its record on port seen by
+ * isp-a, with a banner whose label key=value and, for it, the device
+ * record (value NULL: no banner). */
+static void host(struct vt_coord *c, struct vt_batch *b, uint32_t w, uint32_t ip, uint16_t port,
+                 const char *key, const char *value)
+{
+    seen_label(b, w, ip, port, "isp-a", (uint64_t)w * c->window_s * 1000 + 1, key, value);
+    if (value) {
         uint8_t dev[VT_DEVICE_ID_LEN];
         vt_device_id(key, value, dev);
         assert_int_equal(vt_batch_device_put(b, dev, w, ip), 0);
     }
-    assert_int_equal(vt_batch_obs_merge(b, w, ip, port, &o), 0);
 }
 
 /* Runs a count to its end; the result (the caller frees), pages in *pages. */
@@ -289,36 +307,6 @@ static void test_many_banners_and_label_filter(void **state)
     json_decref(r);
 }
 
-/* A record of (w, ip, port) seen by site at ms, with the banner of label
- * hw.serial=serial (NULL: none). */
-static void seen(struct vt_coord *c, struct vt_batch *b, uint32_t w, uint32_t ip, uint16_t port,
-                 const char *site, uint64_t ms, const char *serial)
-{
-    Vantage__Observation o = VANTAGE__OBSERVATION__INIT;
-    char *sites[1] = {(char *)site};
-    o.first_seen_ms = o.last_seen_ms = ms;
-    o.open = true;
-    o.sites = sites;
-    o.n_sites = 1;
-    uint8_t id[VT_BANNER_ID_LEN];
-    if (serial) {
-        Vantage__BannerRecord rec = VANTAGE__BANNER_RECORD__INIT;
-        Vantage__Label l = VANTAGE__LABEL__INIT, *lp[1] = {&l};
-        l.key = "hw.serial";
-        l.value = (char *)serial;
-        rec.labels = lp;
-        rec.n_labels = 1;
-        rec.proto = "telnet";
-        vt_banner_id("telnet", serial, strlen(serial), NULL, 0, id);
-        assert_int_equal(vt_batch_banner_put(b, id, &rec), 0);
-        o.has_banner_id = true;
-        o.banner_id.data = id;
-        o.banner_id.len = sizeof id;
-    }
-    assert_int_equal(vt_batch_obs_merge(b, w, ip, port, &o), 0);
-    (void)c;
-}
-
 /* Runs a count of what "services" to its end: the services in order (the
  * caller frees), the count's result in *result. */
 static json_t *services(struct vt_coord *c, json_t *req, json_t **result, int *pages)
@@ -355,12 +343,12 @@ static void test_services_consolidate_over_the_period(void **state)
     struct fixture *f = *state;
     struct vt_batch *b = vt_batch_new();
     uint64_t h = 3600 * 1000;
-    seen(f->c, b, 1, IP(10, 0, 0, 9), 23, "isp-b", 1 * h + 5, "OLD1");
-    seen(f->c, b, 2, IP(10, 0, 0, 9), 23, "isp-a", 2 * h + 5, NULL);
-    seen(f->c, b, 4, IP(10, 0, 0, 9), 23, "isp-a", 4 * h + 9, "NEW1");
-    seen(f->c, b, 5, IP(10, 0, 0, 9), 23, "isp-c", 5 * h + 1, NULL);
-    seen(f->c, b, 2, IP(10, 0, 0, 9), 80, "isp-a", 2 * h + 7, NULL);
-    seen(f->c, b, 1, IP(10, 0, 0, 3), 23, "isp-a", 1 * h + 1, NULL);
+    seen(b, 1, IP(10, 0, 0, 9), 23, "isp-b", 1 * h + 5, "OLD1");
+    seen(b, 2, IP(10, 0, 0, 9), 23, "isp-a", 2 * h + 5, NULL);
+    seen(b, 4, IP(10, 0, 0, 9), 23, "isp-a", 4 * h + 9, "NEW1");
+    seen(b, 5, IP(10, 0, 0, 9), 23, "isp-c", 5 * h + 1, NULL);
+    seen(b, 2, IP(10, 0, 0, 9), 80, "isp-a", 2 * h + 7, NULL);
+    seen(b, 1, IP(10, 0, 0, 3), 23, "isp-a", 1 * h + 1, NULL);
     assert_int_equal(vt_store_write(f->c->store, b, false, err, sizeof err), 0);
     vt_batch_free(b);
     json_t *result;
@@ -402,7 +390,7 @@ static void test_services_consolidate_over_the_period(void **state)
     /* More services than one reply holds: they page, each once, in order. */
     b = vt_batch_new();
     for (uint32_t i = 0; i < 12000; i++)
-        seen(f->c, b, 7, IP(10, 1, 0, 0) + i, 23, "isp-a", 7 * h, NULL);
+        seen(b, 7, IP(10, 1, 0, 0) + i, 23, "isp-a", 7 * h, NULL);
     assert_int_equal(vt_store_write(f->c->store, b, false, err, sizeof err), 0);
     vt_batch_free(b);
     rows = services(f->c, json_pack("{s:s}", "prefix", "10.1.0.0/16"), &result, &pages);
@@ -440,7 +428,7 @@ static void test_services_pages_bounded_in_bytes(void **state)
     struct vt_batch *b = vt_batch_new();
     for (uint32_t a = 0; a < 900; a++) {
         for (uint32_t w = 0; w < 600; w += 2)
-            seen(f->c, b, 1000 + w, IP(10, 3, 0, 0) + a, 23, "isp-a", 1, NULL);
+            seen(b, 1000 + w, IP(10, 3, 0, 0) + a, 23, "isp-a", 1, NULL);
         if (vt_batch_count(b) > 20000) {
             assert_int_equal(vt_store_write(f->c->store, b, false, err, sizeof err), 0);
             vt_batch_clear(b);
