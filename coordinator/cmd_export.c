@@ -74,6 +74,12 @@ static int print_row(void *arg, json_t *row)
     return vt_query_print_row(stdout, o->fmt, row);
 }
 
+static int print_line(void *arg, const char *text, size_t len)
+{
+    ((struct out *)arg)->total++;
+    return vt_query_print_line(NULL, text, len);
+}
+
 static void show_progress(void *arg)
 {
     fprintf(stderr, "\r" PROG ": %" PRIu64 " rows", ((struct out *)arg)->total);
@@ -127,7 +133,8 @@ int vt_cmd_export(int argc, char **argv)
     if (vt_query_print_header(stdout, fmt) != 0)
         vt_fatal("vantage", "cannot write to stdout");
     struct out o = {fmt, !quiet && isatty(STDERR_FILENO), 0};
-    vt_query_pages(&ctl, req, print_row, o.tty ? show_progress : NULL, &o);
+    vt_query_pages(&ctl, req, print_row, o.fmt == VT_QUERY_JSONL ? print_line : NULL,
+                   o.tty ? show_progress : NULL, &o);
     json_decref(req);
     if (o.tty)
         fputc('\n', stderr);

@@ -137,6 +137,11 @@ static int print_jsonl(FILE *out, json_t *row)
     return json_dumpf(row, out, JSON_COMPACT) != 0 || fputc('\n', out) == EOF ? -1 : 0;
 }
 
+int vt_query_print_line(void *arg, const char *text, size_t len)
+{
+    return fwrite(text, 1, len, stdout) == len ? 0 : -1;
+}
+
 int vt_query_print_row(FILE *out, enum vt_query_format fmt, json_t *row)
 {
     if (fmt == VT_QUERY_JSONL)
@@ -448,6 +453,15 @@ static int sink_row(void *arg, json_t *row)
     return k->g ? group_row(k->g, row) : 0;
 }
 
+/* Rows printed as JSON Lines, or only counted: the daemon's text as it is,
+ * never parsed. */
+static int sink_line(void *arg, const char *text, size_t len)
+{
+    struct sink *k = arg;
+    k->total++;
+    return k->rows_out ? vt_query_print_line(NULL, text, len) : 0;
+}
+
 int vt_cmd_query(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -550,7 +564,8 @@ int vt_cmd_query(int argc, char **argv)
     struct sink k = {fmt, group_by ? &g : NULL, !count && !group_by, 0};
     if (k.rows_out && vt_query_print_header(stdout, fmt) != 0)
         vt_fatal("vantage", "cannot write to stdout");
-    vt_query_pages(&ctl, filters, sink_row, NULL, &k);
+    bool as_text = !group_by && (!k.rows_out || fmt == VT_QUERY_JSONL);
+    vt_query_pages(&ctl, filters, sink_row, as_text ? sink_line : NULL, NULL, &k);
     json_decref(filters);
 
     if (count) {

@@ -61,12 +61,24 @@ enum vt_query_format vt_format_opt(const char *prog, const char *arg, bool table
 /* The filters as the request's members (docs/control.md, `query`); exits 2
  * if --since is after --until. */
 json_t *vt_filter_request(const char *prog, const struct vt_filter_flags *f);
-/* Sends req (a `query`, kept) page after page, calling row for every row
- * (non-zero: a write failed, exit 1) and page after each reply (may be
- * NULL). */
+/* Sends req (a `query`, kept) page after page, calling for every row line
+ * (if not NULL) with its JSON text and newline as the daemon wrote it, else
+ * row with it parsed (non-zero from either: a write failed, exit 1), and
+ * page after each reply (may be NULL). */
 struct vt_control;
 void vt_query_pages(struct vt_control *ctl, json_t *req, int (*row)(void *arg, json_t *row),
-                    void (*page)(void *arg), void *arg);
+                    int (*line)(void *arg, const char *text, size_t len), void (*page)(void *arg),
+                    void *arg);
+/* One reply's rows frame (data, len bytes): count lines, each one JSON
+ * object ended by a newline, to line or, parsed, to row, as
+ * vt_query_pages does. 0, or -1 with err (a frame that is cut, holds
+ * another count or a line that is not an object; a callback's failure). */
+int vt_query_rows_read(const char *data, size_t len, json_int_t count,
+                       int (*row)(void *arg, json_t *row),
+                       int (*line)(void *arg, const char *text, size_t len), void *arg, char *err,
+                       size_t errlen);
+/* A line of vt_query_pages to stdout, as it is (--format jsonl). */
+int vt_query_print_line(void *arg, const char *text, size_t len);
 
 /* Prints the header line a format needs (table and csv; nothing for jsonl). */
 int vt_query_print_header(FILE *out, enum vt_query_format fmt);

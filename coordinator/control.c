@@ -200,23 +200,26 @@ static json_t *blocklist_remove(struct vt_coord *c, json_t *req)
 static const struct {
     const char *cmd;
     json_t *(*fn)(struct vt_coord *, json_t *);
+    /* or a handler whose successful reply has a second frame, written into
+     * the buffer it is given (query: the rows as JSON Lines) */
+    json_t *(*fn_text)(struct vt_coord *, json_t *, struct vt_buf *);
 } handlers[] = {
-    {"worker.add", worker_add},
-    {"worker.list", worker_list},
-    {"worker.revoke", worker_revoke},
-    {"campaign.start", campaign_start},
-    {"campaign.list", campaign_list},
-    {"campaign.status", campaign_status},
-    {"campaign.pause", campaign_pause},
-    {"campaign.resume", campaign_resume},
-    {"campaign.cancel", campaign_cancel},
-    {"campaign.set", campaign_set},
-    {"blocklist.add", blocklist_add},
-    {"blocklist.list", blocklist_list},
-    {"blocklist.remove", blocklist_remove},
-    {"query", vt_query_run},
-    {"count", vt_count_run},
-    {"relabel", vt_relabel_run},
+    {"worker.add", worker_add, NULL},
+    {"worker.list", worker_list, NULL},
+    {"worker.revoke", worker_revoke, NULL},
+    {"campaign.start", campaign_start, NULL},
+    {"campaign.list", campaign_list, NULL},
+    {"campaign.status", campaign_status, NULL},
+    {"campaign.pause", campaign_pause, NULL},
+    {"campaign.resume", campaign_resume, NULL},
+    {"campaign.cancel", campaign_cancel, NULL},
+    {"campaign.set", campaign_set, NULL},
+    {"blocklist.add", blocklist_add, NULL},
+    {"blocklist.list", blocklist_list, NULL},
+    {"blocklist.remove", blocklist_remove, NULL},
+    {"query", NULL, vt_query_run},
+    {"count", vt_count_run, NULL},
+    {"relabel", vt_relabel_run, NULL},
 };
 
 void vt_control_handle(struct vt_coord *c)
@@ -228,17 +231,32 @@ void vt_control_handle(struct vt_coord *c)
     json_t *req = json_loadb((const char *)zframe_data(f), zframe_size(f), 0, &jerr), *rep = NULL;
     zframe_destroy(&f);
     const char *cmd = req ? vt_req_str(req, "cmd") : NULL;
-    for (size_t i = 0; cmd && i < sizeof handlers / sizeof handlers[0]; i++)
-        if (!strcmp(cmd, handlers[i].cmd))
-            rep = handlers[i].fn(c, req);
+    struct vt_buf frame2 = {0};
+    bool two = false;
+    for (size_t i = 0; cmd && i < sizeof handlers / sizeof handlers[0]; i++) {
+        if (strcmp(cmd, handlers[i].cmd))
+            continue;
+        two = handlers[i].fn_text != NULL;
+        rep = two ? handlers[i].fn_text(c, req, &frame2) : handlers[i].fn(c, req);
+    }
     if (!rep)
         rep = !req   ? vt_reply_fail("request is not JSON: %s", jerr.text)
               : !cmd ? vt_reply_fail("request has no cmd")
                      : vt_reply_fail("unknown command %s (this coordinator is older than the CLI?)",
                                      cmd);
+    two = two && json_is_true(json_object_get(rep, "ok"));
     char *text = json_dumps(rep, JSON_COMPACT);
     json_decref(rep);
     json_decref(req);
-    zstr_send(c->control, text ? text : "{\"ok\":false,\"error\":\"out of memory\"}");
+    if (!text) {
+        two = false;
+        text = strdup("{\"ok\":false,\"error\":\"out of memory\"}");
+    }
+    void *s = zsock_resolve(c->control);
+    const char *t = text ? text : "{\"ok\":false}";
+    zmq_send(s, t, strlen(t), two ? ZMQ_SNDMORE : 0);
+    if (two)
+        zmq_send(s, frame2.p ? frame2.p : "", frame2.len, 0);
+    vt_buf_free(&frame2);
     free(text);
 }

@@ -2,7 +2,6 @@
  * control_client.h and docs/control.md. */
 #include "control_client.h"
 
-#include <czmq.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -11,6 +10,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <zmq.h>
 
 #include "cli.h"
 #include "targets.h"
@@ -106,9 +106,21 @@ static int check_reply(json_t *r, char *err, size_t errlen)
     return 0;
 }
 
+/* The CLI speaks libzmq directly: CZMQ (and the libraries it brings in)
+ * would make every command start slower, and the CLI needs only this one
+ * REQ socket. One context for the process, made on first use and left to
+ * the exit: its sockets linger 0, so nothing waits. */
+static void *zmq_context(void)
+{
+    static void *ctx;
+    if (!ctx)
+        ctx = zmq_ctx_new();
+    return ctx;
+}
+
 struct vt_control_pending {
     const struct vt_control *c;
-    zsock_t *s;
+    void *s;
 };
 
 struct vt_control_pending *vt_control_begin(const struct vt_control *c, json_t *req, char *err,
@@ -116,31 +128,28 @@ struct vt_control_pending *vt_control_begin(const struct vt_control *c, json_t *
 {
     if (check_socket_file(c->endpoint, err, errlen) != 0)
         return NULL;
-
-    /* CZMQ would otherwise catch SIGINT and leave it to us to notice; an
-     * operator's Ctrl-C should simply end the command. */
-    zsys_handler_set(NULL);
-
     char *text = json_dumps(req, JSON_COMPACT);
     if (!text) {
         snprintf(err, errlen, "cannot encode the request as JSON");
         return NULL;
     }
     struct vt_control_pending *p = calloc(1, sizeof *p);
-    zsock_t *s = p ? zsock_new(ZMQ_REQ) : NULL;
+    void *ctx = p ? zmq_context() : NULL, *s = ctx ? zmq_socket(ctx, ZMQ_REQ) : NULL;
     if (!s) {
         snprintf(err, errlen, "cannot create a ZeroMQ socket: %s",
                  p ? zmq_strerror(zmq_errno()) : "out of memory");
         goto fail;
     }
-    zsock_set_maxmsgsize(s, VT_CONTROL_MAX_MSGSIZE);
-    zsock_set_linger(s, 0);
-    zsock_set_sndtimeo(s, c->timeout_ms);
-    if (zsock_connect(s, "%s", c->endpoint) != 0) {
+    int64_t maxmsg = VT_CONTROL_MAX_MSGSIZE;
+    int linger = 0;
+    zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(s, ZMQ_SNDTIMEO, &c->timeout_ms, sizeof c->timeout_ms);
+    if (zmq_connect(s, c->endpoint) != 0) {
         snprintf(err, errlen, "cannot connect to %s: %s", c->endpoint, zmq_strerror(zmq_errno()));
         goto fail;
     }
-    if (zstr_send(s, text) != 0) {
+    if (zmq_send(s, text, strlen(text), 0) < 0) {
         char tbuf[32];
         timeout_text(c->timeout_ms, tbuf, sizeof tbuf);
         snprintf(err, errlen,
@@ -153,30 +162,58 @@ struct vt_control_pending *vt_control_begin(const struct vt_control *c, json_t *
     *p = (struct vt_control_pending){c, s};
     return p;
 fail:
-    zsock_destroy(&s);
+    if (s)
+        zmq_close(s);
     free(p);
     free(text);
     return NULL;
 }
 
-int vt_control_end(struct vt_control_pending *p, json_t **reply, char *err, size_t errlen)
+/* Waits up to ms for s to have a message: 1, 0 on timeout, -1 on error. */
+static int wait_readable(void *s, int ms)
+{
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        long spent = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+        zmq_pollitem_t item = {.socket = s, .events = ZMQ_POLLIN};
+        int n = zmq_poll(&item, 1, spent >= ms ? 0 : ms - spent);
+        if (n >= 0)
+            return n > 0;
+        if (zmq_errno() != EINTR)
+            return -1;
+    }
+}
+
+/* Receives one frame of s into a new zmq message: 0, or -1. */
+static int recv_frame(void *s, zmq_msg_t *m)
+{
+    zmq_msg_init(m);
+    if (zmq_msg_recv(m, s, 0) >= 0)
+        return 0;
+    zmq_msg_close(m);
+    return -1;
+}
+
+int vt_control_end_data(struct vt_control_pending *p, json_t **reply, char **data, size_t *len,
+                        char *err, size_t errlen)
 {
     *reply = NULL;
+    if (data) {
+        *data = NULL;
+        *len = 0;
+    }
     if (!p)
         return -1;
     const struct vt_control *c = p->c;
-    int rc = -1;
-    zframe_t *frame = NULL;
-    zpoller_t *poller = zpoller_new(p->s, NULL);
+    int rc = -1, ready = wait_readable(p->s, c->timeout_ms);
     char tbuf[32];
+    zmq_msg_t head, more;
     timeout_text(c->timeout_ms, tbuf, sizeof tbuf);
-    if (!poller) {
-        snprintf(err, errlen, "cannot create a ZeroMQ poller");
-        goto out;
-    }
-    if (zpoller_wait(poller, c->timeout_ms) != p->s) {
-        if (zpoller_terminated(poller))
-            snprintf(err, errlen, "interrupted while waiting for the coordinator");
+    if (ready <= 0) {
+        if (ready < 0)
+            snprintf(err, errlen, "cannot wait for the coordinator: %s", zmq_strerror(zmq_errno()));
         else
             snprintf(err, errlen,
                      "no answer from the coordinator at %s within %s (is `vantage serve` "
@@ -184,13 +221,14 @@ int vt_control_end(struct vt_control_pending *p, json_t **reply, char *err, size
                      c->endpoint, tbuf, VT_CONTROL_ENV);
         goto out;
     }
-    frame = zframe_recv(p->s);
-    if (!frame) {
+    if (recv_frame(p->s, &head) != 0) {
         snprintf(err, errlen, "cannot read the coordinator's reply: %s", zmq_strerror(zmq_errno()));
         goto out;
     }
     json_error_t jerr;
-    json_t *r = json_loadb((const char *)zframe_data(frame), zframe_size(frame), 0, &jerr);
+    json_t *r = json_loadb(zmq_msg_data(&head), zmq_msg_size(&head), 0, &jerr);
+    bool two = zmq_msg_more(&head);
+    zmq_msg_close(&head);
     if (!r) {
         snprintf(err, errlen, "the coordinator's reply is not JSON: %s", jerr.text);
         goto out;
@@ -199,21 +237,50 @@ int vt_control_end(struct vt_control_pending *p, json_t **reply, char *err, size
         json_decref(r);
         goto out;
     }
+    if (two && data) {
+        if (recv_frame(p->s, &more) != 0) {
+            snprintf(err, errlen, "cannot read the coordinator's reply: %s",
+                     zmq_strerror(zmq_errno()));
+            json_decref(r);
+            goto out;
+        }
+        *len = zmq_msg_size(&more);
+        *data = malloc(*len + 1);
+        if (*data) {
+            memcpy(*data, zmq_msg_data(&more), *len);
+            (*data)[*len] = '\0';
+        }
+        zmq_msg_close(&more);
+        if (!*data) {
+            snprintf(err, errlen, "out of memory for the coordinator's reply");
+            json_decref(r);
+            goto out;
+        }
+    } else if (data) {
+        snprintf(err, errlen,
+                 "the coordinator's reply has no second frame (daemon and CLI of different "
+                 "versions?)");
+        json_decref(r);
+        goto out;
+    }
     *reply = r;
     rc = 0;
 out:
-    zframe_destroy(&frame);
-    zpoller_destroy(&poller);
-    zsock_destroy(&p->s);
+    zmq_close(p->s); /* what is left of a reply goes with it */
     free(p);
     return rc;
+}
+
+int vt_control_end(struct vt_control_pending *p, json_t **reply, char *err, size_t errlen)
+{
+    return vt_control_end_data(p, reply, NULL, NULL, err, errlen);
 }
 
 void vt_control_cancel(struct vt_control_pending *p)
 {
     if (!p)
         return;
-    zsock_destroy(&p->s); /* linger 0: the reply, when it comes, is dropped */
+    zmq_close(p->s); /* linger 0: the reply, when it comes, is dropped */
     free(p);
 }
 

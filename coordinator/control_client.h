@@ -56,6 +56,12 @@ struct vt_control_pending;
 struct vt_control_pending *vt_control_begin(const struct vt_control *c, json_t *req, char *err,
                                             size_t errlen);
 int vt_control_end(struct vt_control_pending *p, json_t **reply, char *err, size_t errlen);
+/* vt_control_end for a reply of two frames (docs/control.md: `query`):
+ * *data gets the second (malloc'ed, NUL-terminated, *len bytes without the
+ * NUL) when the reply says ok; a reply that should have one and has not is
+ * an error. */
+int vt_control_end_data(struct vt_control_pending *p, json_t **reply, char **data, size_t *len,
+                        char *err, size_t errlen);
 /* Drops a pending request without waiting for its reply (NULL: nothing). */
 void vt_control_cancel(struct vt_control_pending *p);
 

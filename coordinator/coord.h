@@ -45,6 +45,7 @@
 #include "metrics_http.h"
 #include "ports.h"
 #include "store.h"
+#include "text.h"
 #include "targets.h"
 
 #define VT_HEARTBEAT_MS    1000
@@ -459,13 +460,16 @@ struct vt_select {
 #define VT_SELECT_BANNER_CACHE 256
 struct vt_select_banner {
     uint8_t id[VT_BANNER_ID_LEN];
-    json_t *shown; /* {"proto", "banner", "labels"}; NULL: slot empty */
+    char *text; /* as rows show it: vt_banner_shown_text's; NULL: slot empty */
+    size_t text_len;
+    json_t *shown; /* the same parsed, once a label filter asks */
 };
 struct vt_select_cursor {
     struct vt_coord *c;
     struct vt_select sel;
     struct vt_obs_iter *it;
     struct vt_select_banner cache[VT_SELECT_BANNER_CACHE];
+    struct vt_select_banner *last; /* the banner of the row returned last */
     size_t corrupt_banners;
     bool done;       /* nothing more can match */
     bool no_banners; /* the caller reads banners itself: *shown stays NULL
@@ -478,11 +482,15 @@ int vt_select_parse(struct vt_coord *c, json_t *req, struct vt_select *sel, char
  * paging key). 0 or -1. */
 int vt_select_open(struct vt_coord *c, const struct vt_select *sel, const uint8_t *after,
                    struct vt_select_cursor *cur);
-/* The next selected record: 1 (*row valid until the next call, *shown its
- * banner {"proto","banner","labels"} or NULL, borrowed), 0 at the end, 2
- * when *budget (records read and seeks made) is spent, -1 on error. */
-int vt_select_next(struct vt_select_cursor *cur, size_t *budget, struct vt_obs_row *row,
-                   json_t **shown);
+/* The next selected record: 1 (*row valid until the next call; its banner
+ * from vt_select_shown_text), 0 at the end, 2 when *budget (records read
+ * and seeks made) is spent, -1 on error. */
+int vt_select_next(struct vt_select_cursor *cur, size_t *budget, struct vt_obs_row *row);
+/* The banner of the row vt_select_next returned last as JSON text, its
+ * members without the braces ("proto":…,"banner":…,"labels":{…}), for a
+ * writer of rows as text; NULL (*len 0) when the row has none, or out of
+ * memory. Valid while the cursor is. */
+const char *vt_select_shown_text(struct vt_select_cursor *cur, size_t *len);
 /* The key where the next call goes on: 1, or 0 at the end, -1 error. */
 int vt_select_position(struct vt_select_cursor *cur, uint8_t key[VT_OBS_KEY_LEN]);
 /* Records skipped because they did not decode (obs and banner). */
@@ -490,9 +498,14 @@ size_t vt_select_corrupt(const struct vt_select_cursor *cur);
 /* Logs what did not decode, with the last bad key, and frees. */
 void vt_select_close(struct vt_select_cursor *cur);
 
-/* The banner record of id as rows show it: {"proto", "banner", "labels"}
- * (texts made safe), new; NULL when absent or when it does not decode (then
- * *corrupt is counted up). */
+/* The banner record of id as rows show it, appended to out as JSON members
+ * without braces: "proto":…,"banner":…,"labels":{…} (texts made safe, a
+ * label key given twice with its last value). 1, 0 when absent, -1 when it
+ * does not decode (then *corrupt is counted up) or out of memory. */
+int vt_banner_shown_text(struct vt_store *store, const uint8_t *id, size_t len, struct vt_buf *out,
+                         size_t *corrupt);
+/* The same as one JSON object {"proto", "banner", "labels"}, new; NULL when
+ * absent, corrupt or out of memory. */
 json_t *vt_banner_shown(struct vt_store *store, const uint8_t *id, size_t len, size_t *corrupt);
 
 /* services.c: the open services of a selection, for `vantage report` */
@@ -510,13 +523,17 @@ int vt_services_finish(struct vt_services *s);
 json_t *vt_services_page(struct vt_services *s, struct vt_store *store, size_t limit,
                          size_t *corrupt_banners, bool *more);
 
-/* query.c */
-json_t *vt_query_run(struct vt_coord *c, json_t *req);
+/* query.c: a `query` reply is two frames (docs/control.md): the reply
+ * returned, and its rows as JSON Lines written into *rows (zeroed by the
+ * caller; left empty when the reply says ok false). */
+json_t *vt_query_run(struct vt_coord *c, json_t *req, struct vt_buf *rows);
 
 /* count.c: the control request "count" (what: devices) */
 json_t *vt_count_run(struct vt_coord *c, json_t *req);
 void vt_counts_free(struct vt_coord *c);
-/* A record as `query` rows show it (docs/control.md). */
-json_t *vt_query_row_json(const struct vt_obs_row *row, json_t *shown);
+/* Appends a record as a `query` row shows it (docs/control.md): one JSON
+ * object, no newline; shown is vt_select_shown_text()'s (NULL: none). */
+void vt_query_row_text(struct vt_buf *b, const struct vt_obs_row *row, const char *shown,
+                       size_t shown_len);
 
 #endif

@@ -630,10 +630,9 @@ static int count_step(struct vt_count *k)
 {
     size_t budget = VT_QUERY_EXAMINE;
     struct vt_obs_row row;
-    json_t *shown;
     while (k->phase == SCAN) {
         size_t before = budget;
-        int rc = vt_select_next(&k->cur, &budget, &row, &shown);
+        int rc = vt_select_next(&k->cur, &budget, &row);
         k->examined += before - budget;
         if (rc == 2)
             return 0;

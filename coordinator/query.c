@@ -5,8 +5,11 @@
  * A request does at most VT_QUERY_EXAMINE units of work (records read and
  * seeks made, matching or not) and returns a paging key where it stopped,
  * so a selective filter over a large store pages instead of stalling the
- * loop that the workers need. Memory is one page of rows, whatever the
- * store holds. */
+ * loop that the workers need. A page also ends after about PAGE_BYTES of
+ * rows, so memory is one page, whatever the store holds and however long
+ * its banners are. The rows go out as JSON Lines in a frame of their own
+ * (docs/control.md): written as text here, printed as they are by `query
+ * --format jsonl`. */
 #include "coord.h"
 
 #include "cli.h"
@@ -15,37 +18,66 @@
 #include <stdlib.h>
 #include <string.h>
 
-json_t *vt_query_row_json(const struct vt_obs_row *row, json_t *shown)
+#define PAGE_BYTES (1u << 20) /* a page ends after the row that passes this */
+
+/* ,"name":[…] of the strings v[0..n), or of one, when n is 0 and one is
+ * not NULL (a record from before campaign sets). */
+static void strings(struct vt_buf *b, const char *name, char **v, size_t n, const char *one)
 {
-    const Vantage__Observation *o = row->obs;
-    char ip[16], fs[32], ls[32];
-    json_t *sites = json_array(), *campaigns = json_array();
-    for (size_t i = 0; i < o->n_sites; i++)
-        json_array_append_new(sites, json_string(o->sites[i]));
-    for (size_t i = 0; i < o->n_campaigns; i++)
-        json_array_append_new(campaigns, json_string(o->campaigns[i]));
-    if (!o->n_campaigns && o->campaign) /* a record from before campaign sets */
-        json_array_append_new(campaigns, json_string(o->campaign));
-    json_t *r = json_pack(
-        "{s:s, s:i, s:s, s:i, s:I, s:s, s:s, s:o, s:o}", "ip", vt_ip_str(row->ip, ip), "port",
-        (int)row->port, "state", o->open ? "open" : "closed", "ttl", (int)(o->has_ttl ? o->ttl : 0),
-        "window", (json_int_t)row->window, "first_seen",
-        vt_rfc3339_ms(o->first_seen_ms, fs, sizeof fs), "last_seen",
-        vt_rfc3339_ms(o->last_seen_ms, ls, sizeof ls), "vantages", sites, "campaigns", campaigns);
-    if (!r)
-        return NULL;
-    if (o->has_ttl_min)
-        json_object_set_new(r, "ttl_range", json_pack("[i,i]", (int)o->ttl_min, (int)o->ttl_max));
-    if (o->has_answers)
-        json_object_set_new(r, "answers", json_integer(vt_obs_answers(o->answers)));
-    if (shown)
-        json_object_update(r, shown); /* proto, banner, labels */
-    if (o->has_truncated && o->truncated)
-        json_object_set_new(r, "truncated", json_true());
-    return r;
+    vt_buf_str(b, name);
+    for (size_t i = 0; i < n; i++) {
+        vt_buf_add(b, i ? "," : "", i ? 1 : 0);
+        vt_buf_json_str(b, v[i]);
+    }
+    if (!n && one)
+        vt_buf_json_str(b, one);
+    vt_buf_add(b, "]", 1);
 }
 
-json_t *vt_query_run(struct vt_coord *c, json_t *req)
+/* The rows are written as text, not built as jansson objects and dumped: a
+ * page is thousands of them and the objects were most of a query's time.
+ * The members and their order are those docs/control.md gives. */
+void vt_query_row_text(struct vt_buf *b, const struct vt_obs_row *row, const char *shown,
+                       size_t shown_len)
+{
+    const Vantage__Observation *o = row->obs;
+    char ip[16], t[32];
+    vt_buf_str(b, "{\"ip\":\"");
+    vt_buf_str(b, vt_ip_str(row->ip, ip));
+    vt_buf_str(b, "\",\"port\":");
+    vt_buf_u64(b, row->port);
+    vt_buf_str(b, o->open ? ",\"state\":\"open\",\"ttl\":" : ",\"state\":\"closed\",\"ttl\":");
+    vt_buf_u64(b, o->has_ttl ? o->ttl : 0);
+    vt_buf_str(b, ",\"window\":");
+    vt_buf_u64(b, row->window);
+    vt_buf_str(b, ",\"first_seen\":\"");
+    vt_buf_str(b, vt_rfc3339_ms(o->first_seen_ms, t, sizeof t));
+    vt_buf_str(b, "\",\"last_seen\":\"");
+    vt_buf_str(b, vt_rfc3339_ms(o->last_seen_ms, t, sizeof t));
+    vt_buf_add(b, "\"", 1);
+    strings(b, ",\"vantages\":[", o->sites, o->n_sites, NULL);
+    strings(b, ",\"campaigns\":[", o->campaigns, o->n_campaigns, o->campaign);
+    if (o->has_ttl_min) {
+        vt_buf_str(b, ",\"ttl_range\":[");
+        vt_buf_u64(b, o->ttl_min);
+        vt_buf_add(b, ",", 1);
+        vt_buf_u64(b, o->ttl_max);
+        vt_buf_add(b, "]", 1);
+    }
+    if (o->has_answers) {
+        vt_buf_str(b, ",\"answers\":");
+        vt_buf_u64(b, vt_obs_answers(o->answers));
+    }
+    if (shown && shown_len) { /* "proto", "banner", "labels" */
+        vt_buf_add(b, ",", 1);
+        vt_buf_add(b, shown, shown_len);
+    }
+    if (o->has_truncated && o->truncated)
+        vt_buf_str(b, ",\"truncated\":true");
+    vt_buf_add(b, "}", 1);
+}
+
+json_t *vt_query_run(struct vt_coord *c, json_t *req, struct vt_buf *out)
 {
     struct vt_select sel;
     char err[256];
@@ -62,27 +94,28 @@ json_t *vt_query_run(struct vt_coord *c, json_t *req)
     struct vt_select_cursor cur;
     if (vt_select_open(c, &sel, after ? start : NULL, &cur) != 0)
         return vt_reply_fail("out of memory");
-    json_t *rows = json_array();
-    size_t budget = VT_QUERY_EXAMINE;
+    size_t budget = VT_QUERY_EXAMINE, rows = 0, shown_len;
     struct vt_obs_row row;
-    json_t *shown;
     int rc;
-    while ((rc = vt_select_next(&cur, &budget, &row, &shown)) == 1) {
-        json_array_append_new(rows, vt_query_row_json(&row, shown));
-        if (json_array_size(rows) >= limit)
+    while ((rc = vt_select_next(&cur, &budget, &row)) == 1) {
+        const char *text = vt_select_shown_text(&cur, &shown_len);
+        vt_query_row_text(out, &row, text, shown_len);
+        vt_buf_add(out, "\n", 1);
+        if (++rows >= limit || out->len >= PAGE_BYTES || out->oom)
             break;
     }
     uint8_t next[VT_OBS_KEY_LEN];
     int more = rc < 0 ? -1 : vt_select_position(&cur, next);
     size_t corrupt = vt_select_corrupt(&cur);
     vt_select_close(&cur);
-    if (more < 0) {
-        json_decref(rows);
-        return vt_reply_fail("cannot read the store: %s", vt_store_errmsg(c->store));
+    if (more < 0 || out->oom) {
+        vt_buf_free(out);
+        return more < 0 ? vt_reply_fail("cannot read the store: %s", vt_store_errmsg(c->store))
+                        : vt_reply_fail("query: out of memory (ask for fewer rows: limit)");
     }
     char hex[2 * VT_OBS_KEY_LEN + 1];
     if (more == 1)
         sodium_bin2hex(hex, sizeof hex, next, sizeof next);
-    return json_pack("{s:b, s:o, s:o, s:I}", "ok", 1, "rows", rows, "next",
+    return json_pack("{s:b, s:I, s:o, s:I}", "ok", 1, "rows", (json_int_t)rows, "next",
                      more == 1 ? json_string(hex) : json_null(), "corrupt", (json_int_t)corrupt);
 }

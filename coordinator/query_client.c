@@ -3,6 +3,7 @@
  * one check, one message for each) and the paging of `query` replies
  * (docs/control.md). What a filter means is the daemon's (select.c). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -103,20 +104,77 @@ json_t *vt_filter_request(const char *prog, const struct vt_filter_flags *f)
     return o;
 }
 
-void vt_query_pages(struct vt_control *ctl, json_t *req, int (*row)(void *arg, json_t *row),
-                    void (*page)(void *arg), void *arg)
+int vt_query_rows_read(const char *data, size_t len, json_int_t count,
+                       int (*row)(void *arg, json_t *row),
+                       int (*line)(void *arg, const char *text, size_t len), void *arg, char *err,
+                       size_t errlen)
 {
-    for (;;) {
-        json_t *reply = vt_control_request(ctl, json_incref(req));
-        json_t *rows = vt_reply_array(reply, "rows", NULL), *next = json_object_get(reply, "next");
-        size_t i;
-        json_t *r;
-        json_array_foreach(rows, i, r)
-        {
-            if (row(arg, r) != 0) {
-                json_decref(reply);
-                vt_fatal("vantage", "cannot write the rows to stdout");
+    const char *p = data, *end = data + len;
+    json_int_t n = 0;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl) {
+            snprintf(err, errlen,
+                     "the coordinator's rows end in a cut line (daemon and CLI of "
+                     "different versions?)");
+            return -1;
+        }
+        int rc;
+        if (line) {
+            rc = line(arg, p, (size_t)(nl + 1 - p));
+        } else {
+            json_error_t jerr;
+            json_t *r = json_loadb(p, (size_t)(nl - p), 0, &jerr);
+            if (!json_is_object(r)) {
+                snprintf(err, errlen, "the coordinator sent a row that is not a JSON object: %s",
+                         r ? "another JSON value" : jerr.text);
+                json_decref(r);
+                return -1;
             }
+            rc = row(arg, r);
+            json_decref(r);
+        }
+        if (rc != 0) {
+            snprintf(err, errlen, "cannot write the rows to stdout");
+            return -1;
+        }
+        n++;
+        p = nl + 1;
+    }
+    if (n != count) {
+        snprintf(err, errlen,
+                 "the coordinator's reply counts %" JSON_INTEGER_FORMAT
+                 " rows and holds %" JSON_INTEGER_FORMAT " (daemon and CLI of different versions?)",
+                 count, n);
+        return -1;
+    }
+    return 0;
+}
+
+void vt_query_pages(struct vt_control *ctl, json_t *req, int (*row)(void *arg, json_t *row),
+                    int (*line)(void *arg, const char *text, size_t len), void (*page)(void *arg),
+                    void *arg)
+{
+    char err[1024];
+    for (;;) {
+        json_t *reply;
+        char *data;
+        size_t len;
+        struct vt_control_pending *p = vt_control_begin(ctl, req, err, sizeof err);
+        if (!p || vt_control_end_data(p, &reply, &data, &len, err, sizeof err) != 0)
+            vt_fatal("vantage", "%s", err);
+        json_t *count = json_object_get(reply, "rows"), *next = json_object_get(reply, "next");
+        if (!json_is_integer(count)) {
+            json_decref(reply);
+            vt_fatal("vantage", "the coordinator's reply has no \"rows\" count (daemon and CLI of "
+                                "different versions?)");
+        }
+        int rc = vt_query_rows_read(data, len, json_integer_value(count), row, line, arg, err,
+                                    sizeof err);
+        free(data);
+        if (rc != 0) {
+            json_decref(reply);
+            vt_fatal("vantage", "%s", err);
         }
         if (page)
             page(arg);
@@ -125,7 +183,7 @@ void vt_query_pages(struct vt_control *ctl, json_t *req, int (*row)(void *arg, j
             return;
         }
         /* Keep the paging key before the reply that holds it goes. */
-        int rc = json_object_set_new(req, "after", json_string(json_string_value(next)));
+        rc = json_object_set_new(req, "after", json_string(json_string_value(next)));
         json_decref(reply);
         if (rc != 0)
             vt_fatal("vantage", "out of memory");

@@ -130,8 +130,10 @@ void vt_select_close(struct vt_select_cursor *cur)
                "shown without banners",
                cur->corrupt_banners);
     vt_obs_iter_free(cur->it);
-    for (size_t i = 0; i < VT_SELECT_BANNER_CACHE; i++)
+    for (size_t i = 0; i < VT_SELECT_BANNER_CACHE; i++) {
         json_decref(cur->cache[i].shown);
+        free(cur->cache[i].text);
+    }
     memset(cur, 0, sizeof *cur);
 }
 
@@ -140,51 +142,115 @@ size_t vt_select_corrupt(const struct vt_select_cursor *cur)
     return vt_obs_iter_corrupt(cur->it, NULL) + cur->corrupt_banners;
 }
 
-json_t *vt_banner_shown(struct vt_store *store, const uint8_t *id, size_t len, size_t *corrupt)
+int vt_banner_shown_text(struct vt_store *store, const uint8_t *id, size_t len, struct vt_buf *out,
+                         size_t *corrupt)
 {
     Vantage__BannerRecord *rec;
     int rc = vt_banner_get(store, id, len, &rec);
     if (rc != 1) {
         *corrupt += rc == -2;
-        return NULL;
+        return rc == 0 ? 0 : -1;
     }
-    json_t *shown = json_object(), *labels = json_object();
-    if (rec->proto)
-        json_object_set_new(shown, "proto", json_string(rec->proto));
+    const char *sep = "";
+    if (rec->proto) {
+        vt_buf_str(out, "\"proto\":");
+        vt_buf_json_str(out, rec->proto);
+        sep = ",";
+    }
     if (rec->has_text) {
         char *t = vt_text_safe(rec->text.data, rec->text.len);
-        if (t)
-            json_object_set_new(shown, "banner", json_string(t));
+        vt_buf_str(out, sep);
+        vt_buf_str(out, "\"banner\":");
+        vt_buf_json_str(out, t ? t : "");
+        out->oom |= !t;
         free(t);
+        sep = ",";
     }
+    vt_buf_str(out, sep);
+    vt_buf_str(out, "\"labels\":{");
+    sep = "";
     for (size_t i = 0; i < rec->n_labels; i++) {
+        const char *key = rec->labels[i]->key;
+        bool later = false; /* a key given twice shows its last value */
+        for (size_t j = i + 1; j < rec->n_labels && !later; j++)
+            later = !strcmp(rec->labels[j]->key, key);
+        if (later)
+            continue;
         char *v = vt_text_safe(rec->labels[i]->value, strlen(rec->labels[i]->value));
-        if (v)
-            json_object_set_new(labels, rec->labels[i]->key, json_string(v));
+        vt_buf_str(out, sep);
+        vt_buf_json_str(out, key);
+        vt_buf_add(out, ":", 1);
+        vt_buf_json_str(out, v ? v : "");
+        out->oom |= !v;
         free(v);
+        sep = ",";
     }
-    json_object_set_new(shown, "labels", labels);
+    vt_buf_add(out, "}", 1);
     vantage__banner_record__free_unpacked(rec, NULL);
+    return out->oom ? -1 : 1;
+}
+
+json_t *vt_banner_shown(struct vt_store *store, const uint8_t *id, size_t len, size_t *corrupt)
+{
+    struct vt_buf b = {0};
+    vt_buf_add(&b, "{", 1);
+    json_t *shown = NULL;
+    if (vt_banner_shown_text(store, id, len, &b, corrupt) == 1) {
+        vt_buf_add(&b, "}", 1);
+        shown = b.oom ? NULL : json_loadb(b.p, b.len, 0, NULL);
+    }
+    vt_buf_free(&b);
     return shown;
 }
 
-/* The banner of id as rows show it (borrowed from the cache), or NULL. */
-static json_t *banner_shown(struct vt_select_cursor *cur, const uint8_t *id, size_t len)
+/* The cache slot of the banner id as rows show it, or NULL. */
+static struct vt_select_banner *banner_shown(struct vt_select_cursor *cur, const uint8_t *id,
+                                             size_t len)
 {
     if (len != VT_BANNER_ID_LEN)
         return NULL;
     uint32_t h;
     memcpy(&h, id, sizeof h);
     struct vt_select_banner *cb = &cur->cache[h % VT_SELECT_BANNER_CACHE];
-    if (cb->shown && !memcmp(cb->id, id, VT_BANNER_ID_LEN))
-        return cb->shown;
-    json_t *shown = vt_banner_shown(cur->c->store, id, len, &cur->corrupt_banners);
-    if (!shown)
+    if (cb->text && !memcmp(cb->id, id, VT_BANNER_ID_LEN))
+        return cb;
+    struct vt_buf b = {0};
+    if (vt_banner_shown_text(cur->c->store, id, len, &b, &cur->corrupt_banners) != 1) {
+        vt_buf_free(&b);
         return NULL;
+    }
     json_decref(cb->shown);
+    free(cb->text);
     memcpy(cb->id, id, VT_BANNER_ID_LEN);
-    cb->shown = shown;
-    return shown;
+    cb->shown = NULL;
+    cb->text = b.p;
+    cb->text_len = b.len;
+    return cb;
+}
+
+/* The slot's labels as JSON, for the label filters (parsed once, kept). */
+static json_t *banner_labels(struct vt_select_banner *cb)
+{
+    if (!cb)
+        return NULL;
+    if (!cb->shown) {
+        size_t n = cb->text_len + 2;
+        char *t = malloc(n);
+        if (!t)
+            return NULL;
+        t[0] = '{';
+        memcpy(t + 1, cb->text, cb->text_len);
+        t[n - 1] = '}';
+        cb->shown = json_loadb(t, n, 0, NULL);
+        free(t);
+    }
+    return json_object_get(cb->shown, "labels");
+}
+
+const char *vt_select_shown_text(struct vt_select_cursor *cur, size_t *len)
+{
+    *len = cur->last ? cur->last->text_len : 0;
+    return cur->last ? cur->last->text : NULL;
 }
 
 /* --label TEXT: some label's value is TEXT (case aside); KEY=TEXT: that
@@ -236,8 +302,7 @@ static bool record_matches(const struct vt_select *sel, const struct vt_obs_row 
     return true;
 }
 
-int vt_select_next(struct vt_select_cursor *cur, size_t *budget, struct vt_obs_row *row,
-                   json_t **shown)
+int vt_select_next(struct vt_select_cursor *cur, size_t *budget, struct vt_obs_row *row)
 {
     const struct vt_select *sel = &cur->sel;
     for (;;) {
@@ -270,8 +335,9 @@ int vt_select_next(struct vt_select_cursor *cur, size_t *budget, struct vt_obs_r
         }
         const Vantage__Observation *o = row->obs;
         bool join = o->has_banner_id && (!cur->no_banners || json_array_size(sel->labels));
-        json_t *b = join ? banner_shown(cur, o->banner_id.data, o->banner_id.len) : NULL;
-        json_t *labels = json_object_get(b, "labels");
+        struct vt_select_banner *cb =
+            join ? banner_shown(cur, o->banner_id.data, o->banner_id.len) : NULL;
+        json_t *labels = json_array_size(sel->labels) ? banner_labels(cb) : NULL;
         size_t li;
         json_t *want;
         bool ok = true;
@@ -284,7 +350,7 @@ int vt_select_next(struct vt_select_cursor *cur, size_t *budget, struct vt_obs_r
             vt_obs_iter_next(cur->it);
             continue;
         }
-        *shown = b;
+        cur->last = cb;
         /* Step past it now: the row stays valid (the iterator keeps the
          * decoded record) and the position is where a page resumes. */
         vt_obs_iter_next(cur->it);

@@ -1,9 +1,11 @@
 /* text.c: bytes from outside as safe text (text.h). */
 #include "text.h"
 
+#include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Length of the valid UTF-8 sequence at s (n bytes left), or 0. Overlong
  * forms, surrogates and code points above U+10FFFF are invalid (RFC 3629). */
@@ -58,4 +60,80 @@ char *vt_text_safe(const void *p, size_t len)
     }
     out[o] = '\0';
     return out;
+}
+
+void vt_buf_add(struct vt_buf *b, const void *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (n >= b->cap - b->len || !b->p) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap - b->len <= n) {
+            if (cap > SIZE_MAX / 2) {
+                b->oom = true;
+                return;
+            }
+            cap *= 2;
+        }
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = true;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+void vt_buf_str(struct vt_buf *b, const char *s)
+{
+    vt_buf_add(b, s, strlen(s));
+}
+
+void vt_buf_u64(struct vt_buf *b, uint64_t v)
+{
+    char d[20];
+    size_t n = sizeof d;
+    do {
+        d[--n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    vt_buf_add(b, d + n, sizeof d - n);
+}
+
+static int buf_dump(const char *s, size_t n, void *b)
+{
+    vt_buf_add(b, s, n);
+    return 0;
+}
+
+void vt_buf_json_str(struct vt_buf *b, const char *s)
+{
+    size_t n = 0;
+    while (s[n] >= 0x20 && s[n] < 0x7f && s[n] != '"' && s[n] != '\\')
+        n++;
+    if (!s[n]) { /* printable ASCII, nothing to escape: the common case */
+        vt_buf_add(b, "\"", 1);
+        vt_buf_add(b, s, n);
+        vt_buf_add(b, "\"", 1);
+        return;
+    }
+    json_t *j = json_string(s);
+    if (!j) { /* not UTF-8 */
+        char *safe = vt_text_safe(s, strlen(s));
+        j = safe ? json_string(safe) : NULL;
+        free(safe);
+    }
+    if (!j || json_dump_callback(j, buf_dump, b, JSON_ENCODE_ANY) != 0)
+        b->oom = true;
+    json_decref(j);
+}
+
+void vt_buf_free(struct vt_buf *b)
+{
+    free(b->p);
+    *b = (struct vt_buf){0};
 }

@@ -173,3 +173,30 @@ void ingest(struct vt_coord *c, struct vt_worker *w, struct batch *x)
     vt_ingest_commit(c);
     assert_int_equal(c->npending, 0);
 }
+
+json_t *query_run(struct vt_coord *c, json_t *req)
+{
+    struct vt_buf text = {0};
+    json_t *rep = vt_query_run(c, req, &text);
+    assert_non_null(rep);
+    if (!json_is_true(json_object_get(rep, "ok"))) {
+        assert_int_equal(text.len, 0);
+        return rep;
+    }
+    json_t *rows = json_array();
+    const char *p = text.p ? text.p : "", *end = p + text.len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        assert_non_null(nl); /* every row ends its line */
+        json_error_t jerr;
+        json_t *row = json_loadb(p, (size_t)(nl - p), 0, &jerr);
+        if (!json_is_object(row))
+            fail_msg("a row is not a JSON object: %s: %.*s", jerr.text, (int)(nl - p), p);
+        json_array_append_new(rows, row);
+        p = nl + 1;
+    }
+    assert_int_equal(json_integer_value(json_object_get(rep, "rows")), json_array_size(rows));
+    json_object_set_new(rep, "rows", rows);
+    vt_buf_free(&text);
+    return rep;
+}

@@ -47,4 +47,10 @@ Vantage__Result *batch_add(struct batch *x, uint32_t ip, uint32_t port, bool ope
 /* Ingests x from w and commits (the Acks go nowhere). */
 void ingest(struct vt_coord *c, struct vt_worker *w, struct batch *x);
 
+/* A `query` through vt_query_run as the daemon answers it (req not
+ * consumed), its rows frame read back: the reply with "rows" the array of
+ * the rows parsed (each line must be one JSON object, as many as the reply
+ * counts), or the reply as it is when it says ok false. */
+json_t *query_run(struct vt_coord *c, json_t *req);
+
 #endif

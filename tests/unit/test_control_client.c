@@ -154,6 +154,28 @@ static void test_garbage_reply(void **state)
     json_decref(req);
 }
 
+/* A query's reply is two frames: one frame that says ok is an error, not an
+ * empty page. An error reply is one frame and says why. */
+static void test_rows_frame_expected(void **state)
+{
+    struct env *e = *state;
+    start_fake(e, "{\"ok\":true,\"rows\":0,\"next\":null}");
+    json_t *req = json_pack("{s:s}", "cmd", "query"), *reply;
+    char err[512] = "", *data = (char *)"x";
+    size_t len = 1;
+    struct vt_control_pending *p = vt_control_begin(&e->ctl, req, err, sizeof err);
+    assert_non_null(p);
+    assert_int_equal(vt_control_end_data(p, &reply, &data, &len, err, sizeof err), -1);
+    assert_null(reply);
+    assert_null(data);
+    assert_non_null(strstr(err, "second frame"));
+    e->fake.reply = "{\"ok\":false,\"error\":\"query: bad paging key\"}";
+    p = vt_control_begin(&e->ctl, req, err, sizeof err);
+    assert_int_equal(vt_control_end_data(p, &reply, &data, &len, err, sizeof err), -1);
+    assert_string_equal(err, "query: bad paging key");
+    json_decref(req);
+}
+
 static void test_reply_without_ok(void **state)
 {
     struct env *e = *state;
@@ -533,6 +555,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_request_and_ok_reply, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusal_is_the_daemons_reason, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage_reply, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rows_frame_expected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reply_without_ok, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silent_daemon_times_out, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_socket, setup, teardown),

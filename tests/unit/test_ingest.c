@@ -654,7 +654,7 @@ static void test_banner_parts_and_host_labels(void **state)
         vantage__banner_record__free_unpacked(rec, NULL);
     }
     json_t *req = json_pack("{s:s}", "cmd", "query");
-    json_t *rep = vt_query_run(f->c, req);
+    json_t *rep = query_run(f->c, req);
     json_decref(req);
     json_t *rows = json_object_get(rep, "rows");
     assert_int_equal(json_array_size(rows), 2);
@@ -700,7 +700,7 @@ static void test_run_straddling_windows_is_one_record(void **state)
     assert_string_equal(r.row[1], want);
     /* The record keeps the answers' real times and how many there were. */
     json_t *req = json_pack("{s:s}", "cmd", "query");
-    json_t *rep = vt_query_run(f->c, req);
+    json_t *rep = query_run(f->c, req);
     json_decref(req);
     json_t *row = json_array_get(json_object_get(rep, "rows"), 0);
     assert_int_equal(json_integer_value(json_object_get(row, "answers")), 4);

@@ -82,7 +82,7 @@ static json_t *query_label(struct vt_coord *c, const char *label)
     json_t *req = json_pack("{s:s}", "cmd", "query");
     if (label)
         json_object_set_new(req, "labels", json_pack("[s]", label));
-    json_t *rep = run(vt_query_run, c, req);
+    json_t *rep = run(query_run, c, req);
     json_t *rows = json_incref(json_object_get(rep, "rows"));
     json_decref(rep);
     return rows;
@@ -127,12 +127,12 @@ static void test_relabel_names_stored_banners(void **state)
     assert_int_equal(json_array_size(rows), 2); /* the banner-less row is there, unlabelled */
     json_decref(rows);
     /* Several labels: all must hold. */
-    json_t *rep2 = run(vt_query_run, f->c,
+    json_t *rep2 = run(query_run, f->c,
                        json_pack("{s:s, s:[s, s]}", "cmd", "query", "labels", "hikvision",
                                  "exposure=telnet-login"));
     assert_int_equal(json_array_size(json_object_get(rep2, "rows")), 1);
     json_decref(rep2);
-    rep2 = run(vt_query_run, f->c,
+    rep2 = run(query_run, f->c,
                json_pack("{s:s, s:[s, s]}", "cmd", "query", "labels", "hikvision", "device=DVR"));
     assert_int_equal(json_array_size(json_object_get(rep2, "rows")), 0);
     json_decref(rep2);

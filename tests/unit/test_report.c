@@ -457,11 +457,14 @@ static void test_empty_report(void **state)
 /* ---- a fake daemon answering a script of replies ---- */
 
 #define SCRIPT_MAX 8
+#define FRAME      "\x1e"
 
 struct fake {
     char endpoint[300];
-    const char *replies[SCRIPT_MAX]; /* in order; then none */
-    json_t *got[SCRIPT_MAX];         /* the requests received */
+    /* in order; then none. A reply with FRAME in it goes as two frames, the
+     * text before and the text after (a query's rows). */
+    const char *replies[SCRIPT_MAX];
+    json_t *got[SCRIPT_MAX]; /* the requests received */
     size_t n;
 };
 
@@ -482,7 +485,13 @@ static void fake_actor(zsock_t *pipe, void *arg)
         if (f->n < SCRIPT_MAX) {
             f->got[f->n] = json_loads(req, 0, NULL);
             const char *reply = f->replies[f->n++];
-            zstr_send(rep, reply ? reply : "{\"ok\":false,\"error\":\"script ended\"}");
+            const char *cut = reply ? strstr(reply, FRAME) : NULL;
+            if (cut) {
+                zmq_send(zsock_resolve(rep), reply, (size_t)(cut - reply), ZMQ_SNDMORE);
+                zmq_send(zsock_resolve(rep), cut + 1, strlen(cut + 1), 0);
+            } else {
+                zstr_send(rep, reply ? reply : "{\"ok\":false,\"error\":\"script ended\"}");
+            }
         }
         zstr_free(&req);
     }
@@ -666,12 +675,12 @@ static void test_report_command_pages_and_counts(void **state)
 static void test_export_streams_every_page(void **state)
 {
     struct env *e = *state;
-    e->fake.replies[0] = "{\"ok\":true,\"next\":\"00000064c612000700170000\",\"rows\":["
-                         "{\"ip\":\"198.18.0.7\",\"port\":23,\"state\":\"open\"},"
-                         "{\"ip\":\"198.18.0.7\",\"port\":80,\"state\":\"closed\"}]}";
-    e->fake.replies[1] = "{\"ok\":true,\"next\":\"00000065c612000700170000\",\"rows\":[]}";
-    e->fake.replies[2] = "{\"ok\":true,\"next\":null,\"rows\":["
-                         "{\"ip\":\"198.18.0.8\",\"port\":23,\"state\":\"open\",\"x\":[1,2]}]}";
+    e->fake.replies[0] = "{\"ok\":true,\"next\":\"00000064c612000700170000\",\"rows\":2}" FRAME
+                         "{\"ip\":\"198.18.0.7\",\"port\":23,\"state\":\"open\"}\n"
+                         "{\"ip\":\"198.18.0.7\",\"port\":80,\"state\":\"closed\"}\n";
+    e->fake.replies[1] = "{\"ok\":true,\"next\":\"00000065c612000700170000\",\"rows\":0}" FRAME;
+    e->fake.replies[2] = "{\"ok\":true,\"next\":null,\"rows\":1}" FRAME
+                         "{\"ip\":\"198.18.0.8\",\"port\":23,\"state\":\"open\",\"x\":[1,2]}\n";
     start_fake(e);
     char *argv[] = {"export",  "--since",   "2026-11-28",     "--until", "now",
                     "--quiet", "--control", e->fake.endpoint, NULL};
@@ -691,6 +700,63 @@ static void test_export_streams_every_page(void **state)
     free(out);
 }
 
+/* CSV reads each row: the lines are parsed, not passed on. */
+static void test_export_csv_parses_the_rows(void **state)
+{
+    struct env *e = *state;
+    e->fake.replies[0] = "{\"ok\":true,\"next\":null,\"rows\":1}" FRAME
+                         "{\"ip\":\"198.18.0.9\",\"port\":80,\"state\":\"open\","
+                         "\"vantages\":[\"isp-a\",\"isp-b\"]}\n";
+    start_fake(e);
+    char *argv[] = {"export",    "--since",        "2026-11-28", "--until", "now", "--quiet",
+                    "--control", e->fake.endpoint, "--format",   "csv",     NULL};
+    char *out;
+    assert_int_equal(run_cmd(e, vt_cmd_export, argv, &out), 0);
+    char *line2 = strchr(out, '\n');
+    assert_non_null(line2);
+    assert_non_null(strstr(line2, "198.18.0.9,80,open"));
+    assert_non_null(strstr(line2, "isp-a|isp-b"));
+    free(out);
+}
+
+/* A rows frame the CLI cannot trust is refused with a reason, never
+ * printed with rows made up or lost silently. */
+static int count_row(void *arg, json_t *row)
+{
+    ++*(int *)arg;
+    return 0;
+}
+
+static void test_rows_frame_read_defensively(void **state)
+{
+    static const struct {
+        const char *data;
+        json_int_t count;
+        const char *why;
+    } bad[] = {
+        {"{\"ip\":\"198.18.0.7\"}\n", 2, "counts 2 rows and holds 1"},
+        {"{\"ip\":\"198.18.0.7\"}\n{\"ip\":\"198.18.0.8\"}\n", 1, "counts 1 rows and holds 2"},
+        {"{\"ip\":\"198.18.0.7\"}", 1, "cut line"},
+        {"[1,2]\n", 1, "not a JSON object"},
+        {"{\"ip\":\n", 1, "not a JSON object"},
+    };
+    char err[256];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int n = 0;
+        assert_int_equal(vt_query_rows_read(bad[i].data, strlen(bad[i].data), bad[i].count,
+                                            count_row, NULL, &n, err, sizeof err),
+                         -1);
+        if (!strstr(err, bad[i].why))
+            fail_msg("case %zu: %s", i, err);
+    }
+    int n = 0;
+    const char *good = "{\"a\":1}\n{\"b\":2}\n";
+    assert_int_equal(
+        vt_query_rows_read(good, strlen(good), 2, count_row, NULL, &n, err, sizeof err), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(vt_query_rows_read("", 0, 0, count_row, NULL, &n, err, sizeof err), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -705,6 +771,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_count_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_command_pages_and_counts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_streams_every_page, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_export_csv_parses_the_rows, setup, teardown),
+        cmocka_unit_test(test_rows_frame_read_defensively),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -74,7 +74,7 @@ static char *query_all(struct vt_coord *c, json_t *filters, int limit, int *page
     json_object_set_new(filters, "limit", json_integer(limit));
     *pages = 0;
     for (;;) {
-        json_t *reply = vt_query_run(c, filters);
+        json_t *reply = query_run(c, filters);
         (*pages)++;
         assert_true(json_is_true(json_object_get(reply, "ok")));
         size_t i;
@@ -256,7 +256,7 @@ static void test_bad_requests(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         json_t *req = json_loads(bad[i], 0, NULL);
         assert_non_null(req);
-        json_t *reply = vt_query_run(f->c, req);
+        json_t *reply = query_run(f->c, req);
         assert_false(json_is_true(json_object_get(reply, "ok")));
         const char *e = json_string_value(json_object_get(reply, "error"));
         assert_non_null(e);
@@ -278,7 +278,7 @@ static void test_corrupt_record_skipped(void **state)
     vt_batch_free(b);
     assert_int_equal(vt_store_compact(f->c->store, err, sizeof err), 0);
     json_t *req = json_object();
-    json_t *reply = vt_query_run(f->c, req);
+    json_t *reply = query_run(f->c, req);
     assert_true(json_is_true(json_object_get(reply, "ok")));
     assert_int_equal(json_array_size(json_object_get(reply, "rows")), 72);
     json_decref(reply);
