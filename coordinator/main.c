@@ -1,9 +1,21 @@
-/* main.c: the `vantage` program's entry point: the coordinator daemon and the
- * operator's command line.
+/* main.c: the `vantage` program's entry point: the operator's command line,
+ * and `vantage serve`, the coordinator daemon.
  *
  * Dispatches to one subcommand; each returns the process exit status: 0 success,
- * 1 failure, 2 bad usage (docs/operator-guide.md). */
+ * 1 failure, 2 bad usage (docs/operator-guide.md).
+ *
+ * The daemon is a program of its own, vantage-serve (serve_main.c), that
+ * `vantage serve` becomes by exec, keeping its process (systemd's main PID
+ * for Type=notify): the commands an operator types link only what talking to
+ * the daemon needs (libzmq, jansson, CZMQ for key files) and start in a few
+ * milliseconds, instead of loading RocksDB, libmicrohttpd and the rest on
+ * every `vantage query` (docs/performance.md). */
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -19,8 +31,39 @@ static int cmd_pubkey(int argc, char **argv)
     return vt_pubkey_main("vantage", argc, argv);
 }
 
+#ifndef VT_SERVE_PATH
+#define VT_SERVE_PATH "/usr/libexec/vantage/vantage-serve"
+#endif
+
+/* vantage-serve beside this program (a build tree, or a tree installed by
+ * hand), else where the package puts it, with the same arguments (ps shows
+ * "vantage-serve --config …"). */
+static int cmd_serve(int argc, char **argv)
+{
+    char self[PATH_MAX], path[PATH_MAX + 32];
+    const char *daemon = VT_SERVE_PATH;
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        char *slash = strrchr(self, '/');
+        if (slash) {
+            *slash = '\0';
+            snprintf(path, sizeof path, "%s/vantage-serve", self);
+            if (access(path, X_OK) == 0)
+                daemon = path;
+        }
+    }
+    argv[0] = "vantage-serve";
+    execv(daemon, argv);
+    fprintf(stderr,
+            "vantage: cannot run the daemon %s: %s (is the vantage package installed whole? "
+            "reinstall it)\n",
+            daemon, strerror(errno));
+    return 1;
+}
+
 static const struct vt_command commands[] = {
-    {"serve", vt_cmd_serve, "run the coordinator daemon"},
+    {"serve", cmd_serve, "run the coordinator daemon"},
     {"keygen", cmd_keygen, "create the coordinator's key pair; prints the public key"},
     {"pubkey", cmd_pubkey, "print the public key of the secret key on stdin"},
     {"worker", vt_cmd_worker, "enroll, list and revoke partner workers"},

@@ -2,7 +2,8 @@
 # package.sh: builds the two Debian 12 packages from this source tree, as an
 # operator would, in a fresh build directory:
 #
-#   vantage         the coordinator: /usr/bin/vantage, vantage.service,
+#   vantage         the coordinator: /usr/bin/vantage (the CLI; `vantage serve`
+#                   execs /usr/libexec/vantage/vantage-serve), vantage.service,
 #                   /etc/vantage/vantage.conf, vantage(1), vantage.conf(5), docs
 #   vantage-worker  the worker alone: /usr/bin/vantage-worker,
 #                   vantage-worker.service, /etc/vantage/worker.conf,
@@ -86,9 +87,12 @@ cmake --build "$work/build" -j"$jobs" >"$work/build.log" 2>&1 ||
 stage() {
   local pkg=$1 component=$2 root=$work/$1
   DESTDIR=$root cmake --install "$work/build" --component "$component" >/dev/null
+  # The programs: /usr/bin, and the coordinator's daemon in /usr/libexec/vantage.
+  local programs
+  programs=$(find "$root/usr/bin" -type f; [ ! -d "$root/usr/libexec" ] || find "$root/usr/libexec" -type f)
   # As dh_strip does; no -dbgsym package is made.
-  find "$root/usr/bin" -type f -exec strip --remove-section=.comment --remove-section=.note \
-    --strip-unneeded {} +
+  # shellcheck disable=SC2086 # one path a word: the staged tree has no spaces
+  strip --remove-section=.comment --remove-section=.note --strip-unneeded $programs
   [ ! -d "$root/usr/share/man" ] || find "$root/usr/share/man" -type f -name '*.[0-9]' -exec gzip -9n {} +
   local doc=$root/usr/share/doc/$pkg
   install -d "$doc"
@@ -98,7 +102,8 @@ stage() {
   find "$doc" -type f -name '*.md' -size +4k -exec gzip -9n {} +
   find "$root" -type d -exec chmod 0755 {} +
   find "$root" -type f -exec chmod 0644 {} +
-  chmod 0755 "$root"/usr/bin/*
+  # shellcheck disable=SC2086
+  chmod 0755 $programs
 
   install -d "$root/DEBIAN"
   local script
@@ -115,7 +120,8 @@ stage() {
   mkdir -p "$shl/debian"
   printf 'Source: vantage\n\nPackage: %s\nArchitecture: any\n' "$pkg" >"$shl/debian/control"
   local shlibs
-  shlibs=$(cd "$shl" && dpkg-shlibdeps -O "$root"/usr/bin/* 2>"$work/shlibdeps-$pkg.log" |
+  # shellcheck disable=SC2086
+  shlibs=$(cd "$shl" && dpkg-shlibdeps -O $programs 2>"$work/shlibdeps-$pkg.log" |
     sed -n 's/^shlibs:Depends=//p')
   if [ -z "$shlibs" ]; then
     echo "package.sh: dpkg-shlibdeps found no dependencies for $pkg:" >&2

@@ -6,7 +6,10 @@
 #     wrote (as `wg pubkey` does), also of a bare Z85 secret key, and refuses
 #     a .pub file or junk with one line and exit 1;
 #   - one meaning per short option: the letters that meant two things are gone,
-#     their long options stay.
+#     their long options stay;
+#   - `vantage serve` runs vantage-serve, the daemon's own program, found
+#     beside vantage; without it, one line that says which file is missing;
+#     the CLI loads none of the daemon's libraries (RocksDB, libmicrohttpd).
 #   test_operator_cli.sh PATH-OF-vantage PATH-OF-vantage-worker
 set -euo pipefail
 VANTAGE=${1:?usage: test_operator_cli.sh PATH-OF-vantage PATH-OF-vantage-worker}
@@ -48,6 +51,15 @@ same_help() { # same_help PROG ARGS...: PROG help ARGS == PROG ARGS --help, and 
   grep -q "^usage: $(basename "$prog") $*" "$WORK/a" ||
     fail "$(basename "$prog") help $* is not its usage: $(head -1 "$WORK/a")"
 }
+# ---- the daemon is a program of its own ----
+for lib in librocksdb libmicrohttpd libpcre2; do
+  ! ldd "$VANTAGE" | grep -q "$lib" || fail "vantage (the CLI) loads $lib: $(ldd "$VANTAGE" | grep "$lib")"
+done
+mkdir "$WORK/alone"
+cp "$VANTAGE" "$WORK/alone/vantage"
+if [ ! -e /usr/local/libexec/vantage/vantage-serve ]; then
+  expect 1 "cannot run the daemon .*vantage-serve: No such file" "$WORK/alone/vantage" serve --help
+fi
 same_help "$VANTAGE" campaign
 same_help "$VANTAGE" campaign start
 

@@ -186,6 +186,12 @@ helper=$(pgrep -P "$wpid" -x vw-scan-helper || true)
 [ -n "$helper" ] || { cat "$tmp/worker.log"; fail "no vw-scan-helper under the worker"; }
 grep -q '^CapEff:.*0000000000002000' /proc/"$helper"/status || fail "vw-scan-helper: $(grep Cap /proc/"$helper"/status)"
 grep -q '^CapEff:.*0000000000000000' /proc/"$wpid"/status || fail "worker main: $(grep CapEff /proc/"$wpid"/status)"
+# `vantage serve` is the CLI exec'ing the daemon: the same process (systemd's
+# main PID for Type=notify), now the program in /usr/libexec.
+[ "$(cat /proc/"${pids[0]}"/comm)" = vantage-serve ] ||
+  fail "vantage serve did not become vantage-serve in its own process ($(cat /proc/"${pids[0]}"/comm))"
+[ "$(readlink /proc/"${pids[0]}"/exe)" = /usr/libexec/vantage/vantage-serve ] ||
+  fail "the daemon runs $(readlink /proc/"${pids[0]}"/exe)"
 step "coordinator serving, worker online as vantage-worker (helper CAP_NET_RAW only)"
 kill -TERM "${pids[@]}"
 for p in "${pids[@]}"; do
