@@ -277,7 +277,7 @@ void vt_retention_tick(struct vt_coord *c, int64_t now_ms, int64_t mono_ms)
     vt_log("retention: records of the windows before %u (%s) dropped, %zu device record(s); "
            "sweeping banners",
            cutoff, at, devices);
-    r->marker = vt_obs_iter_new(c->store, cutoff, UINT32_MAX);
+    r->marker = vt_obs_iter_new(c->store, cutoff, UINT32_MAX, false);
     r->swept = 0;
     r->phase = r->marker ? MARK : IDLE;
 }

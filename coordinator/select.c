@@ -30,6 +30,10 @@
 #include <string.h>
 #include <strings.h>
 
+/* A selection of at most this many (address, window) pairs is narrow: a
+ * /16 in 256 windows, a /24 in 65,536. */
+#define NARROW_PAIRS (1ull << 24)
+
 int vt_select_parse(struct vt_coord *c, json_t *req, struct vt_select *sel, char *err,
                     size_t errlen)
 {
@@ -96,7 +100,12 @@ int vt_select_open(struct vt_coord *c, const struct vt_select *sel, const uint8_
     memset(cur, 0, sizeof *cur);
     cur->c = c;
     cur->sel = *sel;
-    cur->it = vt_obs_iter_new(c->store, sel->w_lo, sel->w_hi);
+    /* A prefix over a few windows fills the block cache; a wide read (a
+     * count, an export) would only evict what narrow reads come back to. */
+    uint64_t pairs = sel->has_prefix
+                         ? ((uint64_t)sel->hi - sel->lo + 1) * ((uint64_t)sel->w_hi - sel->w_lo + 1)
+                         : UINT64_MAX;
+    cur->it = vt_obs_iter_new(c->store, sel->w_lo, sel->w_hi, pairs <= NARROW_PAIRS);
     if (!cur->it)
         return -1;
     if (after) {

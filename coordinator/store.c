@@ -1423,9 +1423,12 @@ struct vt_obs_iter {
     size_t corrupt;
     uint8_t corrupt_key[VT_OBS_KEY_LEN];
     Vantage__Observation *cur; /* the decoded current record (in arena), or NULL */
+    uint32_t first_window;
+    bool positioned; /* seeked once: else the first _key seeks to first_window */
 };
 
-struct vt_obs_iter *vt_obs_iter_new(struct vt_store *s, uint32_t first_window, uint32_t last_window)
+struct vt_obs_iter *vt_obs_iter_new(struct vt_store *s, uint32_t first_window, uint32_t last_window,
+                                    bool fill_cache)
 {
     struct vt_obs_iter *it = calloc(1, sizeof *it);
     if (!it)
@@ -1434,19 +1437,20 @@ struct vt_obs_iter *vt_obs_iter_new(struct vt_store *s, uint32_t first_window, u
     it->alloc = (ProtobufCAllocator){arena_alloc, arena_free, &it->arena};
     it->ro = rocksdb_readoptions_create();
     rocksdb_readoptions_set_total_order_seek(it->ro, 1);
-    rocksdb_readoptions_set_fill_cache(it->ro, 0);
+    rocksdb_readoptions_set_fill_cache(it->ro, fill_cache);
     if (last_window < UINT32_MAX) { /* stop after the last window, not at the end */
         vt_obs_key(it->upper, last_window + 1, 0, 0);
         rocksdb_readoptions_set_iterate_upper_bound(it->ro, (const char *)it->upper,
                                                     sizeof it->upper);
     }
     it->it = rocksdb_create_iterator_cf(s->db, it->ro, s->cf[CF_OBS]);
-    vt_obs_iter_seek(it, first_window, 0, 0);
+    it->first_window = first_window; /* the seek waits: a caller may seek elsewhere first */
     return it;
 }
 
 void vt_obs_iter_seek(struct vt_obs_iter *it, uint32_t window, uint32_t ip, uint16_t port)
 {
+    it->positioned = true;
     uint8_t key[VT_OBS_KEY_LEN];
     vt_obs_key(key, window, ip, port);
     rocksdb_iter_seek(it->it, (const char *)key, sizeof key);
@@ -1454,6 +1458,8 @@ void vt_obs_iter_seek(struct vt_obs_iter *it, uint32_t window, uint32_t ip, uint
 
 int vt_obs_iter_key(struct vt_obs_iter *it, uint32_t *window, uint32_t *ip, uint16_t *port)
 {
+    if (!it->positioned)
+        vt_obs_iter_seek(it, it->first_window, 0, 0);
     while (rocksdb_iter_valid(it->it)) {
         size_t klen;
         const char *k = rocksdb_iter_key(it->it, &klen);

@@ -124,13 +124,17 @@ int vt_obs_scan(struct vt_store *s, const uint8_t *start, size_t limit,
 
 /* A reader of obs over the windows [first_window, last_window], in key order,
  * on one consistent view of the store (taken when it is made): queries seek
- * by the key layout instead of scanning. _key gives the current key (1), or
+ * by the key layout instead of scanning; it starts at the range's first key
+ * unless seeked first. With fill_cache the blocks it reads stay in the block
+ * cache (a narrow read, which may well come again); a wide read (a count, an
+ * export, retention's sweep) leaves the cache to the blocks read often, which
+ * it would otherwise evict. _key gives the current key (1), or
  * 0 at the end of the range, -1 on error; _row decodes the current record
  * (1; 0 if it does not decode: skipped, counted in _corrupt with its key);
  * the record is the iterator's, valid until the next call. */
 struct vt_obs_iter;
-struct vt_obs_iter *vt_obs_iter_new(struct vt_store *s, uint32_t first_window,
-                                    uint32_t last_window);
+struct vt_obs_iter *vt_obs_iter_new(struct vt_store *s, uint32_t first_window, uint32_t last_window,
+                                    bool fill_cache);
 void vt_obs_iter_seek(struct vt_obs_iter *it, uint32_t window, uint32_t ip, uint16_t port);
 int vt_obs_iter_key(struct vt_obs_iter *it, uint32_t *window, uint32_t *ip, uint16_t *port);
 int vt_obs_iter_row(struct vt_obs_iter *it, struct vt_obs_row *row);

@@ -925,7 +925,7 @@ static void test_iter_windows_and_seek(void **state)
             merge_one(f->s, w, IP(198, 18, i, 1), 23, &o);
     merge_one(f->s, UINT32_MAX, IP(198, 18, 0, 1), 23, &o);
 
-    struct vt_obs_iter *it = vt_obs_iter_new(f->s, 2, 2);
+    struct vt_obs_iter *it = vt_obs_iter_new(f->s, 2, 2, false);
     assert_non_null(it);
     uint32_t w, ip;
     uint16_t port;
@@ -948,7 +948,7 @@ static void test_iter_windows_and_seek(void **state)
     vt_obs_iter_free(it);
 
     /* Unbounded above: the last window too. */
-    it = vt_obs_iter_new(f->s, 3, UINT32_MAX);
+    it = vt_obs_iter_new(f->s, 3, UINT32_MAX, true);
     n = 0;
     while (vt_obs_iter_key(it, &w, &ip, &port) == 1) {
         n++;
@@ -970,7 +970,7 @@ static void test_iter_corrupt_value(void **state)
     vt_batch_free(b);
     merge_one(f->s, 1, IP(198, 18, 0, 3), 23, &o);
     assert_int_equal(vt_store_compact(f->s, err, sizeof err), 0);
-    struct vt_obs_iter *it = vt_obs_iter_new(f->s, 0, UINT32_MAX);
+    struct vt_obs_iter *it = vt_obs_iter_new(f->s, 0, UINT32_MAX, false);
     uint32_t w, ip;
     uint16_t port;
     size_t good = 0;
