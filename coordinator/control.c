@@ -244,16 +244,12 @@ void vt_control_handle(struct vt_coord *c)
               : !cmd ? vt_reply_fail("request has no cmd")
                      : vt_reply_fail("unknown command %s (this coordinator is older than the CLI?)",
                                      cmd);
-    two = two && json_is_true(json_object_get(rep, "ok"));
     char *text = json_dumps(rep, JSON_COMPACT);
+    two = two && text && json_is_true(json_object_get(rep, "ok"));
     json_decref(rep);
     json_decref(req);
-    if (!text) {
-        two = false;
-        text = strdup("{\"ok\":false,\"error\":\"out of memory\"}");
-    }
     void *s = zsock_resolve(c->control);
-    const char *t = text ? text : "{\"ok\":false}";
+    const char *t = text ? text : "{\"ok\":false,\"error\":\"out of memory\"}";
     zmq_send(s, t, strlen(t), two ? ZMQ_SNDMORE : 0);
     if (two)
         zmq_send(s, frame2.p ? frame2.p : "", frame2.len, 0);

@@ -246,7 +246,7 @@ struct vt_coord {
 
     /* serve.c: --metrics, and what SIGHUP reloads did */
     struct vt_metrics_http *metrics;
-    struct vt_metrics_text metrics_text;
+    struct vt_buf metrics_text;
     uint64_t reloads, reload_failures;
 
     uint64_t bad_messages;
@@ -402,7 +402,7 @@ void vt_relabel_set_rules(struct vt_coord *c, struct vt_rules *rules);
 
 /* metrics.c: the exposition of `vantage serve --metrics` (rendered by the
  * loop about once a second; the HTTP thread only copies the text). */
-void vt_metrics_render(struct vt_coord *c, struct vt_metrics_text *t);
+void vt_metrics_render(struct vt_coord *c, struct vt_buf *t);
 /* The STATUS= line systemd shows: "3 workers online, 2 leases, ...". */
 void vt_metrics_status(struct vt_coord *c, char *buf, size_t len);
 

@@ -22,7 +22,7 @@ static bool shard_done(const struct vt_campaign *k, unsigned s)
     return true;
 }
 
-static void render_workers(struct vt_coord *c, struct vt_metrics_text *t, int64_t now)
+static void render_workers(struct vt_coord *c, struct vt_buf *t, int64_t now)
 {
     size_t enrolled = 0, online = 0;
     uint64_t quarantined = 0;
@@ -56,7 +56,7 @@ static void render_workers(struct vt_coord *c, struct vt_metrics_text *t, int64_
                    (double)quarantined);
 }
 
-static void render_campaigns(struct vt_coord *c, struct vt_metrics_text *t)
+static void render_campaigns(struct vt_coord *c, struct vt_buf *t)
 {
     vt_metrics_family(t, "vantage_campaign_info", "gauge",
                       "Always 1 for every campaign; the state label is its state now "
@@ -104,7 +104,7 @@ static void render_campaigns(struct vt_coord *c, struct vt_metrics_text *t)
     }
 }
 
-static void render_ingest(struct vt_coord *c, struct vt_metrics_text *t)
+static void render_ingest(struct vt_coord *c, struct vt_buf *t)
 {
     vt_metrics_one(t, "vantage_results_ingested_total", "counter",
                    "Results (open and closed) stored durably, from every vantage.",
@@ -132,7 +132,7 @@ static void render_ingest(struct vt_coord *c, struct vt_metrics_text *t)
                    (double)c->ingest.sync_failures);
 }
 
-static void render_store(struct vt_coord *c, struct vt_metrics_text *t)
+static void render_store(struct vt_coord *c, struct vt_buf *t)
 {
     struct vt_store_cf_stats cf[8];
     size_t n = c->store ? vt_store_cf_stats(c->store, cf, 8) : 0;
@@ -166,10 +166,10 @@ static void render_store(struct vt_coord *c, struct vt_metrics_text *t)
                    (double)banners);
 }
 
-void vt_metrics_render(struct vt_coord *c, struct vt_metrics_text *t)
+void vt_metrics_render(struct vt_coord *c, struct vt_buf *t)
 {
     int64_t now = vt_mono_ms();
-    vt_metrics_text_reset(t);
+    vt_buf_reset(t);
     vt_metrics_family(t, "vantage_build_info", "gauge",
                       "Always 1; the label says which vantage serve runs.");
     vt_metrics_sample(t, "vantage_build_info",

@@ -26,7 +26,8 @@ static void strings(struct vt_buf *b, const char *name, char **v, size_t n, cons
 {
     vt_buf_str(b, name);
     for (size_t i = 0; i < n; i++) {
-        vt_buf_add(b, i ? "," : "", i ? 1 : 0);
+        if (i)
+            vt_buf_add(b, ",", 1);
         vt_buf_json_str(b, v[i]);
     }
     if (!n && one)

@@ -199,15 +199,23 @@ int vt_banner_shown_text(struct vt_store *store, const uint8_t *id, size_t len, 
     return out->oom ? -1 : 1;
 }
 
-json_t *vt_banner_shown(struct vt_store *store, const uint8_t *id, size_t len, size_t *corrupt)
+/* JSON members ("proto":…,"labels":{…}) parsed as the object they make. */
+static json_t *shown_json(const char *members, size_t len)
 {
     struct vt_buf b = {0};
     vt_buf_add(&b, "{", 1);
-    json_t *shown = NULL;
-    if (vt_banner_shown_text(store, id, len, &b, corrupt) == 1) {
-        vt_buf_add(&b, "}", 1);
-        shown = b.oom ? NULL : json_loadb(b.p, b.len, 0, NULL);
-    }
+    vt_buf_add(&b, members, len);
+    vt_buf_add(&b, "}", 1);
+    json_t *shown = b.oom ? NULL : json_loadb(b.p, b.len, 0, NULL);
+    vt_buf_free(&b);
+    return shown;
+}
+
+json_t *vt_banner_shown(struct vt_store *store, const uint8_t *id, size_t len, size_t *corrupt)
+{
+    struct vt_buf b = {0};
+    json_t *shown =
+        vt_banner_shown_text(store, id, len, &b, corrupt) == 1 ? shown_json(b.p, b.len) : NULL;
     vt_buf_free(&b);
     return shown;
 }
@@ -242,17 +250,8 @@ static json_t *banner_labels(struct vt_select_banner *cb)
 {
     if (!cb)
         return NULL;
-    if (!cb->shown) {
-        size_t n = cb->text_len + 2;
-        char *t = malloc(n);
-        if (!t)
-            return NULL;
-        t[0] = '{';
-        memcpy(t + 1, cb->text, cb->text_len);
-        t[n - 1] = '}';
-        cb->shown = json_loadb(t, n, 0, NULL);
-        free(t);
-    }
+    if (!cb->shown)
+        cb->shown = shown_json(cb->text, cb->text_len);
     return json_object_get(cb->shown, "labels");
 }
 

@@ -339,7 +339,7 @@ static const char *bind_hint(int e)
 static void serve_teardown(struct vt_coord *c)
 {
     vt_metrics_http_stop(&c->metrics);
-    vt_metrics_text_free(&c->metrics_text);
+    vt_buf_free(&c->metrics_text);
     zsock_destroy(&c->control);
     zsock_destroy(&c->router);
     vt_keyring_destroy(&c->auth);

@@ -27,90 +27,48 @@
 
 /* ---- the text ---- */
 
-static void put(struct vt_metrics_text *t, const char *s, size_t n)
-{
-    if (t->oom)
-        return;
-    if (t->len + n + 1 > t->cap) {
-        size_t cap = t->cap ? t->cap : 4096;
-        while (cap < t->len + n + 1)
-            cap *= 2;
-        char *b = realloc(t->buf, cap);
-        if (!b) {
-            t->oom = true;
-            return;
-        }
-        t->buf = b;
-        t->cap = cap;
-    }
-    memcpy(t->buf + t->len, s, n);
-    t->len += n;
-    t->buf[t->len] = '\0';
-}
-
-static void puts_(struct vt_metrics_text *t, const char *s)
-{
-    put(t, s, strlen(s));
-}
-
 /* HELP text escapes \ and newline; a label value also ". */
-static void put_escaped(struct vt_metrics_text *t, const char *s, bool quote)
+static void put_escaped(struct vt_buf *t, const char *s, bool quote)
 {
     for (; *s; s++) {
         if (*s == '\\')
-            puts_(t, "\\\\");
+            vt_buf_str(t, "\\\\");
         else if (*s == '\n')
-            puts_(t, "\\n");
+            vt_buf_str(t, "\\n");
         else if (*s == '"' && quote)
-            puts_(t, "\\\"");
+            vt_buf_str(t, "\\\"");
         else
-            put(t, s, 1);
+            vt_buf_add(t, s, 1);
     }
 }
 
-void vt_metrics_text_reset(struct vt_metrics_text *t)
+void vt_metrics_family(struct vt_buf *t, const char *name, const char *type, const char *help)
 {
-    t->len = 0;
-    t->oom = false;
-    if (t->buf)
-        t->buf[0] = '\0';
-}
-
-void vt_metrics_text_free(struct vt_metrics_text *t)
-{
-    free(t->buf);
-    *t = (struct vt_metrics_text){0};
-}
-
-void vt_metrics_family(struct vt_metrics_text *t, const char *name, const char *type,
-                       const char *help)
-{
-    puts_(t, "# HELP ");
-    puts_(t, name);
-    puts_(t, " ");
+    vt_buf_str(t, "# HELP ");
+    vt_buf_str(t, name);
+    vt_buf_str(t, " ");
     put_escaped(t, help, false);
-    puts_(t, "\n# TYPE ");
-    puts_(t, name);
-    puts_(t, " ");
-    puts_(t, type);
-    puts_(t, "\n");
+    vt_buf_str(t, "\n# TYPE ");
+    vt_buf_str(t, name);
+    vt_buf_str(t, " ");
+    vt_buf_str(t, type);
+    vt_buf_str(t, "\n");
 }
 
-void vt_metrics_sample(struct vt_metrics_text *t, const char *name, const char *const *labels,
-                       double value)
+void vt_metrics_sample(struct vt_buf *t, const char *name, const char *const *labels, double value)
 {
-    puts_(t, name);
+    vt_buf_str(t, name);
     if (labels && labels[0]) {
-        puts_(t, "{");
+        vt_buf_str(t, "{");
         for (size_t i = 0; labels[i] && labels[i + 1]; i += 2) {
             if (i)
-                puts_(t, ",");
-            puts_(t, labels[i]);
-            puts_(t, "=\"");
+                vt_buf_str(t, ",");
+            vt_buf_str(t, labels[i]);
+            vt_buf_str(t, "=\"");
             put_escaped(t, labels[i + 1], true);
-            puts_(t, "\"");
+            vt_buf_str(t, "\"");
         }
-        puts_(t, "}");
+        vt_buf_str(t, "}");
     }
     char num[64];
     if (isnan(value))
@@ -121,10 +79,10 @@ void vt_metrics_sample(struct vt_metrics_text *t, const char *name, const char *
         snprintf(num, sizeof num, " %" PRId64 "\n", (int64_t)value);
     else
         snprintf(num, sizeof num, " %.9g\n", value);
-    puts_(t, num);
+    vt_buf_str(t, num);
 }
 
-void vt_metrics_one(struct vt_metrics_text *t, const char *name, const char *type, const char *help,
+void vt_metrics_one(struct vt_buf *t, const char *name, const char *type, const char *help,
                     double value)
 {
     vt_metrics_family(t, name, type, help);
@@ -150,7 +108,7 @@ void vt_histogram_observe(struct vt_histogram *h, double seconds)
     h->sum += seconds;
 }
 
-void vt_metrics_histogram(struct vt_metrics_text *t, const char *name, const char *help,
+void vt_metrics_histogram(struct vt_buf *t, const char *name, const char *help,
                           const struct vt_histogram *h)
 {
     char bucket[128], sum[128], count[128];
@@ -329,14 +287,14 @@ struct vt_metrics_http *vt_metrics_http_start(const char *addr, int *status, cha
     return h;
 }
 
-void vt_metrics_http_publish(struct vt_metrics_http *h, const struct vt_metrics_text *t)
+void vt_metrics_http_publish(struct vt_metrics_http *h, const struct vt_buf *t)
 {
     if (!h || t->oom)
         return;
     char *copy = malloc(t->len + 1);
     if (!copy)
         return; /* the last text stays */
-    memcpy(copy, t->buf ? t->buf : "", t->len);
+    memcpy(copy, t->p ? t->p : "", t->len);
     copy[t->len] = '\0';
     pthread_mutex_lock(&h->mu);
     char *old = h->text;

@@ -14,28 +14,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "text.h"
+
 /* ---- the text ---- */
 
-struct vt_metrics_text {
-    char *buf;
-    size_t len, cap;
-    bool oom; /* a write failed: publish nothing of this text */
-};
-
-void vt_metrics_text_reset(struct vt_metrics_text *t);
-void vt_metrics_text_free(struct vt_metrics_text *t);
+/* The text is a struct vt_buf (text.h): vt_buf_reset before each
+ * rendering; an out-of-memory write (oom) publishes nothing of it. */
 
 /* Starts a family: its # HELP and # TYPE lines. type: "counter", "gauge",
  * "summary", "histogram". Names follow Prometheus' conventions (vantage_
  * prefix; counters end in _total; units in the name: _seconds, _bytes). */
-void vt_metrics_family(struct vt_metrics_text *t, const char *name, const char *type,
-                       const char *help);
+void vt_metrics_family(struct vt_buf *t, const char *name, const char *type, const char *help);
 /* One sample: name{k1="v1",...} value. labels: NULL, or key, value, ...,
  * NULL; label values are escaped (\\, \", \n) as the format asks. */
-void vt_metrics_sample(struct vt_metrics_text *t, const char *name, const char *const *labels,
-                       double value);
+void vt_metrics_sample(struct vt_buf *t, const char *name, const char *const *labels, double value);
 /* A family of one unlabelled sample. */
-void vt_metrics_one(struct vt_metrics_text *t, const char *name, const char *type, const char *help,
+void vt_metrics_one(struct vt_buf *t, const char *name, const char *type, const char *help,
                     double value);
 
 /* A histogram of durations in seconds, with fixed buckets from 0.5 ms to
@@ -48,7 +42,7 @@ struct vt_histogram {
 };
 void vt_histogram_observe(struct vt_histogram *h, double seconds);
 /* The whole family: HELP, TYPE histogram, _bucket{le=...}, _sum, _count. */
-void vt_metrics_histogram(struct vt_metrics_text *t, const char *name, const char *help,
+void vt_metrics_histogram(struct vt_buf *t, const char *name, const char *help,
                           const struct vt_histogram *h);
 
 /* ---- the server ---- */
@@ -64,7 +58,7 @@ struct vt_metrics_http *vt_metrics_http_start(const char *addr, int *status, cha
  * makes anything). 0, or -1 with the reason in err (bad usage). */
 int vt_metrics_http_check(const char *addr, char *err, size_t errlen);
 /* Replaces what /metrics answers with t's text (t is unchanged). */
-void vt_metrics_http_publish(struct vt_metrics_http *h, const struct vt_metrics_text *t);
+void vt_metrics_http_publish(struct vt_metrics_http *h, const struct vt_buf *t);
 /* Stops the HTTP thread and frees h; NULL is fine. */
 void vt_metrics_http_stop(struct vt_metrics_http **h);
 

@@ -132,6 +132,14 @@ void vt_buf_json_str(struct vt_buf *b, const char *s)
     json_decref(j);
 }
 
+void vt_buf_reset(struct vt_buf *b)
+{
+    b->len = 0;
+    b->oom = false;
+    if (b->p)
+        b->p[0] = '\0';
+}
+
 void vt_buf_free(struct vt_buf *b)
 {
     free(b->p);

@@ -29,6 +29,7 @@ void vt_buf_u64(struct vt_buf *b, uint64_t v);    /* in decimal */
  * anything beyond printable ASCII); bytes that are not UTF-8 are first made
  * safe as vt_text_safe makes them. */
 void vt_buf_json_str(struct vt_buf *b, const char *s);
+void vt_buf_reset(struct vt_buf *b); /* empty again, its memory kept */
 void vt_buf_free(struct vt_buf *b);
 
 #endif

@@ -199,7 +199,7 @@ struct run_ctx {
     struct vt_policy *policy;             /* max_rate changes on reload */
     uint64_t start_max_rate;              /* the scan helper's ceiling, fixed at its fork */
     struct vt_metrics_http *http;         /* NULL: no --metrics */
-    struct vt_metrics_text text;
+    struct vt_buf text;
     struct vt_worker_metrics_src src;
     bool ready;
     uint64_t watchdog_us; /* 0: the unit asks for none */
@@ -608,7 +608,7 @@ int vt_cmd_run(int argc, char **argv)
     }
     sd_notify(0, "STOPPING=1");
     vt_metrics_http_stop(&x.http);
-    vt_metrics_text_free(&x.text);
+    vt_buf_free(&x.text);
     vt_uplink_destroy(&up);
     vt_lease_runner_destroy(&runner);
     vt_spool_close(spool);

@@ -32,14 +32,14 @@ static double oldest_age(struct vt_spool *spool, const char *dir)
     return age > 0 ? age : 0;
 }
 
-void vt_worker_metrics_render(const struct vt_worker_metrics_src *src, struct vt_metrics_text *t)
+void vt_worker_metrics_render(const struct vt_worker_metrics_src *src, struct vt_buf *t)
 {
     struct vt_uplink_stats us;
     vt_uplink_stats(src->up, &us);
     struct vt_lease_counts lc = {0};
     if (src->runner)
         vt_lease_runner_totals(src->runner, &lc);
-    vt_metrics_text_reset(t);
+    vt_buf_reset(t);
 
     vt_metrics_family(t, "vantage_worker_build_info", "gauge",
                       "Always 1; the label says which vantage-worker runs.");

@@ -23,6 +23,6 @@ struct vt_worker_metrics_src {
 };
 
 /* Renders the whole exposition into t (reset first). */
-void vt_worker_metrics_render(const struct vt_worker_metrics_src *src, struct vt_metrics_text *t);
+void vt_worker_metrics_render(const struct vt_worker_metrics_src *src, struct vt_buf *t);
 
 #endif

@@ -23,7 +23,7 @@
 static void test_families_and_escaping(void **state)
 {
     (void)state;
-    struct vt_metrics_text t = {0};
+    struct vt_buf t = {0};
     vt_metrics_one(&t, "vantage_things_total", "counter", "Things, with a \\ and a\nnewline.", 42);
     vt_metrics_family(&t, "vantage_campaign_found", "gauge", "Found.");
     vt_metrics_sample(&t, "vantage_campaign_found",
@@ -31,18 +31,17 @@ static void test_families_and_escaping(void **state)
                       12345678901234.0);
     vt_metrics_sample(&t, "vantage_campaign_found", NULL, 0.25);
     assert_false(t.oom);
-    assert_string_equal(t.buf,
-                        "# HELP vantage_things_total Things, with a \\\\ and a\\nnewline.\n"
-                        "# TYPE vantage_things_total counter\n"
-                        "vantage_things_total 42\n"
-                        "# HELP vantage_campaign_found Found.\n"
-                        "# TYPE vantage_campaign_found gauge\n"
-                        "vantage_campaign_found{campaign=\"a\\\"b\\\\c\\nd\",state=\"open\"} "
-                        "12345678901234\n"
-                        "vantage_campaign_found 0.25\n");
-    vt_metrics_text_reset(&t);
+    assert_string_equal(t.p, "# HELP vantage_things_total Things, with a \\\\ and a\\nnewline.\n"
+                             "# TYPE vantage_things_total counter\n"
+                             "vantage_things_total 42\n"
+                             "# HELP vantage_campaign_found Found.\n"
+                             "# TYPE vantage_campaign_found gauge\n"
+                             "vantage_campaign_found{campaign=\"a\\\"b\\\\c\\nd\",state=\"open\"} "
+                             "12345678901234\n"
+                             "vantage_campaign_found 0.25\n");
+    vt_buf_reset(&t);
     assert_int_equal(t.len, 0);
-    vt_metrics_text_free(&t);
+    vt_buf_free(&t);
 }
 
 static void test_histogram_is_cumulative(void **state)
@@ -54,17 +53,17 @@ static void test_histogram_is_cumulative(void **state)
     vt_histogram_observe(&h, 0.003);
     vt_histogram_observe(&h, 60);
     vt_histogram_observe(&h, -1); /* a clock that went back counts as 0 */
-    struct vt_metrics_text t = {0};
+    struct vt_buf t = {0};
     vt_metrics_histogram(&t, "vantage_sync_seconds", "Syncs.", &h);
-    assert_non_null(strstr(t.buf, "# TYPE vantage_sync_seconds histogram\n"));
-    assert_non_null(strstr(t.buf, "vantage_sync_seconds_bucket{le=\"0.0005\"} 2\n"));
-    assert_non_null(strstr(t.buf, "vantage_sync_seconds_bucket{le=\"0.0025\"} 2\n"));
-    assert_non_null(strstr(t.buf, "vantage_sync_seconds_bucket{le=\"0.005\"} 4\n"));
-    assert_non_null(strstr(t.buf, "vantage_sync_seconds_bucket{le=\"5\"} 4\n"));
-    assert_non_null(strstr(t.buf, "vantage_sync_seconds_bucket{le=\"+Inf\"} 5\n"));
-    assert_non_null(strstr(t.buf, "vantage_sync_seconds_sum 60.0061\n"));
-    assert_non_null(strstr(t.buf, "vantage_sync_seconds_count 5\n"));
-    vt_metrics_text_free(&t);
+    assert_non_null(strstr(t.p, "# TYPE vantage_sync_seconds histogram\n"));
+    assert_non_null(strstr(t.p, "vantage_sync_seconds_bucket{le=\"0.0005\"} 2\n"));
+    assert_non_null(strstr(t.p, "vantage_sync_seconds_bucket{le=\"0.0025\"} 2\n"));
+    assert_non_null(strstr(t.p, "vantage_sync_seconds_bucket{le=\"0.005\"} 4\n"));
+    assert_non_null(strstr(t.p, "vantage_sync_seconds_bucket{le=\"5\"} 4\n"));
+    assert_non_null(strstr(t.p, "vantage_sync_seconds_bucket{le=\"+Inf\"} 5\n"));
+    assert_non_null(strstr(t.p, "vantage_sync_seconds_sum 60.0061\n"));
+    assert_non_null(strstr(t.p, "vantage_sync_seconds_count 5\n"));
+    vt_buf_free(&t);
 }
 
 /* A port on loopback nothing listens on now. */
@@ -107,7 +106,7 @@ static void test_serves_what_was_published(void **state)
     http(port, "GET /metrics HTTP/1.0\r\n\r\n", reply, sizeof reply);
     assert_non_null(strstr(reply, " 200 "));
 
-    struct vt_metrics_text t = {0};
+    struct vt_buf t = {0};
     vt_metrics_one(&t, "vantage_up", "gauge", "Up.", 1);
     vt_metrics_http_publish(h, &t);
     http(port, "GET /metrics HTTP/1.0\r\n\r\n", reply, sizeof reply);
@@ -125,7 +124,7 @@ static void test_serves_what_was_published(void **state)
     assert_non_null(strstr(err, "Address already in use"));
     vt_metrics_http_stop(&h);
     assert_null(h);
-    vt_metrics_text_free(&t);
+    vt_buf_free(&t);
 }
 
 static void test_bad_values_are_usage_errors(void **state)

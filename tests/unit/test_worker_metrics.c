@@ -60,23 +60,23 @@ static void test_families_and_spool(void **state)
     assert_non_null(up);
     struct vt_worker_metrics_src src = {
         .up = up, .spool = spool, .spool_dir = dir, .max_rate = 700, .reloads = 2};
-    struct vt_metrics_text t = {0};
+    struct vt_buf t = {0};
     vt_worker_metrics_render(&src, &t);
     assert_false(t.oom);
 
-    assert_int_equal(value(t.buf, "vantage_worker_connected"), 0);
-    assert_int_equal(value(t.buf, "vantage_worker_lease_running"), 0);
-    assert_int_equal(value(t.buf, "vantage_worker_max_probe_rate"), 700);
-    assert_int_equal(value(t.buf, "vantage_worker_spool_batches"), 1);
-    assert_true(value(t.buf, "vantage_worker_spool_bytes") >= 10);
-    double age = value(t.buf, "vantage_worker_spool_oldest_batch_age_seconds");
+    assert_int_equal(value(t.p, "vantage_worker_connected"), 0);
+    assert_int_equal(value(t.p, "vantage_worker_lease_running"), 0);
+    assert_int_equal(value(t.p, "vantage_worker_max_probe_rate"), 700);
+    assert_int_equal(value(t.p, "vantage_worker_spool_batches"), 1);
+    assert_true(value(t.p, "vantage_worker_spool_bytes") >= 10);
+    double age = value(t.p, "vantage_worker_spool_oldest_batch_age_seconds");
     assert_true(age >= 89 && age < 120);
-    assert_int_equal(value(t.buf, "vantage_worker_reloads_total"), 2);
-    assert_int_equal(value(t.buf, "vantage_worker_answers_dropped_total{where=\"capture\"}"), 0);
+    assert_int_equal(value(t.p, "vantage_worker_reloads_total"), 2);
+    assert_int_equal(value(t.p, "vantage_worker_answers_dropped_total{where=\"capture\"}"), 0);
 
     /* Every sample's family has HELP then TYPE before it; names and types
      * follow the conventions. */
-    char *copy = strdup(t.buf), *save = NULL, fam[128] = "", type[32] = "";
+    char *copy = strdup(t.p), *save = NULL, fam[128] = "", type[32] = "";
     int families = 0;
     for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         if (!strncmp(line, "# HELP ", 7)) {
@@ -99,7 +99,7 @@ static void test_families_and_spool(void **state)
     assert_true(families >= 20);
     free(copy);
 
-    vt_metrics_text_free(&t);
+    vt_buf_free(&t);
     vt_uplink_destroy(&up);
     zcert_destroy(&cert);
     vt_policy_free(&policy);
