@@ -10,10 +10,10 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <zmq.h>
 
 #include "cli.h"
 #include "targets.h"
+#include "zmtp.h"
 
 int vt_control_init(struct vt_control *c, const char *flag, char *err, size_t errlen)
 {
@@ -41,7 +41,7 @@ int vt_control_init(struct vt_control *c, const char *flag, char *err, size_t er
 }
 
 /* The socket file must exist and be writable by us before a connect makes
- * sense: zmq would otherwise retry silently and we would only time out. */
+ * sense: checked first, the reason can say how to mend it. */
 static int check_socket_file(const char *endpoint, char *err, size_t errlen)
 {
     const char *path = endpoint + strlen("ipc://");
@@ -106,22 +106,15 @@ static int check_reply(json_t *r, char *err, size_t errlen)
     return 0;
 }
 
-/* The CLI speaks libzmq directly: CZMQ (and the libraries it brings in)
- * would make every command start slower, and the CLI needs only this one
- * REQ socket. One context for the process, made on first use and left to
- * the exit: its sockets linger 0, so nothing waits. */
-static void *zmq_context(void)
-{
-    static void *ctx;
-    if (!ctx)
-        ctx = zmq_ctx_new();
-    return ctx;
-}
-
+/* The CLI speaks ZMTP itself (zmtp.h says why): one connection per request,
+ * as a REQ socket whose request went unanswered cannot be reused anyway. */
 struct vt_control_pending {
     const struct vt_control *c;
-    void *s;
+    struct vt_zmtp z;
 };
+
+/* The hint every "cannot reach the daemon" message ends with. */
+#define RUNNING_HINT "(is `vantage serve` running? set --control or " VT_CONTROL_ENV ")"
 
 struct vt_control_pending *vt_control_begin(const struct vt_control *c, json_t *req, char *err,
                                             size_t errlen)
@@ -129,71 +122,34 @@ struct vt_control_pending *vt_control_begin(const struct vt_control *c, json_t *
     if (check_socket_file(c->endpoint, err, errlen) != 0)
         return NULL;
     char *text = json_dumps(req, JSON_COMPACT);
-    if (!text) {
-        snprintf(err, errlen, "cannot encode the request as JSON");
+    struct vt_control_pending *p = text ? malloc(sizeof *p) : NULL;
+    if (!p) {
+        snprintf(err, errlen, "%s",
+                 text ? "out of memory for a request" : "cannot encode the request as JSON");
+        free(text);
         return NULL;
     }
-    struct vt_control_pending *p = calloc(1, sizeof *p);
-    void *ctx = p ? zmq_context() : NULL, *s = ctx ? zmq_socket(ctx, ZMQ_REQ) : NULL;
-    if (!s) {
-        snprintf(err, errlen, "cannot create a ZeroMQ socket: %s",
-                 p ? zmq_strerror(zmq_errno()) : "out of memory");
+    p->c = c;
+    char why[512], tbuf[32];
+    const char *path = c->endpoint + strlen("ipc://");
+    if (vt_zmtp_connect(&p->z, path, c->timeout_ms, VT_CONTROL_MAX_MSGSIZE, why, sizeof why) != 0) {
+        snprintf(err, errlen, "cannot reach the coordinator at %s: %s " RUNNING_HINT, c->endpoint,
+                 why);
         goto fail;
     }
-    int64_t maxmsg = VT_CONTROL_MAX_MSGSIZE;
-    int linger = 0;
-    zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
-    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt(s, ZMQ_SNDTIMEO, &c->timeout_ms, sizeof c->timeout_ms);
-    if (zmq_connect(s, c->endpoint) != 0) {
-        snprintf(err, errlen, "cannot connect to %s: %s", c->endpoint, zmq_strerror(zmq_errno()));
-        goto fail;
-    }
-    if (zmq_send(s, text, strlen(text), 0) < 0) {
-        char tbuf[32];
+    if (vt_zmtp_send(&p->z, text, strlen(text), c->timeout_ms, why, sizeof why) != 0) {
         timeout_text(c->timeout_ms, tbuf, sizeof tbuf);
-        snprintf(err, errlen,
-                 "cannot send to the coordinator at %s within %s (is `vantage serve` running? "
-                 "set --control or %s)",
-                 c->endpoint, tbuf, VT_CONTROL_ENV);
+        snprintf(err, errlen, "cannot send to the coordinator at %s within %s: %s " RUNNING_HINT,
+                 c->endpoint, tbuf, why);
+        vt_zmtp_close(&p->z);
         goto fail;
     }
     free(text);
-    *p = (struct vt_control_pending){c, s};
     return p;
 fail:
-    if (s)
-        zmq_close(s);
     free(p);
     free(text);
     return NULL;
-}
-
-/* Waits up to ms for s to have a message: 1, 0 on timeout, -1 on error. */
-static int wait_readable(void *s, int ms)
-{
-    struct timespec t0, t;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (;;) {
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        long spent = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
-        zmq_pollitem_t item = {.socket = s, .events = ZMQ_POLLIN};
-        int n = zmq_poll(&item, 1, spent >= ms ? 0 : ms - spent);
-        if (n >= 0)
-            return n > 0;
-        if (zmq_errno() != EINTR)
-            return -1;
-    }
-}
-
-/* Receives one frame of s into a new zmq message: 0, or -1. */
-static int recv_frame(void *s, zmq_msg_t *m)
-{
-    zmq_msg_init(m);
-    if (zmq_msg_recv(m, s, 0) >= 0)
-        return 0;
-    zmq_msg_close(m);
-    return -1;
 }
 
 int vt_control_end_data(struct vt_control_pending *p, json_t **reply, char **data, size_t *len,
@@ -207,68 +163,51 @@ int vt_control_end_data(struct vt_control_pending *p, json_t **reply, char **dat
     if (!p)
         return -1;
     const struct vt_control *c = p->c;
-    int rc = -1, ready = wait_readable(p->s, c->timeout_ms);
-    char tbuf[32];
-    zmq_msg_t head, more;
-    timeout_text(c->timeout_ms, tbuf, sizeof tbuf);
-    if (ready <= 0) {
-        if (ready < 0)
-            snprintf(err, errlen, "cannot wait for the coordinator: %s", zmq_strerror(zmq_errno()));
+    struct vt_zmtp_frame f[2];
+    size_t n = 0;
+    bool late;
+    char why[512], tbuf[32];
+    int rc = vt_zmtp_recv(&p->z, f, 2, &n, c->timeout_ms, &late, why, sizeof why);
+    vt_zmtp_close(&p->z); /* one request per connection */
+    free(p);
+    if (rc != 0) {
+        timeout_text(c->timeout_ms, tbuf, sizeof tbuf);
+        if (late)
+            snprintf(err, errlen, "no answer from the coordinator at %s within %s " RUNNING_HINT,
+                     c->endpoint, tbuf);
         else
-            snprintf(err, errlen,
-                     "no answer from the coordinator at %s within %s (is `vantage serve` "
-                     "running? set --control or %s)",
-                     c->endpoint, tbuf, VT_CONTROL_ENV);
-        goto out;
-    }
-    if (recv_frame(p->s, &head) != 0) {
-        snprintf(err, errlen, "cannot read the coordinator's reply: %s", zmq_strerror(zmq_errno()));
-        goto out;
+            snprintf(err, errlen, "cannot read the coordinator's reply: %s", why);
+        return -1;
     }
     json_error_t jerr;
-    json_t *r = json_loadb(zmq_msg_data(&head), zmq_msg_size(&head), 0, &jerr);
-    bool two = zmq_msg_more(&head);
-    zmq_msg_close(&head);
-    if (!r) {
+    json_t *r = json_loadb(f[0].data, f[0].len, 0, &jerr);
+    free(f[0].data);
+    char *second = n == 2 ? f[1].data : NULL;
+    size_t second_len = n == 2 ? f[1].len : 0;
+    rc = -1;
+    if (!r)
         snprintf(err, errlen, "the coordinator's reply is not JSON: %s", jerr.text);
-        goto out;
-    }
-    if (check_reply(r, err, errlen) != 0) {
-        json_decref(r);
-        goto out;
-    }
-    if (two && data) {
-        if (recv_frame(p->s, &more) != 0) {
-            snprintf(err, errlen, "cannot read the coordinator's reply: %s",
-                     zmq_strerror(zmq_errno()));
-            json_decref(r);
-            goto out;
-        }
-        *len = zmq_msg_size(&more);
-        *data = malloc(*len + 1);
-        if (*data) {
-            memcpy(*data, zmq_msg_data(&more), *len);
-            (*data)[*len] = '\0';
-        }
-        zmq_msg_close(&more);
-        if (!*data) {
-            snprintf(err, errlen, "out of memory for the coordinator's reply");
-            json_decref(r);
-            goto out;
-        }
-    } else if (data) {
+    else if (check_reply(r, err, errlen) != 0)
+        ;
+    else if (data && !second)
         snprintf(err, errlen,
                  "the coordinator's reply has no second frame (daemon and CLI of different "
                  "versions?)");
+    else
+        rc = 0;
+    if (rc != 0) {
         json_decref(r);
-        goto out;
+        free(second);
+        return -1;
+    }
+    if (data) {
+        *data = second;
+        *len = second_len;
+    } else {
+        free(second); /* a second frame this caller has no use for */
     }
     *reply = r;
-    rc = 0;
-out:
-    zmq_close(p->s); /* what is left of a reply goes with it */
-    free(p);
-    return rc;
+    return 0;
 }
 
 int vt_control_end(struct vt_control_pending *p, json_t **reply, char *err, size_t errlen)
@@ -280,7 +219,7 @@ void vt_control_cancel(struct vt_control_pending *p)
 {
     if (!p)
         return;
-    zmq_close(p->s); /* linger 0: the reply, when it comes, is dropped */
+    vt_zmtp_close(&p->z); /* the reply, when it comes, has nowhere to go */
     free(p);
 }
 
