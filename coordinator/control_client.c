@@ -184,17 +184,18 @@ int vt_control_end_data(struct vt_control_pending *p, json_t **reply, char **dat
     free(f[0].data);
     char *second = n == 2 ? f[1].data : NULL;
     size_t second_len = n == 2 ? f[1].len : 0;
-    rc = -1;
-    if (!r)
+    if (!r) {
         snprintf(err, errlen, "the coordinator's reply is not JSON: %s", jerr.text);
-    else if (check_reply(r, err, errlen) != 0)
-        ;
-    else if (data && !second)
+        rc = -1;
+    } else {
+        rc = check_reply(r, err, errlen);
+    }
+    if (rc == 0 && data && !second) {
         snprintf(err, errlen,
                  "the coordinator's reply has no second frame (daemon and CLI of different "
                  "versions?)");
-    else
-        rc = 0;
+        rc = -1;
+    }
     if (rc != 0) {
         json_decref(r);
         free(second);

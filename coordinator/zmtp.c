@@ -189,6 +189,20 @@ static int io_fail(char *err, size_t errlen, const char *what, int e)
     return IO_FAIL;
 }
 
+/* After a send or recv that moved nothing (-1 with errno set): IO_OK to try
+ * again (EINTR, or the socket became ready), IO_TIMEOUT, or IO_FAIL. */
+static int io_retry(struct vt_zmtp *z, short events, const char *what, char *err, size_t errlen)
+{
+    if (errno == EINTR)
+        return IO_OK;
+    if (errno != EAGAIN)
+        return io_fail(err, errlen, what, errno);
+    int r = wait_for(z, events);
+    if (r > 0)
+        return IO_OK;
+    return r == 0 ? IO_TIMEOUT : io_fail(err, errlen, what, errno);
+}
+
 static int write_all(struct vt_zmtp *z, const void *data, size_t len, const char *what, char *err,
                      size_t errlen)
 {
@@ -200,15 +214,11 @@ static int write_all(struct vt_zmtp *z, const void *data, size_t len, const char
             len -= (size_t)w;
             continue;
         }
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0 && errno != EAGAIN)
-            return io_fail(err, errlen, what, errno);
-        int r = wait_for(z, POLLOUT);
-        if (r == 0)
-            return IO_TIMEOUT;
-        if (r < 0)
-            return io_fail(err, errlen, what, errno);
+        if (w == 0) /* nothing taken: wait as for a full buffer */
+            errno = EAGAIN;
+        int r = io_retry(z, POLLOUT, what, err, errlen);
+        if (r != IO_OK)
+            return r;
     }
     return IO_OK;
 }
@@ -254,15 +264,9 @@ static int read_exact(struct vt_zmtp *z, uint8_t *dst, size_t len, const char *w
         }
         if (r == 0)
             return io_fail(err, errlen, what, 0);
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN)
-            return io_fail(err, errlen, what, errno);
-        int w = wait_for(z, POLLIN);
-        if (w == 0)
-            return IO_TIMEOUT;
-        if (w < 0)
-            return io_fail(err, errlen, what, errno);
+        int again = io_retry(z, POLLIN, what, err, errlen);
+        if (again != IO_OK)
+            return again;
     }
 }
 

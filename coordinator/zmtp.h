@@ -57,7 +57,7 @@ struct vt_zmtp {
     int fd;             /* -1: closed */
     int64_t deadline;   /* CLOCK_MONOTONIC ms: the current wait ends then */
     uint64_t max_frame; /* larger frames are refused */
-    size_t pos, len;    /* buf[pos, len) is read and not yet used */
+    size_t pos, len;    /* buf[pos, len): read from fd, for the next parse */
     uint8_t buf[8192];
 };
 
