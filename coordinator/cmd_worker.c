@@ -4,7 +4,6 @@
  * lets in only enrolled keys) and leased work under its name and site label.
  * These commands check their arguments here, then send worker.add,
  * worker.list or worker.revoke over the control socket (docs/control.md). */
-#include <czmq.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -15,6 +14,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "control_client.h"
+#include "keys.h"
 
 static void add_usage(void)
 {
@@ -43,7 +43,7 @@ static void add_usage(void)
         "      --site isp-a --asn 64500\n");
 }
 
-/* The public key from --key: Z85 text itself, or a CZMQ key file (a public
+/* The public key from --key: Z85 text itself, or a key file (a public
  * one: a file holding a secret key is refused). What is told here and what by
  * the daemon (registry.c, vt_worker_add): all zeros (both); a secret key
  * file (here); the coordinator's own public or secret key, or an enrolled
@@ -68,18 +68,19 @@ static void key_from_arg(const char *prog, const char *arg, char out[41])
                        "its key file",
                        arg);
     }
-    zcert_t *cert = zcert_load(arg);
-    if (!cert)
-        vt_usage_error(prog, "bad --key: %s is not a key file written by `vantage-worker keygen`",
-                       arg);
-    const char *pub = zcert_public_txt(cert);
-    bool ok = vt_z85_key_valid(pub) && strcmp(pub, zero_key);
+    struct vt_keypair kp;
+    char why[256];
+    if (vt_key_file_read(arg, &kp, why, sizeof why) != 0)
+        vt_usage_error(prog,
+                       "bad --key: %s is not a key file written by `vantage-worker keygen` (%s)",
+                       arg, why);
+    bool ok = strcmp(kp.public_txt, zero_key) != 0;
     /* A file with a secret in it is the partner's own key file: it must not
      * have left their host, and enrolling its public half would hide that. */
-    bool secret = strcmp(zcert_secret_txt(cert), zero_key) != 0;
+    bool secret = kp.has_secret;
     if (ok)
-        snprintf(out, 41, "%s", pub);
-    zcert_destroy(&cert);
+        snprintf(out, 41, "%s", kp.public_txt);
+    vt_keypair_wipe(&kp);
     if (secret)
         vt_usage_error(prog,
                        "bad --key: %s holds a SECRET key; give the public one (%s.pub); a "

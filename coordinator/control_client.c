@@ -471,19 +471,6 @@ int64_t vt_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-bool vt_z85_key_valid(const char *s)
-{
-    /* The Z85 alphabet (ZeroMQ RFC 32). */
-    static const char alphabet[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                   ".-:+=^!/*?&<>()[]{}@%$#";
-    if (!s || strlen(s) != 40)
-        return false;
-    for (const char *p = s; *p; p++)
-        if (!strchr(alphabet, *p))
-            return false;
-    return true;
-}
-
 bool vt_name_valid(const char *s)
 {
     size_t n = s ? strlen(s) : 0;

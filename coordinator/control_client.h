@@ -126,9 +126,6 @@ const char *vt_duration_format(uint64_t s, char *buf, size_t len);
 /* Milliseconds since the Unix epoch, now. */
 int64_t vt_now_ms(void);
 
-/* A CURVE public key as Z85 text: exactly 40 characters of the Z85 alphabet. */
-bool vt_z85_key_valid(const char *s);
-
 /* A worker or campaign name: 1 to 64 of [A-Za-z0-9._-]. */
 bool vt_name_valid(const char *s);
 

@@ -9,6 +9,7 @@
 #include "coord.h"
 
 #include "keyring.h"
+#include "keys.h"
 
 #include <errno.h>
 #include <string.h>
@@ -153,7 +154,7 @@ int vt_worker_add(struct vt_coord *c, const char *name, const char *key, const c
 {
     uint8_t pub[32];
     static const uint8_t zero[32];
-    if (strlen(key) != 40 || !zmq_z85_decode(pub, key)) {
+    if (!vt_z85_key_valid(key) || vt_z85_decode(pub, key, VT_Z85_KEY_LEN) != 0) {
         snprintf(err, errlen,
                  "bad key: give the worker's public key, 40 Z85 characters "
                  "(what `vantage-worker keygen` printed)");

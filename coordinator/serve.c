@@ -379,10 +379,14 @@ static int serve_start(struct vt_coord *c, struct serve_opts *o, char *err, size
     if (!c->rules)
         return start_fail(err, errlen, 2, "%s", berr);
 
-    zcert_t *cert = vt_key_load_secret(o->key, "vantage", err, errlen);
-    if (!cert)
+    struct vt_keypair kp;
+    if (vt_key_load_secret(o->key, "vantage", &kp, err, errlen) != 0)
         return 1;
-    snprintf(c->public_key, sizeof c->public_key, "%s", zcert_public_txt(cert));
+    zcert_t *cert = zcert_new_from(kp.public_key, kp.secret_key);
+    vt_keypair_wipe(&kp);
+    if (!cert)
+        return start_fail(err, errlen, 1, "cannot hold the key %s: out of memory", o->key);
+    snprintf(c->public_key, sizeof c->public_key, "%s", kp.public_txt);
 
     /* A control path in use is refused now, before anything is made; a stale
      * socket there is removed only once the store is open (ours to remove). */

@@ -171,22 +171,19 @@ static int parse_size(const char *s, uint64_t *out)
 /* The coordinator's public key from Z85 text or a key file. */
 static int server_key_text(const char *arg, char z85[VT_Z85_KEY_LEN + 1])
 {
-    uint8_t raw[32];
-    if (strlen(arg) == VT_Z85_KEY_LEN && zmq_z85_decode(raw, arg)) {
+    if (vt_z85_key_valid(arg)) {
         snprintf(z85, VT_Z85_KEY_LEN + 1, "%s", arg);
         return 0;
     }
-    zcert_t *cert = access(arg, R_OK) == 0 ? zcert_load(arg) : NULL;
-    if (!cert) {
-        char pub[4096];
-        snprintf(pub, sizeof pub, "%s.pub", arg);
-        if (access(pub, R_OK) == 0)
-            cert = zcert_load(pub);
-    }
-    if (!cert)
+    struct vt_keypair kp;
+    char pub[4096], why[256];
+    int rc = vt_key_file_read(arg, &kp, why, sizeof why);
+    if (rc != 0 && snprintf(pub, sizeof pub, "%s.pub", arg) < (int)sizeof pub)
+        rc = vt_key_file_read(pub, &kp, why, sizeof why);
+    if (rc != 0)
         return -1;
-    snprintf(z85, VT_Z85_KEY_LEN + 1, "%s", zcert_public_txt(cert));
-    zcert_destroy(&cert);
+    snprintf(z85, VT_Z85_KEY_LEN + 1, "%s", kp.public_txt);
+    vt_keypair_wipe(&kp);
     return 0;
 }
 
@@ -517,10 +514,17 @@ int vt_cmd_run(int argc, char **argv)
         vt_fatal(PROG, "%s", err);
 
     /* The keys are read before the change of user, which may not read them. */
-    zcert_t *cert = vt_key_load_secret(cfg.key, "vantage-worker", err, sizeof err);
-    if (!cert) { /* unreadable, too open (chmod 600), a .pub, or a torn pair */
+    struct vt_keypair kp;
+    if (vt_key_load_secret(cfg.key, "vantage-worker", &kp, err, sizeof err) != 0) {
+        /* unreadable, too open (chmod 600), a .pub, or a torn pair */
         vt_lease_runner_destroy(&runner);
         vt_fatal(PROG, "%s", err);
+    }
+    zcert_t *cert = zcert_new_from(kp.public_key, kp.secret_key);
+    vt_keypair_wipe(&kp);
+    if (!cert) {
+        vt_lease_runner_destroy(&runner);
+        vt_fatal(PROG, "cannot hold the key %s: out of memory", cfg.key);
     }
     char server_key[VT_Z85_KEY_LEN + 1];
     if (server_key_text(cfg.server_key, server_key) != 0) {

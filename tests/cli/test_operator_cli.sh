@@ -4,12 +4,14 @@
 #   - `PROG help` is `PROG --help`; `PROG help CMD [SUB]` is `PROG CMD [SUB] --help`;
 #   - `PROG pubkey < SECRET` prints the public key of a key file that keygen
 #     wrote (as `wg pubkey` does), also of a bare Z85 secret key, and refuses
-#     a .pub file or junk with one line and exit 1;
+#     a .pub file or junk with one line and exit 1; `worker add --key FILE`
+#     takes a .pub and refuses a secret key file or junk before it connects;
 #   - one meaning per short option: the letters that meant two things are gone,
 #     their long options stay;
 #   - `vantage serve` runs vantage-serve, the daemon's own program, found
 #     beside vantage; without it, one line that says which file is missing;
-#     the CLI loads none of the daemon's libraries (RocksDB, libmicrohttpd).
+#     the CLI loads none of the daemon's libraries (RocksDB, libmicrohttpd,
+#     libzmq, CZMQ: it speaks ZMTP and reads key files itself).
 #   test_operator_cli.sh PATH-OF-vantage PATH-OF-vantage-worker
 set -euo pipefail
 VANTAGE=${1:?usage: test_operator_cli.sh PATH-OF-vantage PATH-OF-vantage-worker}
@@ -52,7 +54,7 @@ same_help() { # same_help PROG ARGS...: PROG help ARGS == PROG ARGS --help, and 
     fail "$(basename "$prog") help $* is not its usage: $(head -1 "$WORK/a")"
 }
 # ---- the daemon is a program of its own ----
-for lib in librocksdb libmicrohttpd libpcre2; do
+for lib in librocksdb libmicrohttpd libpcre2 libzmq libczmq; do
   ! ldd "$VANTAGE" | grep -q "$lib" || fail "vantage (the CLI) loads $lib: $(ldd "$VANTAGE" | grep "$lib")"
 done
 mkdir "$WORK/alone"
@@ -115,6 +117,12 @@ expect 1 'public key file: give the secret key file' sh -c "'$WORKER' pubkey <'$
 expect 1 'stdin holds no secret key' sh -c "echo hello | '$WORKER' pubkey"
 expect 1 'stdin holds no secret key' "$WORKER" pubkey
 expect 2 'unexpected argument' "$WORKER" pubkey "$WORK/w.key"
+# worker add --key FILE reads the file before it connects: a secret key file
+# or another file is refused; a .pub gets through to the (missing) daemon.
+expect 2 'holds a SECRET key' "$VANTAGE" worker add w1 --key "$WORK/w.key" --site lab
+expect 2 'not a key file written by .vantage-worker keygen. \(line 1:' \
+  "$VANTAGE" worker add w1 --key /etc/passwd --site lab
+expect 1 'no control socket' "$VANTAGE" worker add w1 --key "$WORK/w.key.pub" --site lab
 
 # ---- one meaning per short option, across both programs ----
 # Every "-X, --long" of every --help; a letter may stand for one meaning only

@@ -38,10 +38,10 @@ declare -A max_len=(
   [packet]=2048 [envelope]=4096 [targets]=1024 [targets_file]=1024 [ports]=1024
   [store_obs]=2048
   [rules]=4096
-  [telnet]=4096 [http]=4096 [ssh]=4096 [pfx2as]=4096 [zmtp]=4096
+  [telnet]=4096 [http]=4096 [ssh]=4096 [pfx2as]=4096 [zmtp]=4096 [keyfile]=1024
 )
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(packet envelope targets targets_file ports store_obs rules telnet http ssh pfx2as zmtp)
+[ ${#targets[@]} -gt 0 ] || targets=(packet envelope targets targets_file ports store_obs rules telnet http ssh pfx2as zmtp keyfile)
 
 bin=$build/tests/fuzz
 for t in "${targets[@]}"; do

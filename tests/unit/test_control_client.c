@@ -338,20 +338,7 @@ static void test_time_format(void **state)
     assert_string_equal(vt_duration_format(3 * 86400 + 4 * 3600, buf, sizeof buf), "3d04h");
 }
 
-/* ---- keys, names, CIDRs ---- */
-
-static void test_z85_keys(void **state)
-{
-    assert_true(vt_z85_key_valid("rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"));
-    assert_true(vt_z85_key_valid("Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"));
-    assert_false(vt_z85_key_valid("rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf"));   /* 39 */
-    assert_false(vt_z85_key_valid("rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7x")); /* 41 */
-    assert_false(vt_z85_key_valid("rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf\"")); /* '"' */
-    assert_false(vt_z85_key_valid("rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]y f"));  /* space */
-    assert_false(vt_z85_key_valid("rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]y,f"));  /* ',' */
-    assert_false(vt_z85_key_valid(""));
-    assert_false(vt_z85_key_valid(NULL));
-}
+/* ---- names, CIDRs ---- */
 
 static void test_names(void **state)
 {
@@ -565,7 +552,6 @@ int main(void)
         cmocka_unit_test(test_time_relative),
         cmocka_unit_test(test_time_refused),
         cmocka_unit_test(test_time_format),
-        cmocka_unit_test(test_z85_keys),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_cidrs),
         cmocka_unit_test(test_query_jsonl_is_the_daemons_row),
